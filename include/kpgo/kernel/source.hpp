@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo::kernel {
+
+struct KernelVersion {
+  int version = 0;
+  int patchlevel = 0;
+  int sublevel = 0;
+  std::string extraversion;
+  std::string to_string() const;
+};
+
+// From the top-level Makefile's VERSION, PATCHLEVEL, SUBLEVEL and EXTRAVERSION.
+Result<KernelVersion> read_kernel_version(const std::filesystem::path& tree);
+
+enum class PgoSupport {
+  none,    // stock kernel: kpgo instrument has to add its support
+  kpgo,    // kpgo's support is in the tree
+  native,  // the tree carries clang PGO support of its own (the 2021 series or a descendant)
+};
+const char* to_string(PgoSupport support);
+
+PgoSupport detect_pgo_support(const std::filesystem::path& tree);
+
+// The profile file of the kernel kpgo runs on, if that kernel exports one.
+std::filesystem::path running_kernel_profile();
+
+}  // namespace kpgo::kernel

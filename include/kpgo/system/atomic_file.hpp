@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo {
+
+// A file that appears under its final name only when complete: writers fill `temp_path()`, and
+// `commit()` renames it over the target. Destroyed without commit, the temporary is removed and
+// whatever stood at the target before is untouched.
+class AtomicFile {
+ public:
+  static Result<AtomicFile> create(const std::filesystem::path& target);
+
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  const std::filesystem::path& temp_path() const { return temp_; }
+  const std::filesystem::path& target() const { return target_; }
+  Result<> commit();
+
+ private:
+  AtomicFile(std::filesystem::path target, std::filesystem::path temp);
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  bool done_ = false;
+};
+
+// Writes `content` to `target` through an AtomicFile.
+Result<> write_file_atomically(const std::filesystem::path& target, std::string_view content);
+
+}  // namespace kpgo

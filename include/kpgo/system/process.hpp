@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo {
+
+struct Command {
+  std::vector<std::string> argv;
+  std::optional<std::filesystem::path> cwd;
+  std::map<std::string, std::string> env;  // added to (or replacing in) kpgo's environment
+};
+
+struct ProcessOutput {
+  int exit_code = -1;   // valid when signal == 0
+  int signal = 0;       // the signal that ended the child, if any
+  std::string out;
+  std::string err;
+  bool succeeded() const { return signal == 0 && exit_code == 0; }
+};
+
+// Called with each complete line the child writes, stdout and stderr alike.
+using LineSink = std::function<void(std::string_view line)>;
+
+// Runs programs in their own process group, so that Ctrl-C (SIGINT, SIGTERM, SIGHUP) delivered to
+// kpgo reaches every process of the tree, make's children included, and kpgo exits after them.
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+  // Runs to completion and returns what the child wrote. Failing to start is an Error; a
+  // non-zero exit is not (callers decide what it means).
+  virtual Result<ProcessOutput> capture(const Command& command) = 0;
+  // Runs to completion, handing output lines to `sink` as they come instead of keeping them.
+  virtual Result<ProcessOutput> stream(const Command& command, const LineSink& sink) = 0;
+};
+
+ProcessRunner& system_runner();
+
+// True once kpgo received SIGINT/SIGTERM/SIGHUP: long loops stop and report instead of going on.
+bool interrupted();
+
+// Quotes one word for a POSIX shell, so that --dry-run output and remote commands can be pasted.
+std::string shell_quote(std::string_view word);
+std::string render_command(const Command& command);
+
+// Finds an executable by name on PATH (or checks a path given with a slash).
+std::optional<std::filesystem::path> find_program(std::string_view name);
+
+}  // namespace kpgo

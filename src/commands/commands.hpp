@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo::commands {
+
+struct GlobalOptions {
+  int verbose = 0;
+  bool quiet = false;
+  bool json = false;
+};
+
+// A subcommand: its CLI11 node and what to run once the command line parsed. The action's
+// Result carries the exit status; an Error is printed once, by main.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<Result<int>()> run;
+};
+
+Command add_merge_command(CLI::App& parent, const GlobalOptions& globals);
+Command add_doctor_command(CLI::App& parent, const GlobalOptions& globals);
+
+// Printed by --version: kpgo's version and the LLVM majors it can merge for.
+std::string version_text();
+
+}  // namespace kpgo::commands

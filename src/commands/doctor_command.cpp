@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <sys/utsname.h>
+
+#include "commands/commands.hpp"
+#include "kpgo/kernel/source.hpp"
+#include "kpgo/toolchain/checks.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+struct DoctorOptions {
+  std::string llvm = toolchain::default_llvm_value();
+  std::string source;
+};
+
+nlohmann::json tool_json(const toolchain::Tool& tool) {
+  return {{"name", tool.name},
+          {"path", tool.path ? tool.path->string() : ""},
+          {"version", tool.version_line},
+          {"major", tool.major}};
+}
+
+std::string tool_line(const toolchain::Tool& tool) {
+  if (!tool.path) return fmt::format("  {:<14} not found\n", tool.name);
+  return fmt::format("  {:<14} {}  ({})\n", tool.name, tool.path->string(), tool.version_line);
+}
+
+Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
+  auto spec = toolchain::parse_llvm_spec(options.llvm);
+  if (!spec) return tl::unexpected(spec.error());
+  auto backends = profile::BackendSet::discover();
+  auto report = toolchain::check_toolchain(*spec, system_runner(), backends);
+
+  nlohmann::json json;
+  std::string text = fmt::format("toolchain LLVM={}\n", spec->value);
+  json["llvm"] = spec->value;
+  json["clang"] = tool_json(report.chain.clang);
+  json["ld.lld"] = tool_json(report.chain.lld);
+  json["llvm-profdata"] = tool_json(report.chain.profdata);
+  text += tool_line(report.chain.clang) + tool_line(report.chain.lld) +
+          tool_line(report.chain.profdata);
+  if (report.chain.raw_version) json["raw_version_written"] = *report.chain.raw_version;
+  if (report.clang_formats) {
+    json["indexed_version_read"] = report.clang_formats->indexed;
+    text += fmt::format("  profiles       clang writes raw version {}, reads indexed versions up "
+                        "to {}\n",
+                        report.chain.raw_version ? std::to_string(*report.chain.raw_version) : "?",
+                        report.clang_formats->indexed);
+  }
+  nlohmann::json backend_list = nlohmann::json::array();
+  std::string backend_text;
+  for (const auto& info : report.backends) {
+    backend_list.push_back({{"major", info.llvm_major},
+                            {"version", info.llvm_version},
+                            {"raw_version", info.raw_version},
+                            {"indexed_version", info.indexed_version}});
+    backend_text += fmt::format("{}LLVM {} (raw {}, indexed {})", backend_text.empty() ? "" : ", ",
+                                info.llvm_version, info.raw_version, info.indexed_version);
+  }
+  json["merge_backends"] = backend_list;
+  text += fmt::format("  kpgo merges    {}\n", backend_text.empty() ? "nothing (no backend found)"
+                                                                     : backend_text);
+  if (report.merge_backend) {
+    json["merge_backend"] = *report.merge_backend;
+    text += fmt::format("  merge with     LLVM {} backend\n", *report.merge_backend);
+  }
+
+  bool source_ok = true;
+  if (!options.source.empty()) {
+    auto version = kernel::read_kernel_version(options.source);
+    if (!version) {
+      source_ok = false;
+      report.findings.push_back({toolchain::Finding::Level::problem, version.error().message});
+    } else {
+      auto support = kernel::detect_pgo_support(options.source);
+      json["source"] = {{"path", options.source},
+                        {"kernel_version", version->to_string()},
+                        {"pgo_support", kernel::to_string(support)}};
+      text += fmt::format("kernel source {}\n  version        {}\n  clang PGO      {}\n",
+                          options.source, version->to_string(),
+                          support == kernel::PgoSupport::none
+                              ? "none (kpgo instrument adds kpgo's support)"
+                              : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
+                                                                    : "the tree has its own");
+    }
+  }
+
+  utsname uts{};
+  ::uname(&uts);
+  auto profile_file = kernel::running_kernel_profile();
+  json["running_kernel"] = {{"release", uts.release}, {"profile", profile_file.string()}};
+  text += fmt::format("running kernel {}\n  profile        {}\n", uts.release,
+                      profile_file.empty() ? "none exported (not an instrumented kernel, or "
+                                             "debugfs not mounted)"
+                                           : profile_file.string());
+
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& finding : report.findings) {
+    const char* level = finding.level == toolchain::Finding::Level::problem ? "problem" : "warning";
+    findings.push_back({{"level", level}, {"message", finding.message}});
+    text += fmt::format("{}: {}\n", level, finding.message);
+  }
+  bool ok = report.usable() && source_ok;
+  json["findings"] = findings;
+  json["verdict"] = ok ? "ok" : "broken";
+  text += ok ? fmt::format("verdict: ok: clang {} builds instrumented kernels and reads what kpgo "
+                           "merges\n",
+                           report.chain.clang.major)
+             : "verdict: this combination cannot work; fix the problems above\n";
+  if (globals.json) {
+    fmt::print("{}\n", json.dump(2));
+  } else {
+    fmt::print("{}", text);
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+Command add_doctor_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto options = std::make_shared<DoctorOptions>();
+  CLI::App* app = parent.add_subcommand(
+      "doctor", "Check that the toolchain, kpgo's merge backends and a kernel tree fit together");
+  app->add_option("--llvm", options->llvm,
+                  "Toolchain in kbuild's LLVM= form: 1, -N (e.g. -19) or /path/to/bin/")
+      ->capture_default_str();
+  app->add_option("--source", options->source, "Kernel source tree to inspect");
+  return {app, [options, &globals] { return run_doctor(*options, globals); }};
+}
+
+}  // namespace kpgo::commands

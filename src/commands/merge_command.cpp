@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "commands/commands.hpp"
+#include "kpgo/profile/merge.hpp"
+#include "kpgo/toolchain/llvm.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+struct MergeOptions {
+  std::vector<std::string> inputs;
+  std::vector<std::string> weighted;
+  std::vector<std::string> lists;
+  std::string output = "vmlinux.profdata";
+  unsigned threads = 0;
+  std::string failure_mode = "any";
+  bool sparse = false;
+  bool text = false;
+  std::string llvm;
+  std::string binary_id;
+};
+
+nlohmann::json to_json(const profile::MergeOutcome& outcome) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& skip : outcome.skipped) skipped.push_back({{"path", skip.path}, {"reason", skip.reason}});
+  const auto& s = outcome.stats;
+  return {
+      {"output", outcome.output.string()},
+      {"llvm", {{"major", outcome.backend.llvm_major}, {"version", outcome.backend.llvm_version}}},
+      {"raw_version", outcome.backend.raw_version},
+      {"indexed_version", outcome.backend.indexed_version},
+      {"inputs", outcome.inputs},
+      {"merged", outcome.merged},
+      {"skipped", skipped},
+      {"warnings", outcome.warnings},
+      {"functions", s.functions},
+      {"functions_with_counts", s.functions_with_counts},
+      {"counters", s.counters},
+      {"max_count", s.max_count},
+      {"value_sites", s.value_sites},
+      {"indirect_call_sites", s.indirect_call_sites},
+      {"memop_sites", s.memop_sites},
+  };
+}
+
+void print_text(const profile::MergeOutcome& outcome) {
+  const auto& s = outcome.stats;
+  fmt::print("merged {} of {} inputs into {} (LLVM {}, indexed version {})\n", outcome.merged,
+             outcome.inputs, outcome.output.string(), outcome.backend.llvm_version,
+             outcome.backend.indexed_version);
+  if (!outcome.skipped.empty()) fmt::print("  skipped      {}\n", outcome.skipped.size());
+  fmt::print("  functions    {} ({} with non-zero counts)\n", s.functions, s.functions_with_counts);
+  fmt::print("  counters     {}\n", s.counters);
+  fmt::print("  max count    {}\n", s.max_count);
+  fmt::print("  value sites  {} ({} indirect call, {} memory op)\n", s.value_sites,
+             s.indirect_call_sites, s.memop_sites);
+}
+
+Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals) {
+  auto mode = profile::parse_failure_mode(options.failure_mode);
+  if (!mode) return tl::unexpected(mode.error());
+  auto inputs = profile::collect_inputs(options.inputs, options.weighted, options.lists);
+  if (!inputs) return tl::unexpected(inputs.error());
+
+  profile::MergeRequest request;
+  request.inputs = std::move(*inputs);
+  request.output = options.output;
+  request.threads = options.threads;
+  request.failure_mode = *mode;
+  request.sparse = options.sparse;
+  request.format = options.text ? profile::OutputFormat::text : profile::OutputFormat::binary;
+  if (!options.binary_id.empty()) request.expected_binary_id = options.binary_id;
+  if (!options.llvm.empty()) {
+    auto spec = toolchain::parse_llvm_spec(options.llvm);
+    if (!spec) return tl::unexpected(spec.error());
+    auto major = toolchain::llvm_major_of(*spec, system_runner());
+    if (!major) return tl::unexpected(major.error());
+    request.consumer_major = *major;
+  }
+
+  auto backends = profile::BackendSet::discover();
+  auto outcome = profile::merge_profiles(request, backends);
+  if (!outcome) return tl::unexpected(outcome.error());
+
+  for (const auto& skip : outcome->skipped) spdlog::warn("skipped {}: {}", skip.path, skip.reason);
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < outcome->warnings.size() && i < kShown; ++i) {
+    spdlog::warn("{}", outcome->warnings[i]);
+  }
+  if (outcome->warnings.size() > kShown) {
+    spdlog::warn("... and {} more warnings (all of them with --json)",
+                 outcome->warnings.size() - kShown);
+  }
+  if (globals.json) {
+    fmt::print("{}\n", to_json(*outcome).dump(2));
+  } else if (!globals.quiet) {
+    print_text(*outcome);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto options = std::make_shared<MergeOptions>();
+  CLI::App* app = parent.add_subcommand(
+      "merge", "Merge raw (.profraw) and indexed (.profdata) profiles into one indexed profile");
+  app->add_option("inputs", options->inputs, "Profiles, or directories searched for them");
+  app->add_option("-o,--output", options->output, "Output profile (default: vmlinux.profdata)");
+  app->add_option("--weighted-input", options->weighted, "W,FILE: an input whose counts weigh W");
+  app->add_option("-f,--input-files", options->lists,
+                  "File listing inputs, one [W,]FILE a line, # starts a comment");
+  app->add_option("-j,--num-threads", options->threads,
+                  "Threads (default: min(cores, (inputs + 1) / 2), as llvm-profdata)");
+  app->add_option("--failure-mode", options->failure_mode,
+                  "any: fail if any input is bad (default); all: fail only if none merged; warn: "
+                  "skip bad inputs with a warning");
+  app->add_flag("--sparse", options->sparse, "Leave out functions whose counts are all zero");
+  app->add_flag("--text", options->text, "Write the text format instead of the indexed one");
+  app->add_option("--llvm", options->llvm,
+                  "The LLVM that will read the output, in kbuild's LLVM= form (1, -N, /dir/); "
+                  "default: chosen from the inputs' format");
+  app->add_option("--binary-id", options->binary_id,
+                  "Build ID (hex) every raw input must carry; default: the one most inputs carry");
+  return {app, [options, &globals] { return run_merge(*options, globals); }};
+}
+
+}  // namespace kpgo::commands

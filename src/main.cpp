@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands/commands.hpp"
+#include "kpgo/system/logging.hpp"
+#include "kpgo/system/process.hpp"
+
+int main(int argc, char** argv) {
+  using namespace kpgo;
+  CLI::App app{"kpgo: profile-guided optimization of the Linux kernel with clang",
+               "kpgo"};
+  app.set_version_flag("--version", commands::version_text);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  commands::GlobalOptions globals;
+  app.add_flag("-v,--verbose", globals.verbose, "More log output on stderr (-vv: commands run)");
+  app.add_flag("-q,--quiet", globals.quiet, "Errors only on stderr");
+  app.add_flag("--json", globals.json, "One JSON document on stdout instead of text");
+
+  std::vector<commands::Command> all = {
+      commands::add_doctor_command(app, globals),
+      commands::add_merge_command(app, globals),
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  setup_logging(globals.quiet ? -1 : globals.verbose);
+
+  try {
+    for (auto& command : all) {
+      if (!command.app->parsed()) continue;
+      Result<int> status = command.run();
+      if (!status) {
+        std::fflush(stdout);
+        fmt::print(stderr, "kpgo: error: {}\n", status.error().message);
+        return interrupted() ? 130 : 1;
+      }
+      return *status;
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kpgo: error: internal: {}\n", e.what());
+    return 70;
+  }
+  return 0;
+}

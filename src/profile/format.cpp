@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/profile/format.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <fstream>
+
+namespace kpgo::profile {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t load_u64(std::span<const uint8_t> bytes, size_t index) {
+  uint64_t value;
+  std::memcpy(&value, bytes.data() + index * 8, 8);
+  return value;  // profiles are written in the target's byte order; kpgo handles little-endian
+}
+
+uint64_t padding_to_8(uint64_t size) { return (8 - size % 8) % 8; }
+
+uint64_t align_to_8(uint64_t size) { return size + padding_to_8(size); }
+
+bool looks_like_text(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return false;
+  for (uint8_t c : bytes.first(std::min<size_t>(bytes.size(), 1024))) {
+    if (!std::isprint(c) && !std::isspace(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(ProfileKind kind) {
+  switch (kind) {
+    case ProfileKind::raw: return "raw";
+    case ProfileKind::indexed: return "indexed";
+    case ProfileKind::text: return "text";
+  }
+  return "unknown";
+}
+
+bool is_known_raw_version(uint64_t version) { return version >= 8 && version <= 10; }
+
+uint64_t RawHeader::counters_offset() const {
+  return data_offset() + num_data * data_record_size + padding_before_counters;
+}
+uint64_t RawHeader::bitmap_offset() const {
+  return counters_offset() + num_counters * counter_size + padding_after_counters;
+}
+uint64_t RawHeader::names_offset() const {
+  return bitmap_offset() + num_bitmap_bytes + padding_after_bitmap;
+}
+uint64_t RawHeader::vtables_offset() const { return names_offset() + align_to_8(names_size); }
+uint64_t RawHeader::vnames_offset() const {
+  return vtables_offset() + align_to_8(num_vtables * vtable_record_size);
+}
+uint64_t RawHeader::value_data_offset() const { return vnames_offset() + align_to_8(vnames_size); }
+
+Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file_size) {
+  if (bytes.size() < 16) return fail("raw header is cut off after {} bytes", bytes.size());
+  RawHeader header;
+  uint64_t magic = load_u64(bytes, 0);
+  if (magic != kRawMagic64 && magic != kRawMagic32) return fail("not a raw profile (bad magic)");
+  header.pointers_64bit = magic == kRawMagic64;
+  uint64_t version_word = load_u64(bytes, 1);
+  header.version = version_word & kVersionMask;
+  header.variant_flags = version_word & ~kVersionMask;
+  if (!is_known_raw_version(header.version)) {
+    return fail("raw profile format version {} is not one kpgo knows (8, 9 and 10 are)",
+                header.version);
+  }
+  // Field order per version: v8 (LLVM 14-17), v9 adds the bitmap (LLVM 18), v10 adds vtables.
+  std::vector<uint64_t*> fields = {&header.binary_ids_size, &header.num_data,
+                                   &header.padding_before_counters, &header.num_counters,
+                                   &header.padding_after_counters};
+  if (header.version >= 9) {
+    fields.insert(fields.end(), {&header.num_bitmap_bytes, &header.padding_after_bitmap});
+  }
+  fields.insert(fields.end(), {&header.names_size, &header.counters_delta});
+  if (header.version >= 9) fields.push_back(&header.bitmap_delta);
+  fields.push_back(&header.names_delta);
+  if (header.version >= 10) fields.insert(fields.end(), {&header.num_vtables, &header.vnames_size});
+  fields.push_back(&header.value_kind_last);
+
+  header.header_size = (2 + fields.size()) * 8;
+  if (bytes.size() < header.header_size) {
+    return fail("raw header is cut off: version {} needs {} bytes, file has {}", header.version,
+                header.header_size, bytes.size());
+  }
+  for (size_t i = 0; i < fields.size(); ++i) *fields[i] = load_u64(bytes, 2 + i);
+
+  uint64_t pointer = header.pointers_64bit ? 8 : 4;
+  uint64_t value_kinds = header.value_kind_last + 1;
+  // Data record: NameRef, FuncHash, CounterPtr, [BitmapPtr], FunctionPointer, Values,
+  // NumCounters (u32), NumValueSites (u16 per value kind), [NumBitmapBytes (u32)].
+  uint64_t record = 8 + 8 + pointer + (header.version >= 9 ? pointer : 0) + pointer + pointer + 4 +
+                    2 * value_kinds + (header.version >= 9 ? 4 : 0);
+  header.data_record_size = align_to_8(record);
+  header.counter_size = (header.variant_flags & kVariantByteCoverage) ? 1 : 8;
+  header.vtable_record_size = align_to_8(8 + pointer + 4);
+
+  constexpr uint64_t kSane = 1ULL << 40;  // larger than any real profile: a corrupt header
+  for (uint64_t* field : {&header.binary_ids_size, &header.num_data, &header.num_counters,
+                          &header.names_size, &header.num_bitmap_bytes, &header.num_vtables,
+                          &header.vnames_size, &header.padding_before_counters,
+                          &header.padding_after_counters, &header.padding_after_bitmap}) {
+    if (*field > kSane) return fail("raw header is corrupt (a section size of {})", *field);
+  }
+  if (header.value_kind_last > 16) {
+    return fail("raw header is corrupt (value kind count {})", header.value_kind_last);
+  }
+  if (header.value_data_offset() > file_size) {
+    return fail("truncated: its header describes {} bytes of sections, the file has {}",
+                header.value_data_offset(), file_size);
+  }
+  return header;
+}
+
+Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section) {
+  std::vector<std::string> ids;
+  size_t offset = 0;
+  while (offset < section.size()) {
+    if (section.size() - offset < 8) return fail("binary ID section is cut off");
+    uint64_t length;
+    std::memcpy(&length, section.data() + offset, 8);
+    offset += 8;
+    if (length > section.size() - offset) {
+      return fail("binary ID of {} bytes runs past its section", length);
+    }
+    std::string hex;
+    for (uint64_t i = 0; i < length; ++i) hex += fmt::format("{:02x}", section[offset + i]);
+    ids.push_back(std::move(hex));
+    offset += align_to_8(length);
+  }
+  return ids;
+}
+
+Result<ProfileIdentity> identify_profile(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return fail("{}: is a directory", path.string());
+  auto size = fs::file_size(path, ec);
+  if (ec) return fail("{}: cannot read: {}", path.string(), ec.message());
+  if (size == 0) return fail("{}: empty file (no profile was written)", path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("{}: cannot open", path.string());
+  std::vector<uint8_t> head(std::min<uint64_t>(size, 4096));
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+
+  ProfileIdentity id;
+  id.path = path;
+  id.file_size = size;
+  uint64_t magic = 0;
+  if (head.size() >= 8) std::memcpy(&magic, head.data(), 8);
+  if (magic == __builtin_bswap64(kRawMagic64) || magic == __builtin_bswap64(kIndexedMagic)) {
+    return fail("{}: a big-endian profile; kpgo reads little-endian (x86_64, arm64) profiles",
+                path.string());
+  }
+  if (magic == kIndexedMagic) {
+    if (head.size() < 16) return fail("{}: indexed profile cut off in its header", path.string());
+    id.kind = ProfileKind::indexed;
+    id.version = load_u64(head, 1) & kVersionMask;
+    return id;
+  }
+  if (magic == kRawMagic64 || magic == kRawMagic32) {
+    auto header = parse_raw_header(head, size);
+    if (!header) return fail("{}: {}", path.string(), header.error().message);
+    id.kind = ProfileKind::raw;
+    id.version = header->version;
+    id.raw = *header;
+    std::vector<uint8_t> ids_section(header->binary_ids_size);
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(header->header_size));
+    in.read(reinterpret_cast<char*>(ids_section.data()),
+            static_cast<std::streamsize>(ids_section.size()));
+    auto ids = parse_binary_ids(ids_section);
+    if (!ids) return fail("{}: {}", path.string(), ids.error().message);
+    id.binary_ids = std::move(*ids);
+    return id;
+  }
+  if (looks_like_text(head)) {
+    id.kind = ProfileKind::text;
+    return id;
+  }
+  return fail("{}: not a clang instrumentation profile (unknown magic {:#018x})", path.string(),
+              magic);
+}
+
+}  // namespace kpgo::profile

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/profile/merge.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "kpgo/profile/versions.hpp"
+#include "kpgo/system/atomic_file.hpp"
+
+namespace kpgo::profile {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+Result<> add_path(std::vector<WeightedInput>& out, const std::string& path, uint64_t weight) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return fail("{}: no such file or directory", path);
+  if (!fs::is_directory(status)) {
+    out.push_back({path, weight});
+    return {};
+  }
+  std::vector<std::string> found;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) found.push_back(it->path().string());
+  }
+  if (ec) return fail("{}: cannot list: {}", path, ec.message());
+  if (found.empty()) return fail("{}: directory holds no profiles", path);
+  std::sort(found.begin(), found.end());
+  for (auto& file : found) out.push_back({std::move(file), weight});
+  return {};
+}
+
+std::string version_fix(uint64_t raw) {
+  return fmt::format("it was written by clang {}; merge it with that LLVM (kpgo merge --llvm -N, "
+                     "with llvm-N-dev installed and kpgo built with -DKPGO_LLVM_MAJORS including "
+                     "N)",
+                     majors_writing_raw(raw));
+}
+
+}  // namespace
+
+Result<WeightedInput> parse_weighted_input(std::string_view spec) {
+  auto comma = spec.find(',');
+  if (comma == std::string_view::npos) {
+    return fail("weighted input '{}' is not of the form WEIGHT,FILE", spec);
+  }
+  auto weight_text = trim(spec.substr(0, comma));
+  auto file = trim(spec.substr(comma + 1));
+  uint64_t weight = 0;
+  auto [end, ec] = std::from_chars(weight_text.data(), weight_text.data() + weight_text.size(),
+                                   weight);
+  if (ec != std::errc() || end != weight_text.data() + weight_text.size() || weight == 0) {
+    return fail("weighted input '{}': weight '{}' is not a whole number of 1 or more", spec,
+                weight_text);
+  }
+  if (file.empty()) return fail("weighted input '{}' names no file", spec);
+  return WeightedInput{std::string(file), weight};
+}
+
+Result<FailureMode> parse_failure_mode(std::string_view text) {
+  if (text == "any") return FailureMode::any;
+  if (text == "all") return FailureMode::all;
+  if (text == "warn") return FailureMode::warn;
+  return fail("--failure-mode '{}': expected any, all or warn", text);
+}
+
+Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>& paths,
+                                                  const std::vector<std::string>& weighted,
+                                                  const std::vector<std::string>& list_files) {
+  std::vector<WeightedInput> inputs;
+  for (const auto& list : list_files) {
+    std::ifstream in(list);
+    if (!in) return fail("{}: cannot open input list", list);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      auto text = trim(line);
+      if (text.empty() || text.front() == '#') continue;
+      WeightedInput entry{std::string(text), 1};
+      if (text.find(',') != std::string_view::npos) {
+        auto parsed = parse_weighted_input(text);
+        if (!parsed) return fail("{}:{}: {}", list, number, parsed.error().message);
+        entry = *parsed;
+      }
+      if (auto added = add_path(inputs, entry.path, entry.weight); !added) {
+        return fail("{}:{}: {}", list, number, added.error().message);
+      }
+    }
+  }
+  for (const auto& spec : weighted) {
+    auto parsed = parse_weighted_input(spec);
+    if (!parsed) return tl::unexpected(parsed.error());
+    if (auto added = add_path(inputs, parsed->path, parsed->weight); !added) {
+      return tl::unexpected(added.error());
+    }
+  }
+  for (const auto& path : paths) {
+    if (auto added = add_path(inputs, path, 1); !added) return tl::unexpected(added.error());
+  }
+  if (inputs.empty()) return fail("no input profiles given");
+  return inputs;
+}
+
+std::optional<std::string> version_problem(const ProfileIdentity& input,
+                                           const BackendInfo& backend) {
+  if (input.kind == ProfileKind::raw && input.version != backend.raw_version) {
+    return fmt::format("raw profile format version {}, but LLVM {} reads only version {}: {}",
+                       input.version, backend.llvm_major, backend.raw_version,
+                       version_fix(input.version));
+  }
+  if (input.kind == ProfileKind::indexed && input.version > backend.indexed_version) {
+    return fmt::format("indexed profile format version {} is newer than LLVM {} reads (up to {})",
+                       input.version, backend.llvm_major, backend.indexed_version);
+  }
+  return std::nullopt;
+}
+
+Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
+                                std::optional<unsigned> consumer_major,
+                                const std::vector<BackendInfo>& available) {
+  auto built = [&] {
+    std::string list;
+    for (const auto& info : available) list += (list.empty() ? "" : ", ") + std::to_string(info.llvm_major);
+    return list.empty() ? std::string("none") : list;
+  };
+  if (consumer_major) {
+    std::optional<FormatVersions> wanted = known_format_versions(*consumer_major);
+    for (const auto& info : available) {
+      if (info.llvm_major == *consumer_major) return info.llvm_major;
+    }
+    if (!wanted) {
+      return fail("kpgo has no merge backend for LLVM {} and does not know its profile format "
+                  "(backends: {}); install llvm-{}-dev and rebuild kpgo with "
+                  "-DKPGO_LLVM_MAJORS=\"{};...\"",
+                  *consumer_major, built(), *consumer_major, *consumer_major);
+    }
+    const BackendInfo* best = nullptr;
+    for (const auto& info : available) {
+      if (info.raw_version == wanted->raw && info.indexed_version <= wanted->indexed &&
+          (!best || info.indexed_version > best->indexed_version)) {
+        best = &info;
+      }
+    }
+    if (!best) {
+      return fail("no merge backend writes a profile clang {} reads (backends: {}); install "
+                  "llvm-{}-dev and rebuild kpgo with -DKPGO_LLVM_MAJORS including {}",
+                  *consumer_major, built(), *consumer_major, *consumer_major);
+    }
+    return best->llvm_major;
+  }
+
+  std::map<uint64_t, size_t> raw_votes;
+  uint64_t newest_indexed = 0;
+  for (const auto& input : inputs) {
+    if (input.kind == ProfileKind::raw) ++raw_votes[input.version];
+    if (input.kind == ProfileKind::indexed) newest_indexed = std::max(newest_indexed, input.version);
+  }
+  std::vector<BackendInfo> by_age = available;
+  std::sort(by_age.begin(), by_age.end(),
+            [](const auto& a, const auto& b) { return a.llvm_major < b.llvm_major; });
+  if (!raw_votes.empty()) {
+    auto most = std::max_element(raw_votes.begin(), raw_votes.end(), [](auto& a, auto& b) {
+      return a.second < b.second || (a.second == b.second && a.first < b.first);
+    });
+    for (const auto& info : by_age) {
+      if (info.raw_version == most->first && info.indexed_version >= newest_indexed) {
+        return info.llvm_major;
+      }
+    }
+    return fail("the inputs are raw profile format version {}, written by clang {}, and kpgo has "
+                "no merge backend for that LLVM (backends: {}); install llvm-N-dev and rebuild "
+                "kpgo with -DKPGO_LLVM_MAJORS including N",
+                most->first, majors_writing_raw(most->first), built());
+  }
+  for (const auto& info : by_age) {
+    if (info.indexed_version >= newest_indexed) return info.llvm_major;
+  }
+  return fail("the inputs include indexed profile format version {}, newer than any merge "
+              "backend reads (backends: {})",
+              newest_indexed, built());
+}
+
+std::vector<std::pair<size_t, std::string>> foreign_inputs(
+    const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected) {
+  std::string reference;
+  if (expected) {
+    reference = *expected;
+  } else {
+    std::map<std::string, size_t> votes;
+    for (const auto& input : inputs) {
+      if (input.kind == ProfileKind::raw && !input.binary_ids.empty()) {
+        ++votes[input.binary_ids.front()];
+      }
+    }
+    if (votes.size() <= 1) return {};
+    // Most common wins; among equals the smallest, so the choice does not depend on order.
+    reference = std::max_element(votes.begin(), votes.end(), [](auto& a, auto& b) {
+                  return a.second < b.second || (a.second == b.second && a.first > b.first);
+                })->first;
+  }
+  std::vector<std::pair<size_t, std::string>> out;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto& ids = inputs[i].binary_ids;
+    if (inputs[i].kind != ProfileKind::raw || ids.empty()) continue;
+    if (std::find(ids.begin(), ids.end(), reference) != ids.end()) continue;
+    out.emplace_back(i, fmt::format("comes from another binary: build ID {}, but {} {}; the "
+                                    "profiles of one merge must come from one build",
+                                    ids.front(), expected ? "expected" : "the other inputs have",
+                                    reference));
+  }
+  return out;
+}
+
+Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& backends) {
+  MergeOutcome outcome;
+  outcome.output = request.output;
+  outcome.inputs = request.inputs.size();
+
+  // Everything kpgo can tell without LLVM is checked first, so that LLVM sees only inputs
+  // of its own format, and its errors are left for what really is inside the files.
+  std::vector<std::optional<ProfileIdentity>> identities(request.inputs.size());
+  std::vector<std::string> problems(request.inputs.size());
+  std::vector<ProfileIdentity> readable;
+  std::vector<size_t> readable_index;
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    auto id = identify_profile(request.inputs[i].path);
+    if (!id) {
+      // identify_profile names the file itself; keep only the reason here.
+      std::string message = id.error().message;
+      std::string prefix = request.inputs[i].path + ": ";
+      problems[i] = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+      continue;
+    }
+    identities[i] = *id;
+    readable.push_back(*id);
+    readable_index.push_back(i);
+  }
+
+  std::vector<BackendInfo> available = backends.infos();
+  auto major = choose_backend(readable, request.consumer_major, available);
+  if (!major) return tl::unexpected(major.error());
+  auto backend = backends.get(*major);
+  if (!backend) return tl::unexpected(backend.error());
+  outcome.backend = (*backend)->info();
+  spdlog::info("merging with LLVM {} (raw version {}, writes indexed version {})",
+               outcome.backend.llvm_version, outcome.backend.raw_version,
+               outcome.backend.indexed_version);
+
+  for (size_t k = 0; k < readable.size(); ++k) {
+    if (auto problem = version_problem(readable[k], outcome.backend)) {
+      problems[readable_index[k]] = *problem;
+    }
+  }
+  for (auto& [k, reason] : foreign_inputs(readable, request.expected_binary_id)) {
+    if (problems[readable_index[k]].empty()) problems[readable_index[k]] = reason;
+  }
+
+  MergeJob job;
+  job.threads = request.threads;
+  job.sparse = request.sparse;
+  job.format = request.format;
+  job.failure_mode = request.failure_mode;
+  std::vector<size_t> job_index;
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    if (!problems[i].empty()) continue;
+    job.inputs.push_back(request.inputs[i]);
+    job_index.push_back(i);
+  }
+
+  auto file = AtomicFile::create(request.output);
+  if (!file) return tl::unexpected(file.error());
+  job.output_path = file->temp_path().string();
+
+  size_t early_failures = request.inputs.size() - job.inputs.size();
+  MergeReport report;
+  // Under `any` one bad input already decides the outcome: LLVM need not read the rest.
+  if (!job.inputs.empty() && (request.failure_mode != FailureMode::any || early_failures == 0)) {
+    report = (*backend)->merge(job);
+  }
+  for (const auto& failure : report.failures) problems[job_index[failure.input]] = failure.reason;
+
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    if (!problems[i].empty()) outcome.skipped.push_back({request.inputs[i].path, problems[i]});
+  }
+  outcome.merged = request.inputs.size() - outcome.skipped.size();
+  outcome.warnings = std::move(report.warnings);
+  outcome.stats = report.stats;
+
+  auto listing = [&] {
+    std::string text;
+    for (const auto& skip : outcome.skipped) text += fmt::format("\n  {}: {}", skip.path, skip.reason);
+    return text;
+  };
+  if (!merge_should_write(request.failure_mode, outcome.merged, outcome.skipped.size())) {
+    if (outcome.merged == 0) {
+      return fail("no profile could be merged; {} left as it was:{}", request.output.string(),
+                  listing());
+    }
+    return fail("{} of {} inputs cannot be merged (--failure-mode=any); {} left as it was:{}",
+                outcome.skipped.size(), outcome.inputs, request.output.string(), listing());
+  }
+  if (!report.wrote_output) {
+    return fail("cannot write {}: {}", request.output.string(),
+                report.write_error.empty() ? "the backend wrote nothing" : report.write_error);
+  }
+  if (auto committed = file->commit(); !committed) return tl::unexpected(committed.error());
+  return outcome;
+}
+
+}  // namespace kpgo::profile

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/system/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace kpgo {
+
+namespace fs = std::filesystem;
+
+Result<AtomicFile> AtomicFile::create(const fs::path& target) {
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return fail("cannot write {}: directory {} does not exist", target.string(), dir.string());
+  }
+  if (fs::is_directory(target, ec)) {
+    return fail("cannot write {}: it is a directory", target.string());
+  }
+  // The temporary sits beside the target so that rename() stays on one filesystem.
+  std::string pattern = (dir / ("." + target.filename().string() + ".kpgo-XXXXXX")).string();
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0) {
+    return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+  }
+  ::fchmod(fd, 0644);
+  ::close(fd);
+  return AtomicFile(target, pattern);
+}
+
+AtomicFile::AtomicFile(fs::path target, fs::path temp)
+    : target_(std::move(target)), temp_(std::move(temp)) {}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : target_(std::move(other.target_)), temp_(std::move(other.temp_)), done_(other.done_) {
+  other.done_ = true;
+}
+
+AtomicFile::~AtomicFile() {
+  if (!done_) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+Result<> AtomicFile::commit() {
+  int fd = ::open(temp_.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    return fail("cannot rename {} to {}: {}", temp_.string(), target_.string(),
+                std::strerror(errno));
+  }
+  done_ = true;
+  return {};
+}
+
+Result<> write_file_atomically(const fs::path& target, std::string_view content) {
+  auto file = AtomicFile::create(target);
+  if (!file) return tl::unexpected(file.error());
+  {
+    std::ofstream out(file->temp_path(), std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) return fail("cannot write {}: write failed", file->temp_path().string());
+  }
+  return file->commit();
+}
+
+}  // namespace kpgo

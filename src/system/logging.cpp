@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/system/logging.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace kpgo {
+
+void setup_logging(int verbosity) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  // NO_COLOR (https://no-color.org): any non-empty value turns colour off.
+  const char* no_color = std::getenv("NO_COLOR");
+  if ((no_color && *no_color) || !::isatty(STDERR_FILENO)) {
+    sink->set_color_mode(spdlog::color_mode::never);
+  }
+  auto logger = std::make_shared<spdlog::logger>("kpgo", sink);
+  logger->set_pattern("kpgo: %^%l%$: %v");
+  spdlog::level::level_enum level = spdlog::level::warn;
+  if (verbosity < 0) level = spdlog::level::err;
+  if (verbosity == 1) level = spdlog::level::info;
+  if (verbosity >= 2) level = spdlog::level::debug;
+  logger->set_level(level);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace kpgo

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/toolchain/checks.hpp"
+
+#include <algorithm>
+
+#include "kpgo/profile/merge.hpp"
+
+namespace kpgo::toolchain {
+
+namespace {
+
+// What kbuild's LLVM=1 calls besides clang and ld.lld.
+constexpr const char* kKbuildTools[] = {"llvm-ar",     "llvm-nm",     "llvm-objcopy",
+                                        "llvm-objdump", "llvm-readelf", "llvm-strip"};
+
+std::string install_hint(const LlvmSpec& spec) {
+  if (!spec.suffix.empty()) {
+    std::string n = spec.suffix.substr(1);
+    return fmt::format("apt-get install clang-{0} lld-{0} llvm-{0}", n);
+  }
+  return "install clang, lld and llvm of one version, or pick one with --llvm -N";
+}
+
+}  // namespace
+
+bool ToolchainReport::usable() const {
+  return std::none_of(findings.begin(), findings.end(),
+                      [](const Finding& f) { return f.level == Finding::Level::problem; });
+}
+
+ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
+                                profile::BackendSet& backends) {
+  using Level = Finding::Level;
+  ToolchainReport report;
+  report.chain = probe_toolchain(spec, runner);
+  report.backends = backends.infos();
+  auto& chain = report.chain;
+  auto problem = [&](std::string message) {
+    report.findings.push_back({Level::problem, std::move(message)});
+  };
+
+  if (!chain.clang.path) {
+    problem(fmt::format("{} not found; {}", chain.clang.name, install_hint(spec)));
+    return report;
+  }
+  if (chain.clang.major == 0) {
+    problem(fmt::format("cannot tell the version of {}", chain.clang.path->string()));
+    return report;
+  }
+  if (!chain.lld.path) problem(fmt::format("{} not found; {}", chain.lld.name, install_hint(spec)));
+  for (const char* tool : kKbuildTools) {
+    if (!find_program(spec.tool(tool))) report.missing_tools.push_back(spec.tool(tool));
+  }
+  if (!report.missing_tools.empty()) {
+    std::string list;
+    for (const auto& tool : report.missing_tools) list += (list.empty() ? "" : ", ") + tool;
+    problem(fmt::format("kbuild with LLVM={} also needs {}; {}", spec.value, list,
+                        install_hint(spec)));
+  }
+  if (chain.lld.path && chain.lld.major != 0 && chain.lld.major != chain.clang.major) {
+    report.findings.push_back(
+        {Level::warning, fmt::format("{} is LLVM {} but {} is LLVM {}", chain.lld.name,
+                                     chain.lld.major, chain.clang.name, chain.clang.major)});
+  }
+
+  unsigned major = chain.clang.major;
+  for (const auto& info : report.backends) {
+    if (info.llvm_major == major) {
+      report.clang_formats = profile::FormatVersions{major, info.raw_version, info.indexed_version};
+    }
+  }
+  if (!report.clang_formats) report.clang_formats = profile::known_format_versions(major);
+
+  if (!chain.raw_version) {
+    problem(fmt::format("{} cannot build with -fprofile-generate: {}", chain.clang.name,
+                        chain.raw_probe_error));
+  } else if (report.clang_formats && *chain.raw_version != report.clang_formats->raw) {
+    problem(fmt::format("{} writes raw version {}, not the {} of LLVM {}; it is not the clang "
+                        "its banner says",
+                        chain.clang.name, *chain.raw_version, report.clang_formats->raw, major));
+  }
+
+  auto backend = profile::choose_backend({}, major, report.backends);
+  if (backend) {
+    report.merge_backend = *backend;
+  } else {
+    problem(backend.error().message);
+  }
+  return report;
+}
+
+}  // namespace kpgo::toolchain
