@@ -25,8 +25,8 @@ nlohmann::json tool_json(const toolchain::Tool& tool) {
 }
 
 std::string tool_line(const toolchain::Tool& tool) {
-  if (!tool.path) return fmt::format("  {:<14} not found\n", tool.name);
-  return fmt::format("  {:<14} {}  ({})\n", tool.name, tool.path->string(), tool.version_line);
+  if (!tool.path) return fmt::format("  {:<18} not found\n", tool.name);
+  return fmt::format("  {:<18} {}  ({})\n", tool.name, tool.path->string(), tool.version_line);
 }
 
 Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
@@ -46,7 +46,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   if (report.chain.raw_version) json["raw_version_written"] = *report.chain.raw_version;
   if (report.clang_formats) {
     json["indexed_version_read"] = report.clang_formats->indexed;
-    text += fmt::format("  profiles       clang writes raw version {}, reads indexed versions up "
+    text += fmt::format("  profiles           clang writes raw version {}, reads indexed versions up "
                         "to {}\n",
                         report.chain.raw_version ? std::to_string(*report.chain.raw_version) : "?",
                         report.clang_formats->indexed);
@@ -62,11 +62,11 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                                 info.llvm_version, info.raw_version, info.indexed_version);
   }
   json["merge_backends"] = backend_list;
-  text += fmt::format("  kpgo merges    {}\n", backend_text.empty() ? "nothing (no backend found)"
+  text += fmt::format("  kpgo merges        {}\n", backend_text.empty() ? "nothing (no backend found)"
                                                                      : backend_text);
   if (report.merge_backend) {
     json["merge_backend"] = *report.merge_backend;
-    text += fmt::format("  merge with     LLVM {} backend\n", *report.merge_backend);
+    text += fmt::format("  merge with         LLVM {} backend\n", *report.merge_backend);
   }
 
   bool source_ok = true;
@@ -80,7 +80,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
       json["source"] = {{"path", options.source},
                         {"kernel_version", version->to_string()},
                         {"pgo_support", kernel::to_string(support)}};
-      text += fmt::format("kernel source {}\n  version        {}\n  clang PGO      {}\n",
+      text += fmt::format("kernel source {}\n  version            {}\n  clang PGO          {}\n",
                           options.source, version->to_string(),
                           support == kernel::PgoSupport::none
                               ? "none (kpgo instrument adds kpgo's support)"
@@ -93,7 +93,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   ::uname(&uts);
   auto profile_file = kernel::running_kernel_profile();
   json["running_kernel"] = {{"release", uts.release}, {"profile", profile_file.string()}};
-  text += fmt::format("running kernel {}\n  profile        {}\n", uts.release,
+  text += fmt::format("running kernel {}\n  profile            {}\n", uts.release,
                       profile_file.empty() ? "none exported (not an instrumented kernel, or "
                                              "debugfs not mounted)"
                                            : profile_file.string());

@@ -112,9 +112,11 @@ Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
       "merge", "Merge raw (.profraw) and indexed (.profdata) profiles into one indexed profile");
   app->add_option("inputs", options->inputs, "Profiles, or directories searched for them");
   app->add_option("-o,--output", options->output, "Output profile (default: vmlinux.profdata)");
-  app->add_option("--weighted-input", options->weighted, "W,FILE: an input whose counts weigh W");
+  app->add_option("--weighted-input", options->weighted, "W,FILE: an input whose counts weigh W")
+      ->allow_extra_args(false);
   app->add_option("-f,--input-files", options->lists,
-                  "File listing inputs, one [W,]FILE a line, # starts a comment");
+                  "File listing inputs, one [W,]FILE a line, # starts a comment")
+      ->allow_extra_args(false);
   app->add_option("-j,--num-threads", options->threads,
                   "Threads (default: min(cores, (inputs + 1) / 2), as llvm-profdata)");
   app->add_option("--failure-mode", options->failure_mode,

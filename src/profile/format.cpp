@@ -93,9 +93,13 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
   uint64_t pointer = header.pointers_64bit ? 8 : 4;
   uint64_t value_kinds = header.value_kind_last + 1;
   // Data record: NameRef, FuncHash, CounterPtr, [BitmapPtr], FunctionPointer, Values,
-  // NumCounters (u32), NumValueSites (u16 per value kind), [NumBitmapBytes (u32)].
-  uint64_t record = 8 + 8 + pointer + (header.version >= 9 ? pointer : 0) + pointer + pointer + 4 +
-                    2 * value_kinds + (header.version >= 9 ? 4 : 0);
+  // NumCounters (u32), NumValueSites (u16 per value kind), [NumBitmapBytes (u32)], each field
+  // at its natural alignment and the whole record padded to 8.
+  header.num_counters_offset = 8 + 8 + pointer + (header.version >= 9 ? pointer : 0) + pointer +
+                               pointer;
+  header.value_sites_offset = header.num_counters_offset + 4;
+  uint64_t record = header.value_sites_offset + 2 * value_kinds;
+  if (header.version >= 9) record = (record + 3) / 4 * 4 + 4;
   header.data_record_size = align_to_8(record);
   header.counter_size = (header.variant_flags & kVariantByteCoverage) ? 1 : 8;
   header.vtable_record_size = align_to_8(8 + pointer + 4);
@@ -115,6 +119,66 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
                 header.value_data_offset(), file_size);
   }
   return header;
+}
+
+Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& header) {
+  if (!header.pointers_64bit) return {};  // 32-bit layouts are left to LLVM's reader
+  uint64_t kinds = header.value_kind_last + 1;
+  uint64_t counters_bytes = header.num_counters * header.counter_size;
+  uint64_t value_offset = header.value_data_offset();
+  for (uint64_t i = 0; i < header.num_data; ++i) {
+    uint64_t record = header.data_offset() + i * header.data_record_size;
+    auto field = [&](uint64_t offset, size_t size) {
+      uint64_t value = 0;
+      std::memcpy(&value, file.data() + record + offset, size);
+      return value;
+    };
+    // Counter pointers are relative to their own record (raw version 8 and later).
+    int64_t counter_offset = static_cast<int64_t>(field(16, 8)) -
+                             static_cast<int64_t>(header.counters_delta - i * header.data_record_size);
+    uint64_t num_counters = field(header.num_counters_offset, 4);
+    if (counter_offset < 0 || static_cast<uint64_t>(counter_offset) > counters_bytes ||
+        num_counters * header.counter_size > counters_bytes - static_cast<uint64_t>(counter_offset)) {
+      return fail("data record {} points outside the counters section", i);
+    }
+    bool has_values = false;
+    for (uint64_t k = 0; k < kinds; ++k) has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;
+    if (!has_values) continue;
+    // One ValueProfData per record with value sites: TotalSize (u32), NumValueKinds (u32), then
+    // per kind: Kind (u32), NumValueSites (u32), a count byte per site padded to 8, and 16 bytes
+    // (value, count) per recorded value.
+    if (file.size() - value_offset < 8 || value_offset > file.size()) {
+      return fail("value profile data of record {} is cut off", i);
+    }
+    uint32_t total_size, num_kinds;
+    std::memcpy(&total_size, file.data() + value_offset, 4);
+    std::memcpy(&num_kinds, file.data() + value_offset + 4, 4);
+    if (total_size < 8 || total_size % 8 || total_size > file.size() - value_offset) {
+      return fail("value profile data of record {} has an impossible size {}", i, total_size);
+    }
+    if (num_kinds > kinds) {
+      return fail("value profile data of record {} claims {} value kinds", i, num_kinds);
+    }
+    uint64_t cursor = value_offset + 8;
+    uint64_t end = value_offset + total_size;
+    for (uint32_t k = 0; k < num_kinds; ++k) {
+      if (end - cursor < 8 || cursor > end) return fail("value profile record of record {} is cut off", i);
+      uint32_t kind, sites;
+      std::memcpy(&kind, file.data() + cursor, 4);
+      std::memcpy(&sites, file.data() + cursor + 4, 4);
+      if (kind >= kinds) return fail("value profile record of record {} has kind {}", i, kind);
+      uint64_t head = align_to_8(8 + static_cast<uint64_t>(sites));
+      if (head > end - cursor) return fail("value profile sites of record {} run past their data", i);
+      uint64_t values = 0;
+      for (uint32_t s = 0; s < sites; ++s) values += file[cursor + 8 + s];
+      if (values * 16 > end - cursor - head) {
+        return fail("value profile values of record {} run past their data", i);
+      }
+      cursor += head + values * 16;
+    }
+    value_offset = end;
+  }
+  return {};
 }
 
 Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section) {
@@ -184,6 +248,25 @@ Result<ProfileIdentity> identify_profile(const fs::path& path) {
   }
   return fail("{}: not a clang instrumentation profile (unknown magic {:#018x})", path.string(),
               magic);
+}
+
+}  // namespace kpgo::profile
+
+namespace kpgo::profile {
+
+Result<ProfileIdentity> inspect_profile(const fs::path& path) {
+  auto id = identify_profile(path);
+  if (!id || id->kind != ProfileKind::raw) return id;
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> file(id->file_size);
+  in.read(reinterpret_cast<char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  if (static_cast<uint64_t>(in.gcount()) != id->file_size) {
+    return fail("{}: cannot read all of it", path.string());
+  }
+  if (auto valid = validate_raw_records(file, id->raw); !valid) {
+    return fail("{}: {}", path.string(), valid.error().message);
+  }
+  return id;
 }
 
 }  // namespace kpgo::profile

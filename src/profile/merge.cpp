@@ -47,10 +47,15 @@ Result<> add_path(std::vector<WeightedInput>& out, const std::string& path, uint
   return {};
 }
 
-std::string version_fix(uint64_t raw) {
-  return fmt::format("it was written by clang {}; merge it with that LLVM (kpgo merge --llvm -N, "
-                     "with llvm-N-dev installed and kpgo built with -DKPGO_LLVM_MAJORS including "
-                     "N)",
+std::string version_fix(uint64_t raw, const std::vector<BackendInfo>& available) {
+  for (const auto& info : available) {
+    if (info.raw_version == raw) {
+      return fmt::format("it was written by clang {}; merge it on its own with --llvm -{}",
+                         majors_writing_raw(raw), info.llvm_major);
+    }
+  }
+  return fmt::format("it was written by clang {}; install llvm-N-dev for one of those and "
+                     "rebuild kpgo with -DKPGO_LLVM_MAJORS including N",
                      majors_writing_raw(raw));
 }
 
@@ -84,7 +89,20 @@ Result<FailureMode> parse_failure_mode(std::string_view text) {
 Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>& paths,
                                                   const std::vector<std::string>& weighted,
                                                   const std::vector<std::string>& list_files) {
+  // llvm-profdata's order: plain inputs, then weighted ones, then list files. The order is
+  // part of the result: LLVM scales value-profile targets by weight only where the record
+  // they merge into already has them, so weighted merges depend on it.
   std::vector<WeightedInput> inputs;
+  for (const auto& path : paths) {
+    if (auto added = add_path(inputs, path, 1); !added) return tl::unexpected(added.error());
+  }
+  for (const auto& spec : weighted) {
+    auto parsed = parse_weighted_input(spec);
+    if (!parsed) return tl::unexpected(parsed.error());
+    if (auto added = add_path(inputs, parsed->path, parsed->weight); !added) {
+      return tl::unexpected(added.error());
+    }
+  }
   for (const auto& list : list_files) {
     std::ifstream in(list);
     if (!in) return fail("{}: cannot open input list", list);
@@ -103,26 +121,17 @@ Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>
       }
     }
   }
-  for (const auto& spec : weighted) {
-    auto parsed = parse_weighted_input(spec);
-    if (!parsed) return tl::unexpected(parsed.error());
-    if (auto added = add_path(inputs, parsed->path, parsed->weight); !added) {
-      return tl::unexpected(added.error());
-    }
-  }
-  for (const auto& path : paths) {
-    if (auto added = add_path(inputs, path, 1); !added) return tl::unexpected(added.error());
-  }
   if (inputs.empty()) return fail("no input profiles given");
   return inputs;
 }
 
 std::optional<std::string> version_problem(const ProfileIdentity& input,
-                                           const BackendInfo& backend) {
+                                           const BackendInfo& backend,
+                                           const std::vector<BackendInfo>& available) {
   if (input.kind == ProfileKind::raw && input.version != backend.raw_version) {
     return fmt::format("raw profile format version {}, but LLVM {} reads only version {}: {}",
                        input.version, backend.llvm_major, backend.raw_version,
-                       version_fix(input.version));
+                       version_fix(input.version, available));
   }
   if (input.kind == ProfileKind::indexed && input.version > backend.indexed_version) {
     return fmt::format("indexed profile format version {} is newer than LLVM {} reads (up to {})",
@@ -198,26 +207,36 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
 
 std::vector<std::pair<size_t, std::string>> foreign_inputs(
     const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected) {
+  std::map<std::string, size_t> votes;
+  for (const auto& input : inputs) {
+    if (input.kind == ProfileKind::raw && !input.binary_ids.empty()) ++votes[input.binary_ids.front()];
+  }
   std::string reference;
+  bool tie = false;
   if (expected) {
     reference = *expected;
   } else {
-    std::map<std::string, size_t> votes;
-    for (const auto& input : inputs) {
-      if (input.kind == ProfileKind::raw && !input.binary_ids.empty()) {
-        ++votes[input.binary_ids.front()];
+    if (votes.size() <= 1) return {};
+    size_t top = 0;
+    for (const auto& [id, count] : votes) {
+      if (count > top) {
+        top = count;
+        reference = id;
       }
     }
-    if (votes.size() <= 1) return {};
-    // Most common wins; among equals the smallest, so the choice does not depend on order.
-    reference = std::max_element(votes.begin(), votes.end(), [](auto& a, auto& b) {
-                  return a.second < b.second || (a.second == b.second && a.first > b.first);
-                })->first;
+    tie = std::count_if(votes.begin(), votes.end(), [&](auto& v) { return v.second == top; }) > 1;
   }
   std::vector<std::pair<size_t, std::string>> out;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const auto& ids = inputs[i].binary_ids;
     if (inputs[i].kind != ProfileKind::raw || ids.empty()) continue;
+    if (tie) {
+      out.emplace_back(i, fmt::format("the inputs come from {} builds and none has a majority; "
+                                      "this one is build ID {}: name the build to merge with "
+                                      "--binary-id",
+                                      votes.size(), ids.front()));
+      continue;
+    }
     if (std::find(ids.begin(), ids.end(), reference) != ids.end()) continue;
     out.emplace_back(i, fmt::format("comes from another binary: build ID {}, but {} {}; the "
                                     "profiles of one merge must come from one build",
@@ -239,7 +258,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   std::vector<ProfileIdentity> readable;
   std::vector<size_t> readable_index;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
-    auto id = identify_profile(request.inputs[i].path);
+    auto id = inspect_profile(request.inputs[i].path);
     if (!id) {
       // identify_profile names the file itself; keep only the reason here.
       std::string message = id.error().message;
@@ -263,12 +282,20 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
                outcome.backend.indexed_version);
 
   for (size_t k = 0; k < readable.size(); ++k) {
-    if (auto problem = version_problem(readable[k], outcome.backend)) {
+    if (auto problem = version_problem(readable[k], outcome.backend, available)) {
       problems[readable_index[k]] = *problem;
     }
   }
-  for (auto& [k, reason] : foreign_inputs(readable, request.expected_binary_id)) {
-    if (problems[readable_index[k]].empty()) problems[readable_index[k]] = reason;
+  // Only inputs of the right format vote on which binary the merge is for.
+  std::vector<ProfileIdentity> voters;
+  std::vector<size_t> voter_index;
+  for (size_t k = 0; k < readable.size(); ++k) {
+    if (!problems[readable_index[k]].empty()) continue;
+    voters.push_back(readable[k]);
+    voter_index.push_back(readable_index[k]);
+  }
+  for (auto& [k, reason] : foreign_inputs(voters, request.expected_binary_id)) {
+    problems[voter_index[k]] = reason;
   }
 
   MergeJob job;

@@ -44,7 +44,7 @@ Result<LlvmSpec> parse_llvm_spec(std::string_view value) {
 }
 
 std::optional<unsigned> parse_llvm_major(std::string_view version_text) {
-  static const std::regex pattern(R"(version (\d+)\.\d+)");
+  static const std::regex pattern(R"((?:version|LLD) (\d+)\.\d+)");
   std::match_results<std::string_view::const_iterator> match;
   if (!std::regex_search(version_text.begin(), version_text.end(), match, pattern)) {
     return std::nullopt;
@@ -54,16 +54,30 @@ std::optional<unsigned> parse_llvm_major(std::string_view version_text) {
 
 namespace {
 
+std::string first_version_line(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end == std::string::npos ? end : end - start);
+    if (parse_llvm_major(line)) return line;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return {};
+}
+
 Tool probe_tool(const LlvmSpec& spec, std::string_view name, ProcessRunner& runner) {
   Tool tool;
   tool.name = spec.tool(name);
   tool.path = find_program(tool.name);
   if (!tool.path) return tool;
-  auto output = runner.capture({{tool.path->string(), "--version"}});
+  // llvm-profdata before LLVM 17 answers --version only after a subcommand.
+  std::vector<std::string> argv{tool.path->string(), "--version"};
+  if (name == "llvm-profdata") argv.insert(argv.begin() + 1, "merge");
+  auto output = runner.capture({argv});
   if (!output || !output->succeeded()) return tool;
-  std::string text = output->out.empty() ? output->err : output->out;
-  tool.version_line = text.substr(0, text.find('\n'));
-  tool.major = parse_llvm_major(text).value_or(0);
+  tool.version_line = first_version_line(output->out + output->err);
+  tool.major = parse_llvm_major(tool.version_line).value_or(0);
   return tool;
 }
 

@@ -44,6 +44,8 @@ struct RawHeader {
 
   uint64_t header_size = 0;
   uint64_t data_record_size = 0;
+  uint64_t num_counters_offset = 0;  // within a data record
+  uint64_t value_sites_offset = 0;   // within a data record
   uint64_t counter_size = 0;
   uint64_t vtable_record_size = 0;
 
@@ -63,6 +65,10 @@ bool is_known_raw_version(uint64_t version);
 // Parses a raw header from the first bytes of a file, checking it against the file's size.
 Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file_size);
 
+// Walks every data record and its value-profile data with bounds checks: LLVM's own reader
+// trusts the value-profile sizes and can read past its buffer on a corrupt file.
+Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& header);
+
 // Binary IDs (build IDs) from the section after the raw header, as lowercase hex.
 Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section);
 
@@ -78,5 +84,8 @@ struct ProfileIdentity {
 // Reads just enough of a profile to know its kind, version and binary IDs, and checks that the
 // file is as long as its header says. Errors name the file and the reason.
 Result<ProfileIdentity> identify_profile(const std::filesystem::path& path);
+
+// identify_profile, and for raw profiles also validate_raw_records over the whole file.
+Result<ProfileIdentity> inspect_profile(const std::filesystem::path& path);
 
 }  // namespace kpgo::profile

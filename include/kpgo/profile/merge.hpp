@@ -29,12 +29,15 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
                                 std::optional<unsigned> consumer_major,
                                 const std::vector<BackendInfo>& available);
 
-// Why `input` cannot be merged by `backend`, or nullopt when it can.
+// Why `input` cannot be merged by `backend`, or nullopt when it can; the reason names the fix,
+// using `available` to say which backend would take it.
 std::optional<std::string> version_problem(const ProfileIdentity& input,
-                                           const BackendInfo& backend);
+                                           const BackendInfo& backend,
+                                           const std::vector<BackendInfo>& available);
 
 // Raw inputs whose binary IDs do not include the reference ID: `expected` when given, else the
-// ID most inputs carry. Returns input index and reason.
+// ID most inputs carry; when no ID has a majority, every input with an ID. Returns input index
+// and reason.
 std::vector<std::pair<size_t, std::string>> foreign_inputs(
     const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected);
 

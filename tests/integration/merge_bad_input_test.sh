@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Bad inputs to kpgo merge: each gives an error naming the file and the reason and a non-zero
+# exit, a failed merge never replaces an existing output, the failure modes keep their meaning,
+# and no input, however mangled, crashes kpgo.
+source "$(dirname "$0")/lib.sh"
+
+make_profiles 19 workload good 3
+make_profiles 16 workload old 1
+clang-19 -O1 -fprofile-generate -DWORKLOAD_SALT=7 -o other.bin "$KPGO_SOURCE_DIR/tests/programs/workload.c"
+LLVM_PROFILE_FILE=foreign.profraw ./other.bin 100 1 >/dev/null
+
+: > empty.profraw
+head -c 200 good-1.profraw > truncated.profraw
+head -c 100 /dev/urandom > garbage.profraw
+printf 'hello\nworld\n' > words.profraw
+# Headers that are fine over damage inside: a counter pointer aimed outside the counters (kpgo's
+# record walk finds it), and mangled compressed names (LLVM's reader finds those).
+python3 - good-1.profraw <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+h = struct.unpack_from("<16Q", data, 0)           # raw version 10 header
+ids, ndata, pad_before, ncounters, pad_after, nbitmap, pad_bitmap = h[2:9]
+record = 16 * 8 + ids + 64                        # second data record
+bad = bytearray(data)
+struct.pack_into("<q", bad, record + 16, 1 << 40) # CounterPtr
+open("badrecord.profraw", "wb").write(bad)
+names = 16 * 8 + ids + ndata * 64 + pad_before + ncounters * 8 + pad_after + nbitmap + pad_bitmap
+for k in range(2, min(h[9], 40)):
+    data[names + k] ^= 0x5a
+open("corrupt.profraw", "wb").write(data)
+PY
+
+echo "precious" > out.profdata
+before=$(sha256sum out.profdata)
+check_refused() {  # FILE REASON
+  expect_fails "$1" "$KPGO" merge -o out.profdata good-1.profraw good-2.profraw "$1"
+  expect_in "$WORK/err" "kpgo: error:" "$1: error prefix"
+  expect_in "$WORK/err" "$1: $2" "$1: reason"
+  [[ $(grep -c 'kpgo: error:' "$WORK/err") == 1 ]] || fail "$1: error printed more than once"
+  [[ $(sha256sum out.profdata) == "$before" ]] || fail "$1: existing output was touched"
+  pass
+}
+check_refused empty.profraw "empty file"
+check_refused truncated.profraw "truncated"
+check_refused garbage.profraw "not a clang instrumentation profile"
+check_refused words.profraw ""
+check_refused badrecord.profraw "data record 1 points outside the counters section"
+check_refused corrupt.profraw "failed to uncompress data"
+check_refused old-1.profraw "raw profile format version 8, but LLVM 19 reads only version 10"
+expect_in "$WORK/err" "--llvm -16" "wrong version: the fix"
+check_refused foreign.profraw "comes from another binary"
+expect_fails "missing file" "$KPGO" merge -o out.profdata good-1.profraw nosuch.profraw
+expect_in "$WORK/err" "nosuch.profraw: no such file" "missing file"
+expect_fails "bad weight" "$KPGO" merge -o out.profdata --weighted-input=0,good-1.profraw
+expect_in "$WORK/err" "weight '0'" "bad weight"
+expect_fails "bad failure mode" "$KPGO" merge --failure-mode=most good-1.profraw
+expect_in "$WORK/err" "--failure-mode 'most'" "bad failure mode"
+expect_fails "output in a missing directory" "$KPGO" merge -o nodir/x.profdata good-1.profraw
+expect_in "$WORK/err" "nodir" "missing output directory"
+[[ -z $(find . -name '.*.kpgo-*') ]] || fail "temporary files left behind"
+pass
+
+# all and warn: the good inputs merge, exactly as llvm-profdata merges them alone.
+llvm-profdata-19 merge -o ref.profdata good-*.profraw
+for mode in all warn; do
+  expect_ok "--failure-mode=$mode" "$KPGO" merge --failure-mode=$mode -o "$mode.profdata" \
+    good-1.profraw corrupt.profraw good-2.profraw empty.profraw foreign.profraw good-3.profraw \
+    old-1.profraw badrecord.profraw
+  expect_same ref.profdata "$mode.profdata" "--failure-mode=$mode output"
+  for bad in corrupt empty foreign old-1 badrecord; do
+    expect_in "$WORK/err" "skipped ${bad%-1}" "--failure-mode=$mode names $bad"
+  done
+done
+expect_fails "all bad" "$KPGO" merge --failure-mode=all -o none.profdata corrupt.profraw empty.profraw
+expect_in "$WORK/err" "no profile could be merged" "all bad"
+[[ ! -e none.profdata ]] || fail "output written although nothing merged"
+pass
+
+# Mangled profiles: every run ends with a verdict, never a crash. (llvm-profdata 19 itself
+# crashes on some of these: its value-profile check reads past its buffer.)
+python3 - good-1.profraw old-1.profraw <<'PY'
+import random, sys
+random.seed(1234)
+for i in range(300):
+    data = open(sys.argv[1 + i % 2], "rb").read()
+    buf = bytearray(data)
+    for _ in range(random.randint(1, 8)):
+        buf[random.randrange(len(buf))] = random.randrange(256)
+    if i % 5 == 0:
+        buf = buf[: random.randrange(len(buf))]
+    open(f"mut-{i}.profraw", "wb").write(buf)
+PY
+for f in mut-*.profraw; do
+  status=0
+  "$KPGO" merge -q -o mut.profdata "$f" 2>/dev/null || status=$?
+  ((status <= 1)) || fail "$f: kpgo exited with $status"
+done
+pass
+finish

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include "kpgo/profile/format.hpp"
+#include "kpgo/profile/versions.hpp"
+#include "unit/raw_builder.hpp"
+
+using namespace kpgo;
+using namespace kpgo::profile;
+using kpgo::testing::build_raw;
+using kpgo::testing::RawSpec;
+
+TEST(RawHeader, SectionOffsetsFollowEachVersionsLayout) {
+  for (uint64_t version : {8, 9, 10}) {
+    RawSpec spec{.version = version, .num_data = 3, .num_counters = 7, .names_size = 13};
+    auto bytes = build_raw(spec);
+    auto header = parse_raw_header(bytes, bytes.size());
+    ASSERT_TRUE(header) << header.error().message;
+    uint64_t header_words = version == 8 ? 11 : version == 9 ? 14 : 16;
+    EXPECT_EQ(header->header_size, header_words * 8);
+    EXPECT_EQ(header->data_record_size, version == 8 ? 48u : 64u);
+    EXPECT_EQ(header->counters_offset(), header_words * 8 + 3 * header->data_record_size);
+    EXPECT_EQ(header->names_offset(), header->counters_offset() + 7 * 8);
+    EXPECT_EQ(header->value_data_offset(), header->names_offset() + 16);
+    EXPECT_EQ(header->value_data_offset(), bytes.size());
+    EXPECT_EQ(header->version, version);
+    EXPECT_EQ(header->variant_flags, 1ULL << 56);
+  }
+}
+
+TEST(RawHeader, TruncatedFileIsNamedAsSuch) {
+  auto bytes = build_raw({.version = 10, .num_data = 2, .num_counters = 4});
+  auto header = parse_raw_header(bytes, bytes.size() - 8);
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message.find("truncated"), std::string::npos);
+}
+
+TEST(RawHeader, UnknownVersionAndBadMagicAreRejected) {
+  auto bytes = build_raw({.version = 10});
+  bytes[8] = 11;
+  auto header = parse_raw_header(bytes, bytes.size());
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message.find("version 11"), std::string::npos);
+  bytes[0] ^= 0xff;
+  EXPECT_FALSE(parse_raw_header(bytes, bytes.size()));
+}
+
+TEST(RawHeader, AbsurdSectionSizeIsCorruption) {
+  auto bytes = build_raw({.version = 8});
+  uint64_t huge = 1ULL << 50;
+  std::memcpy(bytes.data() + 3 * 8, &huge, 8);  // num_data
+  auto header = parse_raw_header(bytes, bytes.size());
+  ASSERT_FALSE(header);
+  EXPECT_NE(header.error().message.find("corrupt"), std::string::npos);
+}
+
+TEST(BinaryIds, ParsedAsHexWithPadding) {
+  std::vector<uint8_t> section;
+  kpgo::testing::put_u64(section, 3);
+  section.insert(section.end(), {0xab, 0x01, 0xff, 0, 0, 0, 0, 0});
+  kpgo::testing::put_u64(section, 1);
+  section.insert(section.end(), {0x7f, 0, 0, 0, 0, 0, 0, 0});
+  auto ids = parse_binary_ids(section);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(*ids, (std::vector<std::string>{"ab01ff", "7f"}));
+  section[0] = 200;
+  EXPECT_FALSE(parse_binary_ids(section));
+}
+
+TEST(IdentifyProfile, ReadsKindVersionAndBuildIds) {
+  kpgo::testing::TempDir dir;
+  auto raw = build_raw({.version = 8, .num_data = 1, .num_counters = 1, .binary_ids = {{1, 2, 3, 4}}});
+  kpgo::testing::write_bytes(dir / "a.profraw", raw);
+  auto id = identify_profile(dir / "a.profraw");
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(id->kind, ProfileKind::raw);
+  EXPECT_EQ(id->version, 8u);
+  EXPECT_EQ(id->binary_ids, std::vector<std::string>{"01020304"});
+
+  std::vector<uint8_t> indexed;
+  kpgo::testing::put_u64(indexed, kIndexedMagic);
+  kpgo::testing::put_u64(indexed, 12);
+  kpgo::testing::write_bytes(dir / "b.profdata", indexed);
+  id = identify_profile(dir / "b.profdata");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->kind, ProfileKind::indexed);
+  EXPECT_EQ(id->version, 12u);
+}
+
+TEST(IdentifyProfile, ErrorsNameTheFileAndReason) {
+  kpgo::testing::TempDir dir;
+  kpgo::testing::write_bytes(dir / "empty.profraw", {});
+  auto id = identify_profile(dir / "empty.profraw");
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message.find("empty.profraw: empty file"), std::string::npos);
+
+  kpgo::testing::write_bytes(dir / "junk", {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08});
+  id = identify_profile(dir / "junk");
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message.find("junk: not a clang instrumentation profile"), std::string::npos);
+
+  id = identify_profile(dir / "missing.profraw");
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message.find("missing.profraw"), std::string::npos);
+}
+
+TEST(Versions, TableMatchesTheFormatsEachLlvmWrites) {
+  EXPECT_EQ(known_format_versions(16)->raw, 8u);
+  EXPECT_EQ(known_format_versions(16)->indexed, 9u);
+  EXPECT_EQ(known_format_versions(18)->raw, 9u);
+  EXPECT_EQ(known_format_versions(19)->indexed, 12u);
+  EXPECT_FALSE(known_format_versions(3));
+  EXPECT_EQ(majors_writing_raw(8), "14 to 17");
+  EXPECT_EQ(majors_writing_raw(9), "18");
+  EXPECT_EQ(majors_writing_raw(10), "19 or newer");
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "kpgo/system/process.hpp"
+
+using namespace kpgo;
+
+TEST(Process, CapturesOutputAndExitCode) {
+  auto output = system_runner().capture({{"sh", "-c", "echo out; echo err >&2; exit 3"}});
+  ASSERT_TRUE(output);
+  EXPECT_EQ(output->out, "out\n");
+  EXPECT_EQ(output->err, "err\n");
+  EXPECT_EQ(output->exit_code, 3);
+  EXPECT_FALSE(output->succeeded());
+}
+
+TEST(Process, StreamsLinesFromBothStreams) {
+  std::vector<std::string> lines;
+  auto output = system_runner().stream({{"sh", "-c", "echo a; echo b >&2; printf c"}},
+                                       [&](std::string_view line) { lines.emplace_back(line); });
+  ASSERT_TRUE(output);
+  EXPECT_TRUE(output->succeeded());
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(Process, EnvironmentAndDirectoryApply) {
+  Command command{{"sh", "-c", "echo $KPGO_TEST_VALUE; pwd"}, "/tmp", {{"KPGO_TEST_VALUE", "x y"}}};
+  auto output = system_runner().capture(command);
+  ASSERT_TRUE(output);
+  EXPECT_EQ(output->out, "x y\n/tmp\n");
+}
+
+TEST(Process, MissingProgramIsAnError) {
+  auto output = system_runner().capture({{"kpgo-no-such-program"}});
+  ASSERT_FALSE(output);
+  EXPECT_NE(output.error().message.find("kpgo-no-such-program"), std::string::npos);
+}
+
+TEST(Process, ChildRunsInItsOwnProcessGroup) {
+  auto output = system_runner().capture({{"sh", "-c", "ps -o pgid= -p $$; ps -o pid= -p $$"}});
+  ASSERT_TRUE(output);
+  std::istringstream in(output->out);
+  long group = 0, pid = 0;
+  in >> group >> pid;
+  EXPECT_EQ(group, pid);
+  EXPECT_NE(group, static_cast<long>(::getpgrp()));
+}
+
+TEST(Process, SignalToKpgoReachesTheWholeChildTree) {
+  // A grandchild that would outlive a plain kill of the child: the group signal ends it too.
+  std::thread killer([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(::getpid(), SIGTERM);
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto output = system_runner().capture({{"sh", "-c", "sleep 30 & sleep 30; wait"}});
+  killer.join();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(output);
+  EXPECT_EQ(output->signal, SIGTERM);
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  EXPECT_TRUE(interrupted());
+}
+
+TEST(ShellQuote, RoundTripsThroughTheShell) {
+  EXPECT_EQ(shell_quote("plain-word_1.0"), "plain-word_1.0");
+  EXPECT_EQ(shell_quote(""), "''");
+  for (std::string word : {"a b", "it's", "$HOME", "a;b", "\"q\"", "x\ny"}) {
+    auto output = system_runner().capture({{"sh", "-c", "printf %s " + shell_quote(word)}});
+    ASSERT_TRUE(output);
+    EXPECT_EQ(output->out, word);
+  }
+}
+
+TEST(RenderCommand, ShowsDirectoryEnvironmentAndQuotedWords) {
+  Command command{{"make", "KCFLAGS=-O2 -g"}, "/src dir", {{"ARCH", "x86_64"}}};
+  EXPECT_EQ(render_command(command), "cd '/src dir' && ARCH=x86_64 make 'KCFLAGS=-O2 -g'");
+}
