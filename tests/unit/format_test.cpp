@@ -114,3 +114,17 @@ TEST(Versions, TableMatchesTheFormatsEachLlvmWrites) {
   EXPECT_EQ(majors_writing_raw(9), "18");
   EXPECT_EQ(majors_writing_raw(10), "19 or newer");
 }
+
+TEST(RawRecords, ValidRecordsPassAndStrayCounterPointersAreNamed) {
+  for (uint64_t version : {8, 9, 10}) {
+    auto bytes = build_raw({.version = version, .num_data = 2, .num_counters = 4});
+    auto header = parse_raw_header(bytes, bytes.size());
+    ASSERT_TRUE(header);
+    EXPECT_TRUE(validate_raw_records(bytes, *header)) << version;
+    uint64_t wild = 1ULL << 40;
+    std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16, &wild, 8);
+    auto checked = validate_raw_records(bytes, *header);
+    ASSERT_FALSE(checked);
+    EXPECT_NE(checked.error().message.find("data record 1 points outside"), std::string::npos);
+  }
+}

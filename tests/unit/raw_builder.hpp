@@ -20,7 +20,7 @@ struct RawSpec {
   uint64_t num_data = 0;
   uint64_t num_counters = 0;
   uint64_t names_size = 0;
-  std::vector<std::vector<uint8_t>> binary_ids;
+  std::vector<std::vector<uint8_t>> binary_ids{};
 };
 
 inline void put_u64(std::vector<uint8_t>& out, uint64_t value) {
@@ -51,7 +51,7 @@ inline std::vector<uint8_t> build_raw(const RawSpec& spec) {
     put_u64(out, 0);  // padding after bitmap
   }
   put_u64(out, spec.names_size);
-  put_u64(out, 0x1000);  // counters delta
+  put_u64(out, 0x1000);  // counters delta: counters sit 0x1000 bytes after the first record
   if (spec.version >= 9) put_u64(out, 0);
   put_u64(out, 0x2000);  // names delta
   if (spec.version >= 10) {
@@ -60,8 +60,19 @@ inline std::vector<uint8_t> build_raw(const RawSpec& spec) {
   }
   put_u64(out, value_kinds - 1);
   out.insert(out.end(), ids.begin(), ids.end());
+  // Data records whose relative counter pointers share the counters out evenly.
+  constexpr uint64_t kCountersDelta = 0x1000;
+  uint64_t per_record = spec.num_data ? spec.num_counters / spec.num_data : 0;
+  for (uint64_t i = 0; i < spec.num_data; ++i) {
+    std::vector<uint8_t> data_record(record, 0);
+    uint64_t counter_ptr = kCountersDelta - i * record + i * per_record * 8;
+    std::memcpy(data_record.data() + 16, &counter_ptr, 8);
+    uint32_t num_counters = static_cast<uint32_t>(per_record);
+    std::memcpy(data_record.data() + (spec.version >= 9 ? 48 : 40), &num_counters, 4);
+    out.insert(out.end(), data_record.begin(), data_record.end());
+  }
   uint64_t names_padded = (spec.names_size + 7) / 8 * 8;
-  out.resize(out.size() + spec.num_data * record + spec.num_counters * 8 + names_padded, 0);
+  out.resize(out.size() + spec.num_counters * 8 + names_padded, 0);
   return out;
 }
 

@@ -14,9 +14,9 @@
 namespace kpgo {
 
 struct Command {
-  std::vector<std::string> argv;
-  std::optional<std::filesystem::path> cwd;
-  std::map<std::string, std::string> env;  // added to (or replacing in) kpgo's environment
+  std::vector<std::string> argv{};
+  std::optional<std::filesystem::path> cwd{};
+  std::map<std::string, std::string> env{};  // added to (or replacing in) kpgo's environment
 };
 
 struct ProcessOutput {
