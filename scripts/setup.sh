@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libzstd-dev zlib1g-dev libedit-dev libxml2-dev libffi-dev libncurses-dev
   # kernel build
-  procps binutils
+  procps binutils patch
   bc bison flex libelf-dev libssl-dev cpio kmod xz-utils zstd python3 rsync
   linux-source-6.12 linux-source-6.1
   # guests and transports

@@ -34,19 +34,22 @@ static u32 pgo_build_id_size;
 
 extern const char __start_notes[], __stop_notes[];
 
+/* ELF note type of a GNU build ID; note headers are alike in ELF32 and ELF64. */
+#define PGO_NOTE_GNU_BUILD_ID	3
+
 /* vmlinux's GNU build ID, from its notes, so a profile names its kernel. */
 static void __init pgo_find_build_id(void)
 {
 	const char *note = __start_notes;
 
-	while (note + sizeof(Elf_Nhdr) <= __stop_notes) {
-		const Elf_Nhdr *hdr = (const Elf_Nhdr *)note;
+	while (note + sizeof(Elf32_Nhdr) <= __stop_notes) {
+		const Elf32_Nhdr *hdr = (const Elf32_Nhdr *)note;
 		const char *name = note + sizeof(*hdr);
 		const char *desc = name + ALIGN(hdr->n_namesz, 4);
 
 		if (desc + ALIGN(hdr->n_descsz, 4) > __stop_notes)
 			break;
-		if (hdr->n_type == NT_GNU_BUILD_ID && hdr->n_namesz == sizeof("GNU") &&
+		if (hdr->n_type == PGO_NOTE_GNU_BUILD_ID && hdr->n_namesz == sizeof("GNU") &&
 		    !memcmp(name, "GNU", sizeof("GNU")) &&
 		    hdr->n_descsz <= sizeof(pgo_build_id)) {
 			memcpy(pgo_build_id, desc, hdr->n_descsz);

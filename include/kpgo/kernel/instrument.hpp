@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kpgo/system/error.hpp"
+#include "kpgo/system/process.hpp"
+#include "kpgo/workdir/manifest.hpp"
+
+namespace kpgo::kernel {
+
+struct InstrumentOptions {
+  std::filesystem::path source;          // a kernel tree, or a tarball of one
+  std::filesystem::path workdir = "kpgo-work";
+  std::string llvm;                      // LLVM= value
+  std::string arch = "x86_64";
+  std::optional<std::filesystem::path> config;  // a full .config; default: tinyconfig + QEMU
+  std::vector<std::filesystem::path> fragments;
+  unsigned jobs = 0;
+  bool atomic_counters = false;
+  bool dry_run = false;
+  bool progress = false;
+  std::vector<std::string> make_args;
+};
+
+struct InstrumentOutcome {
+  std::vector<Command> commands;   // what ran (or, with dry_run, what would)
+  std::filesystem::path build_dir;
+  std::filesystem::path vmlinux;
+  std::filesystem::path bzimage;
+  std::string build_id;
+  std::string support;             // "kpgo" (added or already there) or "native"
+  bool support_added = false;
+};
+
+// Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,
+// configuration (fragments merged, then verified in the final .config), build, manifest.
+Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRunner& runner,
+                                     workdir::Manifest& manifest);
+
+// A tarball is unpacked once into WORKDIR/source; a directory is used where it is.
+Result<std::filesystem::path> resolve_source(const std::filesystem::path& source,
+                                             const std::filesystem::path& workdir, bool dry_run,
+                                             ProcessRunner& runner);
+
+}  // namespace kpgo::kernel

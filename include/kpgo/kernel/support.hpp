@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kpgo/kernel/source.hpp"
+#include "kpgo/system/error.hpp"
+#include "kpgo/system/process.hpp"
+
+namespace kpgo::kernel {
+
+// kpgo's kernel-side support: the common runtime (data/kernel/pgo, copied to kernel/pgo/) and
+// one folder of hooks per kernel line (data/kernel/hooks/MAJOR.MINOR/kpgo.patch).
+struct SupportFiles {
+  std::filesystem::path runtime_dir;  // kernel/pgo in kpgo's data
+  std::filesystem::path hooks_root;   // kernel/hooks in kpgo's data
+};
+SupportFiles support_files(const std::filesystem::path& data_dir);
+
+// The kernel lines kpgo has hooks for, e.g. {"6.1", "6.12"}.
+std::vector<std::string> supported_lines(const SupportFiles& files);
+
+struct SupportPlan {
+  PgoSupport before = PgoSupport::none;
+  std::string line;                  // hooks folder used
+  std::vector<Command> commands;     // what applying does, for --dry-run
+  bool changes_tree = false;
+};
+
+// What it takes to give `tree` clang PGO support: nothing when it has kpgo's current support or
+// its own; else kpgo's hooks for its kernel line. Refuses (touching nothing) when there are none
+// or they do not apply.
+Result<SupportPlan> plan_support(const std::filesystem::path& tree, const SupportFiles& files,
+                                 ProcessRunner& runner);
+Result<> apply_support(const std::filesystem::path& tree, const SupportFiles& files,
+                       const SupportPlan& plan, ProcessRunner& runner);
+
+// Takes kpgo's support out again (reverse patch, runtime files removed).
+Result<> remove_support(const std::filesystem::path& tree, const SupportFiles& files,
+                        ProcessRunner& runner);
+
+}  // namespace kpgo::kernel

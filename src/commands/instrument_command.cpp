@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#include <unistd.h>
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "commands/commands.hpp"
+#include "kpgo/kernel/instrument.hpp"
+#include "kpgo/kernel/support.hpp"
+#include "kpgo/system/data_dir.hpp"
+#include "kpgo/toolchain/llvm.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+struct InstrumentArgs {
+  std::string source;
+  std::string workdir = "kpgo-work";
+  std::string llvm = toolchain::default_llvm_value();
+  std::string arch = "x86_64";
+  std::string config;
+  std::vector<std::string> fragments;
+  unsigned jobs = 0;
+  bool atomic_counters = false;
+  bool dry_run = false;
+  bool remove_support = false;
+  std::vector<std::string> make_args;
+};
+
+Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& globals) {
+  auto data = data_dir();
+  if (!data) return tl::unexpected(data.error());
+  auto tree = kernel::resolve_source(args.source, args.workdir, false, system_runner());
+  if (!tree) return tl::unexpected(tree.error());
+  if (auto removed = kernel::remove_support(*tree, kernel::support_files(*data), system_runner());
+      !removed) {
+    return tl::unexpected(removed.error());
+  }
+  if (globals.json) {
+    fmt::print("{}\n", nlohmann::json{{"source", tree->string()}, {"support", "removed"}}.dump(2));
+  } else if (!globals.quiet) {
+    fmt::print("kpgo's kernel support removed from {}\n", tree->string());
+  }
+  return 0;
+}
+
+Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& globals) {
+  if (args.remove_support) return run_remove_support(args, globals);
+  kernel::InstrumentOptions options;
+  options.source = args.source;
+  options.workdir = args.workdir;
+  options.llvm = args.llvm;
+  options.arch = args.arch;
+  if (!args.config.empty()) options.config = args.config;
+  options.fragments.assign(args.fragments.begin(), args.fragments.end());
+  options.jobs = args.jobs;
+  options.atomic_counters = args.atomic_counters;
+  options.dry_run = args.dry_run;
+  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
+  options.make_args = args.make_args;
+
+  auto manifest = workdir::Manifest::load(args.workdir);
+  if (!manifest) return tl::unexpected(manifest.error());
+  auto outcome = kernel::instrument(options, system_runner(), *manifest);
+  if (!outcome) return tl::unexpected(outcome.error());
+
+  if (args.dry_run) {
+    // Exactly what would run; the .config merge in between is kpgo's own step.
+    for (const auto& command : outcome->commands) fmt::print("{}\n", render_command(command));
+    return 0;
+  }
+  if (globals.json) {
+    fmt::print("{}\n", manifest->data()["instrument"].dump(2));
+  } else if (!globals.quiet) {
+    fmt::print("instrumented kernel built ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
+               "  build ID  {}\n",
+               outcome->support, outcome->support_added ? ", added to the tree" : "",
+               outcome->vmlinux.string(), outcome->bzimage.string(), outcome->build_id);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto args = std::make_shared<InstrumentArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "instrument", "Build a kernel instrumented for clang PGO (-fprofile-generate)");
+  app->add_option("--source", args->source, "Kernel tree, or a tarball of one")->required();
+  app->add_option("--workdir", args->workdir, "Where builds, profiles and kpgo.json go")
+      ->capture_default_str();
+  app->add_option("--llvm", args->llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
+  app->add_option("--arch", args->arch, "kbuild's ARCH=")->capture_default_str();
+  app->add_option("--config", args->config,
+                  "A .config to start from (default: tinyconfig plus configs/qemu-x86_64.config)");
+  app->add_option("--fragment", args->fragments, "A config fragment merged on top (repeatable)")
+      ->allow_extra_args(false);
+  app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
+  app->add_flag("--atomic-counters", args->atomic_counters,
+                "Exact counts on SMP at the price of locked updates (CONFIG_PGO_CLANG_ATOMIC)");
+  app->add_flag("--dry-run", args->dry_run, "Print the commands instead of running them");
+  app->add_flag("--remove-support", args->remove_support,
+                "Take kpgo's kernel support out of the tree again, and stop");
+  app->add_option("make_args", args->make_args, "After --: more arguments for make");
+  app->positionals_at_end(false);
+  return {app, [args, &globals] { return run_instrument(*args, globals); }};
+}
+
+}  // namespace kpgo::commands

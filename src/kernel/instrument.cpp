@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/kernel/instrument.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "kpgo/kernel/build.hpp"
+#include "kpgo/kernel/config.hpp"
+#include "kpgo/kernel/elf.hpp"
+#include "kpgo/kernel/support.hpp"
+#include "kpgo/profile/backends.hpp"
+#include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/data_dir.hpp"
+#include "kpgo/toolchain/checks.hpp"
+
+namespace kpgo::kernel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return fail("{}: cannot read", path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool is_tarball(const fs::path& path) {
+  std::string name = path.filename().string();
+  for (const char* suffix : {".tar", ".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar.zst"}) {
+    std::string_view s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+  }
+  return false;
+}
+
+Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm,
+                                                         ProcessRunner& runner) {
+  auto spec = toolchain::parse_llvm_spec(llvm);
+  if (!spec) return tl::unexpected(spec.error());
+  auto backends = profile::BackendSet::discover();
+  auto report = toolchain::check_toolchain(*spec, runner, backends);
+  if (!report.usable()) {
+    std::string problems;
+    for (const auto& finding : report.findings) {
+      if (finding.level == toolchain::Finding::Level::problem) problems += "\n  " + finding.message;
+    }
+    return fail("the toolchain LLVM={} cannot build an instrumented kernel (kpgo doctor --llvm {} "
+                "tells more):{}",
+                llvm, llvm, problems);
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
+                                ProcessRunner& runner) {
+  std::error_code ec;
+  if (fs::is_directory(source, ec)) return fs::absolute(source);
+  if (!fs::exists(source, ec)) return fail("--source {}: no such file or directory", source.string());
+  if (!is_tarball(source)) {
+    return fail("--source {}: neither a kernel tree nor a tarball (.tar, .tar.xz, .tar.gz, "
+                ".tar.bz2, .tar.zst)",
+                source.string());
+  }
+  fs::path target = fs::absolute(workdir) / "source";
+  fs::path stamp = target / ".kpgo-unpacked-from";
+  std::string origin = fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
+  if (fs::exists(stamp, ec)) {
+    auto previous = read_file(stamp);
+    if (previous && *previous == origin) return target;
+    return fail("{} holds another tarball's tree; use another --workdir", target.string());
+  }
+  if (dry_run) return target;
+  // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.
+  fs::path partial = fs::absolute(workdir) / ".source-partial";
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  spdlog::warn("unpacking {} (once per workdir)", source.string());
+  auto output = runner.capture({{"tar", "-xf", fs::absolute(source).string(), "-C", partial.string()}});
+  if (!output) return tl::unexpected(output.error());
+  if (!output->succeeded()) return fail("cannot unpack {}: {}", source.string(), output->err);
+  fs::path top = partial;
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(partial, ec)) entries.push_back(entry.path());
+  if (entries.size() == 1 && fs::is_directory(entries.front())) top = entries.front();
+  if (!fs::exists(top / "Makefile")) return fail("{}: holds no kernel tree", source.string());
+  fs::rename(top, target, ec);
+  if (ec) return fail("cannot move the unpacked tree to {}: {}", target.string(), ec.message());
+  fs::remove_all(partial, ec);
+  if (auto written = write_file_atomically(stamp, origin); !written) return tl::unexpected(written.error());
+  return target;
+}
+
+Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRunner& runner,
+                                     workdir::Manifest& manifest) {
+  InstrumentOutcome outcome;
+  if (options.arch != "x86_64") {
+    return fail("--arch {}: kpgo's kernel support covers x86_64 only", options.arch);
+  }
+  auto report = check_toolchain_first(options.llvm, runner);
+  if (!report) return tl::unexpected(report.error());
+  auto data = data_dir();
+  if (!data) return tl::unexpected(data.error());
+
+  auto tree = resolve_source(options.source, options.workdir, options.dry_run, runner);
+  if (!tree) return tl::unexpected(tree.error());
+  auto version = read_kernel_version(*tree);
+  if (!version && !options.dry_run) return tl::unexpected(version.error());
+
+  // Kernel support: the tree's own, or kpgo's hooks for its line.
+  auto files = support_files(*data);
+  if (fs::exists(*tree / "Makefile")) {
+    auto plan = plan_support(*tree, files, runner);
+    if (!plan) return tl::unexpected(plan.error());
+    outcome.support = plan->before == PgoSupport::native ? "native" : "kpgo";
+    outcome.support_added = plan->changes_tree;
+    outcome.commands.insert(outcome.commands.end(), plan->commands.begin(), plan->commands.end());
+    if (!options.dry_run) {
+      if (auto applied = apply_support(*tree, files, *plan, runner); !applied) {
+        return tl::unexpected(applied.error());
+      }
+    }
+  }
+
+  Kbuild kbuild{*tree, fs::absolute(options.workdir) / "build-instrumented", options.llvm,
+                options.arch, options.jobs, options.make_args};
+  outcome.build_dir = kbuild.output;
+  BuildLog log{fs::absolute(options.workdir) / "logs" / "instrument.log", "instrument",
+               options.progress};
+
+  // Configuration: a base, then kpgo's and the user's fragments, olddefconfig, verification.
+  std::vector<std::pair<std::string, std::string>> fragments;
+  auto add_fragment = [&](const fs::path& path) -> Result<> {
+    auto text = read_file(path);
+    if (!text) return tl::unexpected(text.error());
+    fragments.emplace_back(path.string(), *text);
+    return {};
+  };
+  Command base_command = kbuild.make({"tinyconfig"});
+  if (!options.config) {
+    outcome.commands.push_back(base_command);
+    if (auto added = add_fragment(*data / "configs" / "qemu-x86_64.config"); !added) return tl::unexpected(added.error());
+  }
+  if (auto added = add_fragment(*data / "configs" / "pgo.config"); !added) return tl::unexpected(added.error());
+  if (options.atomic_counters) {
+    if (auto added = add_fragment(*data / "configs" / "pgo-atomic.config"); !added) return tl::unexpected(added.error());
+  }
+  for (const auto& fragment : options.fragments) {
+    if (auto added = add_fragment(fragment); !added) return tl::unexpected(added.error());
+  }
+  Command olddefconfig = kbuild.make({"olddefconfig"});
+  Command build = kbuild.make({});
+  outcome.commands.push_back(olddefconfig);
+  outcome.commands.push_back(build);
+  if (options.dry_run) return outcome;
+
+  std::error_code ec;
+  fs::create_directories(kbuild.output, ec);
+  fs::path dot_config = kbuild.output / ".config";
+  std::string base;
+  if (options.config) {
+    auto text = read_file(*options.config);
+    if (!text) return tl::unexpected(text.error());
+    base = *text;
+  } else {
+    if (auto made = run_make(base_command, runner, log); !made) return tl::unexpected(made.error());
+    auto text = read_file(dot_config);
+    if (!text) return tl::unexpected(text.error());
+    base = *text;
+  }
+  std::vector<std::string> fragment_texts;
+  for (const auto& [name, text] : fragments) fragment_texts.push_back(text);
+  if (auto written = write_file_atomically(dot_config, merge_config(base, fragment_texts)); !written) {
+    return tl::unexpected(written.error());
+  }
+  if (auto made = run_make(olddefconfig, runner, log); !made) return tl::unexpected(made.error());
+  auto final_config = read_config(dot_config);
+  if (!final_config) return tl::unexpected(final_config.error());
+  auto unmet = unmet_requests(*final_config, fragments);
+  if (!unmet.empty()) {
+    std::string list;
+    for (const auto& request : unmet) list += "\n  " + describe(request);
+    return fail("{} options did not land in {}:{}", unmet.size(), dot_config.string(), list);
+  }
+
+  auto& record = manifest.data()["instrument"];
+  record["started"] = workdir::utc_timestamp();
+  record.erase("finished");
+  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+
+  if (auto made = run_make(build, runner, log); !made) return tl::unexpected(made.error());
+
+  outcome.vmlinux = kbuild.output / "vmlinux";
+  outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
+  auto build_id = read_build_id(outcome.vmlinux);
+  if (!build_id) return tl::unexpected(build_id.error());
+  outcome.build_id = *build_id;
+
+  nlohmann::json commands = nlohmann::json::array();
+  for (const auto& command : outcome.commands) commands.push_back(render_command(command));
+  auto config_hash = workdir::sha256_file(dot_config);
+  record["source"] = tree->string();
+  record["kernel_version"] = version ? version->to_string() : "";
+  record["support"] = outcome.support;
+  record["arch"] = options.arch;
+  record["llvm"] = {{"value", options.llvm},
+                    {"clang", report->chain.clang.version_line},
+                    {"major", report->chain.clang.major},
+                    {"raw_version", report->chain.raw_version.value_or(0)},
+                    {"merge_backend", report->merge_backend.value_or(0)}};
+  record["atomic_counters"] = options.atomic_counters;
+  record["config_sha256"] = config_hash ? *config_hash : "";
+  record["build_dir"] = kbuild.output.string();
+  record["artifacts"] = {{"vmlinux", outcome.vmlinux.string()},
+                         {"bzImage", outcome.bzimage.string()},
+                         {"config", dot_config.string()},
+                         {"log", log.file.string()}};
+  record["vmlinux_build_id"] = outcome.build_id;
+  record["commands"] = commands;
+  record["finished"] = workdir::utc_timestamp();
+  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  return outcome;
+}
+
+}  // namespace kpgo::kernel

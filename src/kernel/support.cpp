@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/kernel/support.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace kpgo::kernel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMarker = ".kpgo-support";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+fs::path patch_of(const SupportFiles& files, const std::string& line) {
+  return files.hooks_root / line / "kpgo.patch";
+}
+
+Command patch_command(const fs::path& tree, const fs::path& patch, bool reverse, bool dry_run) {
+  Command command{{"patch", "-p1", "--forward", "--batch", "--silent"}, tree, {}};
+  if (reverse) command.argv[2] = "--reverse";
+  if (dry_run) command.argv.push_back("--dry-run");
+  command.argv.push_back("--input=" + patch.string());
+  return command;
+}
+
+Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_view what) {
+  auto output = runner.capture(command);
+  if (!output) return tl::unexpected(output.error());
+  if (!output->succeeded()) {
+    std::string detail = output->out + output->err;
+    if (detail.size() > 2000) detail = detail.substr(0, 2000) + "...";
+    return fail("{}: {}", what, detail.empty() ? "patch failed" : detail);
+  }
+  return {};
+}
+
+// The marker records which support version is in the tree, to redo it when kpgo's changed.
+std::string support_version(const SupportFiles& files) {
+  return read_text(files.runtime_dir / kMarker);
+}
+
+}  // namespace
+
+SupportFiles support_files(const fs::path& data_dir) {
+  return {data_dir / "kernel" / "pgo", data_dir / "kernel" / "hooks"};
+}
+
+std::vector<std::string> supported_lines(const SupportFiles& files) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(files.hooks_root, ec)) {
+    if (fs::exists(entry.path() / "kpgo.patch")) lines.push_back(entry.path().filename().string());
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files,
+                                 ProcessRunner& runner) {
+  auto version = read_kernel_version(tree);
+  if (!version) return tl::unexpected(version.error());
+  SupportPlan plan;
+  plan.before = detect_pgo_support(tree);
+  plan.line = fmt::format("{}.{}", version->version, version->patchlevel);
+  if (plan.before == PgoSupport::native) return plan;
+  if (plan.before == PgoSupport::kpgo &&
+      read_text(tree / "kernel" / "pgo" / kMarker) == support_version(files)) {
+    return plan;
+  }
+  if (plan.before == PgoSupport::kpgo) {
+    return fail("{} has another version of kpgo's support; take it out first with "
+                "kpgo instrument --remove-support (using the kpgo that put it in)",
+                tree.string());
+  }
+  auto lines = supported_lines(files);
+  if (std::find(lines.begin(), lines.end(), plan.line) == lines.end()) {
+    std::string known;
+    for (const auto& line : lines) known += (known.empty() ? "" : ", ") + line;
+    return fail("kpgo has no hooks for Linux {} (it has them for {}); a tree with its own clang "
+                "PGO support (CONFIG_PGO_CLANG) works too",
+                version->to_string(), known);
+  }
+  std::error_code ec;
+  if (fs::exists(tree / "kernel" / "pgo", ec)) {
+    return fail("{}/kernel/pgo exists but is not kpgo's; refusing to overwrite it", tree.string());
+  }
+  auto check = patch_command(tree, patch_of(files, plan.line), false, true);
+  if (auto applies = run_patch(check, runner, fmt::format("kpgo's hooks for {} do not apply to {}; "
+                                                          "nothing was changed",
+                                                          plan.line, tree.string()));
+      !applies) {
+    return tl::unexpected(applies.error());
+  }
+  plan.changes_tree = true;
+  plan.commands.push_back(patch_command(tree, patch_of(files, plan.line), false, false));
+  plan.commands.push_back(Command{{"cp", "-r", files.runtime_dir.string(),
+                                   (tree / "kernel" / "pgo").string()}, std::nullopt, {}});
+  return plan;
+}
+
+Result<> apply_support(const fs::path& tree, const SupportFiles& files, const SupportPlan& plan,
+                       ProcessRunner& runner) {
+  if (!plan.changes_tree) return {};
+  // Runtime files first, marker last: an interrupted run leaves no marker, and the next run
+  // sees a kernel/pgo that is not kpgo's rather than a half-done one it would trust.
+  fs::path target = tree / "kernel" / "pgo";
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  for (const auto& entry : fs::directory_iterator(files.runtime_dir, ec)) {
+    if (entry.path().filename() == kMarker) continue;
+    fs::copy_file(entry.path(), target / entry.path().filename(),
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) return fail("cannot copy {} into {}: {}", entry.path().string(), target.string(), ec.message());
+  }
+  if (auto patched = run_patch(plan.commands.front(), runner,
+                               fmt::format("applying kpgo's hooks to {}", tree.string()));
+      !patched) {
+    fs::remove_all(target, ec);
+    return tl::unexpected(patched.error());
+  }
+  fs::copy_file(files.runtime_dir / kMarker, target / kMarker, fs::copy_options::overwrite_existing, ec);
+  if (ec) return fail("cannot write {}: {}", (target / kMarker).string(), ec.message());
+  return {};
+}
+
+Result<> remove_support(const fs::path& tree, const SupportFiles& files, ProcessRunner& runner) {
+  if (detect_pgo_support(tree) != PgoSupport::kpgo) {
+    return fail("{} does not have kpgo's support; nothing to remove", tree.string());
+  }
+  auto version = read_kernel_version(tree);
+  if (!version) return tl::unexpected(version.error());
+  std::string line = fmt::format("{}.{}", version->version, version->patchlevel);
+  auto patch = patch_of(files, line);
+  if (auto check = run_patch(patch_command(tree, patch, true, true), runner,
+                             fmt::format("kpgo's hooks cannot be taken out of {} cleanly; nothing "
+                                         "was changed",
+                                         tree.string()));
+      !check) {
+    return tl::unexpected(check.error());
+  }
+  if (auto undone = run_patch(patch_command(tree, patch, true, false), runner,
+                              "taking out kpgo's hooks");
+      !undone) {
+    return tl::unexpected(undone.error());
+  }
+  std::error_code ec;
+  fs::remove_all(tree / "kernel" / "pgo", ec);
+  if (ec) return fail("cannot remove {}: {}", (tree / "kernel" / "pgo").string(), ec.message());
+  return {};
+}
+
+}  // namespace kpgo::kernel
