@@ -26,6 +26,7 @@ struct InstrumentArgs {
   bool atomic_counters = false;
   bool dry_run = false;
   bool remove_support = false;
+  bool support_only = false;
   std::vector<std::string> make_args;
 };
 
@@ -46,8 +47,40 @@ Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& 
   return 0;
 }
 
+Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& globals) {
+  auto data = data_dir();
+  if (!data) return tl::unexpected(data.error());
+  auto tree = kernel::resolve_source(args.source, args.workdir, args.dry_run, system_runner());
+  if (!tree) return tl::unexpected(tree.error());
+  auto files = kernel::support_files(*data);
+  auto plan = kernel::plan_support(*tree, files, system_runner());
+  if (!plan) return tl::unexpected(plan.error());
+  if (args.dry_run) {
+    for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));
+    return 0;
+  }
+  if (auto applied = kernel::apply_support(*tree, files, *plan, system_runner()); !applied) {
+    return tl::unexpected(applied.error());
+  }
+  const char* state = plan->before == kernel::PgoSupport::native ? "native"
+                      : plan->changes_tree                        ? "added"
+                                                                  : "present";
+  if (globals.json) {
+    fmt::print("{}\n", nlohmann::json{{"source", tree->string()}, {"line", plan->line},
+                                      {"support", state}}.dump(2));
+  } else if (!globals.quiet) {
+    fmt::print("{}: clang PGO support {} (kernel line {})\n", tree->string(),
+               plan->changes_tree ? "added" : plan->before == kernel::PgoSupport::native
+                                                  ? "of its own, used as it is"
+                                                  : "already there",
+               plan->line);
+  }
+  return 0;
+}
+
 Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& globals) {
   if (args.remove_support) return run_remove_support(args, globals);
+  if (args.support_only) return run_support_only(args, globals);
   kernel::InstrumentOptions options;
   options.source = args.source;
   options.workdir = args.workdir;
@@ -101,8 +134,11 @@ Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_flag("--atomic-counters", args->atomic_counters,
                 "Exact counts on SMP at the price of locked updates (CONFIG_PGO_CLANG_ATOMIC)");
   app->add_flag("--dry-run", args->dry_run, "Print the commands instead of running them");
+  app->add_flag("--support-only", args->support_only,
+                "Put kpgo's kernel support into the tree (or find the tree's own), and stop");
   app->add_flag("--remove-support", args->remove_support,
-                "Take kpgo's kernel support out of the tree again, and stop");
+                "Take kpgo's kernel support out of the tree again, and stop")
+      ->excludes("--support-only");
   app->add_option("make_args", args->make_args, "After --: more arguments for make");
   app->positionals_at_end(false);
   return {app, [args, &globals] { return run_instrument(*args, globals); }};

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace kpgo::kernel {
 
 namespace fs = std::filesystem;
@@ -29,6 +31,7 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
   std::ofstream out(log.file, std::ios::app);
   if (!out) return fail("cannot write the build log {}", log.file.string());
   out << "$ " << render_command(command) << '\n';
+  spdlog::debug("{}: {}", log.label, render_command(command));
 
   // Error lines are kept apart so that a failure can quote them however long the log grows.
   std::deque<std::string> errors;

@@ -59,7 +59,7 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
 }  // namespace
 
 Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
-                                ProcessRunner& runner) {
+                                ProcessRunner& runner, std::vector<Command>* planned) {
   std::error_code ec;
   if (fs::is_directory(source, ec)) return fs::absolute(source);
   if (!fs::exists(source, ec)) return fail("--source {}: no such file or directory", source.string());
@@ -76,13 +76,16 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
     if (previous && *previous == origin) return target;
     return fail("{} holds another tarball's tree; use another --workdir", target.string());
   }
+  Command unpack{{"tar", "-xf", fs::absolute(source).string(), "-C",
+                  (fs::absolute(workdir) / ".source-partial").string()}, std::nullopt, {}};
+  if (planned) planned->push_back(unpack);
   if (dry_run) return target;
   // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.
   fs::path partial = fs::absolute(workdir) / ".source-partial";
   fs::remove_all(partial, ec);
   fs::create_directories(partial, ec);
-  spdlog::warn("unpacking {} (once per workdir)", source.string());
-  auto output = runner.capture({{"tar", "-xf", fs::absolute(source).string(), "-C", partial.string()}});
+  spdlog::info("unpacking {} into {} (once per workdir)", source.string(), target.string());
+  auto output = runner.capture(unpack);
   if (!output) return tl::unexpected(output.error());
   if (!output->succeeded()) return fail("cannot unpack {}: {}", source.string(), output->err);
   fs::path top = partial;
@@ -108,14 +111,17 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   auto data = data_dir();
   if (!data) return tl::unexpected(data.error());
 
-  auto tree = resolve_source(options.source, options.workdir, options.dry_run, runner);
+  auto tree = resolve_source(options.source, options.workdir, options.dry_run, runner,
+                             &outcome.commands);
   if (!tree) return tl::unexpected(tree.error());
   auto version = read_kernel_version(*tree);
   if (!version && !options.dry_run) return tl::unexpected(version.error());
 
-  // Kernel support: the tree's own, or kpgo's hooks for its line.
+  // Kernel support: the tree's own, or kpgo's hooks for its line (known once it is unpacked).
   auto files = support_files(*data);
-  if (fs::exists(*tree / "Makefile")) {
+  if (!fs::exists(*tree / "Makefile")) {
+    outcome.commands.push_back({{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
+  } else {
     auto plan = plan_support(*tree, files, runner);
     if (!plan) return tl::unexpected(plan.error());
     outcome.support = plan->before == PgoSupport::native ? "native" : "kpgo";

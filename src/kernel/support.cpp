@@ -25,7 +25,8 @@ fs::path patch_of(const SupportFiles& files, const std::string& line) {
 }
 
 Command patch_command(const fs::path& tree, const fs::path& patch, bool reverse, bool dry_run) {
-  Command command{{"patch", "-p1", "--forward", "--batch", "--silent"}, tree, {}};
+  // No fuzz: a hook applies exactly where it was written, or not at all.
+  Command command{{"patch", "-p1", "--forward", "--batch", "--silent", "--fuzz=0"}, tree, {}};
   if (reverse) command.argv[2] = "--reverse";
   if (dry_run) command.argv.push_back("--dry-run");
   command.argv.push_back("--input=" + patch.string());

@@ -277,7 +277,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   auto backend = backends.get(*major);
   if (!backend) return tl::unexpected(backend.error());
   outcome.backend = (*backend)->info();
-  spdlog::info("merging with LLVM {} (raw version {}, writes indexed version {})",
+  spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
                outcome.backend.llvm_version, outcome.backend.raw_version,
                outcome.backend.indexed_version);
 

@@ -19,10 +19,10 @@ void setup_logging(int verbosity) {
   }
   auto logger = std::make_shared<spdlog::logger>("kpgo", sink);
   logger->set_pattern("kpgo: %^%l%$: %v");
-  spdlog::level::level_enum level = spdlog::level::warn;
+  spdlog::level::level_enum level = spdlog::level::info;
   if (verbosity < 0) level = spdlog::level::err;
-  if (verbosity == 1) level = spdlog::level::info;
-  if (verbosity >= 2) level = spdlog::level::debug;
+  if (verbosity == 1) level = spdlog::level::debug;
+  if (verbosity >= 2) level = spdlog::level::trace;
   logger->set_level(level);
   spdlog::set_default_logger(logger);
 }

@@ -185,6 +185,11 @@ std::string shell_quote(std::string_view word) {
 }
 
 std::string render_command(const Command& command) {
+  if (!command.argv.empty() && command.argv[0] == "#") {
+    std::string comment = "#";
+    for (size_t i = 1; i < command.argv.size(); ++i) comment += " " + command.argv[i];
+    return comment;
+  }
   std::string text;
   if (command.cwd) text = "cd " + shell_quote(command.cwd->string()) + " && ";
   for (const auto& [key, value] : command.env) text += key + "=" + shell_quote(value) + " ";

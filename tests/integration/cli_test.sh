@@ -32,7 +32,7 @@ expect_ok "-q" "$KPGO" -q merge -o q.profdata p-1.profraw
 [[ ! -s "$WORK/out" && ! -s "$WORK/err" ]] || fail "-q still printed"
 pass
 expect_ok "-v" "$KPGO" -v merge -o v.profdata p-1.profraw
-expect_in "$WORK/err" "kpgo: info: merging with LLVM 19" "-v logs the backend on stderr"
+expect_in "$WORK/err" "kpgo: debug: merging with LLVM 19" "-v logs the backend on stderr"
 
 : > empty.profraw
 NO_COLOR=1 "$KPGO" merge --failure-mode=warn -o w.profdata p-1.profraw empty.profraw 2>"$WORK/err" >/dev/null ||

@@ -41,9 +41,11 @@ struct InstrumentOutcome {
 Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRunner& runner,
                                      workdir::Manifest& manifest);
 
-// A tarball is unpacked once into WORKDIR/source; a directory is used where it is.
+// A tarball is unpacked once into WORKDIR/source; a directory is used where it is. The unpack
+// command is added to `planned` when it runs (or would, with dry_run).
 Result<std::filesystem::path> resolve_source(const std::filesystem::path& source,
                                              const std::filesystem::path& workdir, bool dry_run,
-                                             ProcessRunner& runner);
+                                             ProcessRunner& runner,
+                                             std::vector<Command>* planned = nullptr);
 
 }  // namespace kpgo::kernel

@@ -3,7 +3,7 @@
 
 namespace kpgo {
 
-// -q: errors only; default: warnings and progress notes; -v: info; -vv: debug (commands run).
+// -q: errors only; default: progress notes and warnings; -v: debug; -vv: trace.
 void setup_logging(int verbosity);
 
 }  // namespace kpgo

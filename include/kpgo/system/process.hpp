@@ -48,6 +48,7 @@ ProcessRunner& system_runner();
 bool interrupted();
 
 // Quotes one word for a POSIX shell, so that --dry-run output and remote commands can be pasted.
+// A command whose first word is "#" renders as a shell comment: a step kpgo does itself.
 std::string shell_quote(std::string_view word);
 std::string render_command(const Command& command);
 

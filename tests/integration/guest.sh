@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# Boots test kernels in QEMU (TCG) with a busybox initramfs; files come back on a raw virtio
+# disk the guest writes a tar archive to, which is exact for binary data.
+
+# make_initramfs OUT INIT [FILE...]: busybox, the init script and extra files in /.
+make_initramfs() {
+  local out=$1 init=$2
+  shift 2
+  local root
+  root=$(mktemp -d "$WORK/initramfs-XXXXXX")
+  mkdir -p "$root"/{bin,dev,proc,sys,tmp}
+  cp /bin/busybox "$root/bin/busybox"
+  install -m 755 "$init" "$root/init"
+  for file in "$@"; do cp "$file" "$root/"; done
+  (cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
+}
+
+# boot_guest BZIMAGE INITRAMFS DISK CPUS LOG: boots until the guest reboots; the disk is fresh.
+boot_guest() {
+  local kernel=$1 initramfs=$2 disk=$3 cpus=$4 log=$5
+  rm -f "$disk"
+  truncate -s 256M "$disk"
+  timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp "$cpus" -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$initramfs" -append "console=ttyS0 panic=-1" \
+    -drive "file=$disk,format=raw,if=virtio" > "$log" 2>&1 || true
+}
+
+# unpack_guest_disk DISK DIR: what the guest archived.
+unpack_guest_disk() {
+  mkdir -p "$2"
+  tar -xf "$1" -C "$2"
+}
