@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::vector<commands::Command> all = {
       commands::add_doctor_command(app, globals),
       commands::add_instrument_command(app, globals),
+      commands::add_collect_command(app, globals),
       commands::add_merge_command(app, globals),
   };
 

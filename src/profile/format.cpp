@@ -270,3 +270,51 @@ Result<ProfileIdentity> inspect_profile(const fs::path& path) {
 }
 
 }  // namespace kpgo::profile
+
+namespace kpgo::profile {
+
+Result<CollectedProfile> check_collected_profile(const fs::path& path,
+                                                 const std::string& expected_build_id,
+                                                 uint64_t expected_raw_version) {
+  auto id = inspect_profile(path);
+  if (!id) return tl::unexpected(id.error());
+  if (id->kind != ProfileKind::raw) {
+    return fail("{}: a {} profile, not the raw profile a kernel writes", path.string(),
+                to_string(id->kind));
+  }
+  if (expected_raw_version && id->version != expected_raw_version) {
+    return fail("{}: raw version {}, but the kernel was built for raw version {}", path.string(),
+                id->version, expected_raw_version);
+  }
+  if (!expected_build_id.empty()) {
+    if (id->binary_ids.empty()) {
+      return fail("{}: carries no build ID; expected the instrumented vmlinux's {}", path.string(),
+                  expected_build_id);
+    }
+    if (id->binary_ids.front() != expected_build_id) {
+      return fail("{}: from kernel build {}, not the instrumented vmlinux {} (another kernel is "
+                  "running there)",
+                  path.string(), id->binary_ids.front(), expected_build_id);
+    }
+  }
+  CollectedProfile collected{*id, id->raw.num_data, 0};
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(id->raw.counters_offset()));
+  std::vector<uint8_t> counters(id->raw.num_counters * id->raw.counter_size);
+  in.read(reinterpret_cast<char*>(counters.data()), static_cast<std::streamsize>(counters.size()));
+  bool bytes = id->raw.counter_size == 1;
+  for (size_t i = 0; i < id->raw.num_counters; ++i) {
+    uint64_t value = 0;
+    std::memcpy(&value, counters.data() + i * id->raw.counter_size, id->raw.counter_size);
+    // Single-byte coverage counters are 0 once covered, 0xff before.
+    if (bytes ? value == 0 : value != 0) ++collected.nonzero_counters;
+  }
+  if (collected.nonzero_counters == 0) {
+    return fail("{}: every counter is zero (the workload ran no instrumented code, or the "
+                "profile was read right after a reset)",
+                path.string());
+  }
+  return collected;
+}
+
+}  // namespace kpgo::profile

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -73,9 +74,16 @@ class SystemRunner final : public ProcessRunner {
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    if (command.stdout_file) {
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, command.stdout_file->c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    } else {
+      posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    }
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO,
+                                     command.stdin_file ? command.stdin_file->c_str() : "/dev/null",
+                                     O_RDONLY, 0);
     if (command.cwd) posix_spawn_file_actions_addchdir_np(&actions, command.cwd->c_str());
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
@@ -113,11 +121,27 @@ class SystemRunner final : public ProcessRunner {
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     int open_count = 2;
     char buffer[65536];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(command.timeout_seconds);
     while (open_count > 0) {
-      if (::poll(fds, 2, -1) < 0) {
+      int wait_ms = -1;
+      if (command.timeout_seconds) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+          // Out of time: the whole group goes, so that nothing it started lingers.
+          output.timed_out = true;
+          ::kill(-pid, SIGKILL);
+          wait_ms = 1000;
+        } else {
+          wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+        }
+      }
+      int ready = ::poll(fds, 2, wait_ms);
+      if (ready < 0) {
         if (errno == EINTR) continue;
         break;
       }
+      if (ready == 0) continue;
       for (int i = 0; i < 2; ++i) {
         if (fds[i].fd < 0 || fds[i].revents == 0) continue;
         ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);

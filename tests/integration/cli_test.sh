@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The command-line conventions: --help and --version on stdout, exit codes, logs on stderr,
 # --json a single document on stdout, -q silence, NO_COLOR.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 expect_ok "--help" "$KPGO" --help
 sed -n '/^Subcommands:/,$p' "$WORK/out" | awk 'NF {print $1}' | tail -n +2 > subcommands

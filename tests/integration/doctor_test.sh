@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # kpgo doctor on the real toolchains: the versions it reports are the ones clang really writes,
 # and a toolchain that cannot work gets a non-zero exit and the fix.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 check_toolchain() {  # MAJOR RAW INDEXED
   local major=$1 raw=$2 indexed=$3

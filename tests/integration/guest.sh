@@ -20,7 +20,9 @@ boot_guest() {
   local kernel=$1 initramfs=$2 disk=$3 cpus=$4 log=$5
   rm -f "$disk"
   truncate -s 256M "$disk"
-  timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp "$cpus" -nographic -no-reboot \
+  # One CPU per socket: without ACPI the kernel finds CPUs in the BIOS MP table, which lists
+  # one per socket.
+  timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp "$cpus,sockets=$cpus,cores=1,threads=1" -nographic -no-reboot \
     -kernel "$kernel" -initrd "$initramfs" -append "console=ttyS0 panic=-1" \
     -drive "file=$disk,format=raw,if=virtio" > "$log" 2>&1 || true
 }

@@ -4,8 +4,9 @@
 # kernel builds, boots in QEMU on 2 CPUs, and its debugfs profile is right: thousands of
 # functions counted, indirect-call targets, vmlinux's build ID, zero after a reset, valid while
 # both CPUs run a workload and when a reset hits an open read.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/guest.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+source "$here/guest.sh"
 
 line=${KPGO_TEST_KERNEL_LINE:-6.12}
 tarball=/usr/src/linux-source-$line.tar.xz

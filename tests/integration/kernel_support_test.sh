@@ -3,7 +3,8 @@
 # kpgo's kernel support on the real files of Debian's 6.12 and 6.1 sources (just the files the
 # hooks touch, taken from the tarballs): added, found again, taken out leaving the tree as it was,
 # and refused, touching nothing, where a hook does not apply or no hooks exist.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 hooked_files() {  # LINE: the files kpgo's hooks change
   sed -n 's|^+++ b/||p' "$KPGO_SOURCE_DIR/kernel/hooks/$1/kpgo.patch"

@@ -3,7 +3,8 @@
 # Bad inputs to kpgo merge: each gives an error naming the file and the reason and a non-zero
 # exit, a failed merge never replaces an existing output, the failure modes keep their meaning,
 # and no input, however mangled, crashes kpgo.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 make_profiles 19 workload good 3
 make_profiles 16 workload old 1

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # kpgo merge writes exactly what llvm-profdata of the matching LLVM writes, for profiles made
 # here by clang 16 (raw v8) and clang 19 (raw v10), and clang reads the result.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 for major in 16 19; do
   make_profiles "$major" workload "w$major" 6

@@ -4,7 +4,8 @@
 # compiler-rt: for clang 16 (raw v8) and 19 (raw v10), llvm-profdata of the same LLVM must show
 # exactly what it shows for compiler-rt's profile of the same run. This proves each raw version
 # the kernel writes without booting one.
-source "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 
 runtime=$KPGO_SOURCE_DIR/kernel/pgo
 shim=$KPGO_SOURCE_DIR/tests/runtime/shim

@@ -3,6 +3,10 @@
 
 #include <chrono>
 #include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "kpgo/system/process.hpp"
@@ -52,19 +56,25 @@ TEST(Process, ChildRunsInItsOwnProcessGroup) {
 }
 
 TEST(Process, SignalToKpgoReachesTheWholeChildTree) {
-  // A grandchild that would outlive a plain kill of the child: the group signal ends it too.
-  std::thread killer([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    ::kill(::getpid(), SIGTERM);
-  });
+  // In a child process: the signal marks kpgo as interrupted for good, which other tests must
+  // not inherit. A grandchild that would outlive a plain kill of the child must end too.
   auto start = std::chrono::steady_clock::now();
-  auto output = system_runner().capture({{"sh", "-c", "sleep 30 & sleep 30; wait"}});
-  killer.join();
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  ASSERT_TRUE(output);
-  EXPECT_EQ(output->signal, SIGTERM);
-  EXPECT_LT(elapsed, std::chrono::seconds(10));
-  EXPECT_TRUE(interrupted());
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::thread killer([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      ::kill(::getpid(), SIGTERM);
+    });
+    auto output = system_runner().capture({{"sh", "-c", "sleep 30 & sleep 30; wait"}});
+    killer.join();
+    bool right = output && output->signal == SIGTERM && interrupted();
+    ::_exit(right ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST(ShellQuote, RoundTripsThroughTheShell) {
@@ -80,4 +90,31 @@ TEST(ShellQuote, RoundTripsThroughTheShell) {
 TEST(RenderCommand, ShowsDirectoryEnvironmentAndQuotedWords) {
   Command command{{"make", "KCFLAGS=-O2 -g"}, "/src dir", {{"ARCH", "x86_64"}}};
   EXPECT_EQ(render_command(command), "cd '/src dir' && ARCH=x86_64 make 'KCFLAGS=-O2 -g'");
+}
+
+TEST(Process, TimeoutEndsTheWholeGroup) {
+  Command command{{"sh", "-c", "sleep 30 & sleep 30; wait"}};
+  command.timeout_seconds = 1;
+  auto start = std::chrono::steady_clock::now();
+  auto output = system_runner().capture(command);
+  ASSERT_TRUE(output);
+  EXPECT_TRUE(output->timed_out);
+  EXPECT_EQ(output->signal, SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(Process, StdinAndStdoutFiles) {
+  char dir_template[] = "/tmp/kpgo-process-XXXXXX";
+  std::filesystem::path dir = ::mkdtemp(dir_template);
+  std::ofstream(dir / "in") << "from a file\n";
+  Command command{{"tr", "a-z", "A-Z"}};
+  command.stdin_file = dir / "in";
+  command.stdout_file = dir / "out";
+  auto output = system_runner().capture(command);
+  ASSERT_TRUE(output);
+  EXPECT_TRUE(output->succeeded());
+  std::ifstream in(dir / "out");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "FROM A FILE\n");
+  std::filesystem::remove_all(dir);
 }

@@ -88,4 +88,15 @@ Result<ProfileIdentity> identify_profile(const std::filesystem::path& path);
 // identify_profile, and for raw profiles also validate_raw_records over the whole file.
 Result<ProfileIdentity> inspect_profile(const std::filesystem::path& path);
 
+// A profile just taken from a kernel, checked before it is kept: a raw profile of the expected
+// raw version, records in bounds, the expected build ID, and some count that is not zero.
+struct CollectedProfile {
+  ProfileIdentity identity;
+  uint64_t functions = 0;
+  uint64_t nonzero_counters = 0;
+};
+Result<CollectedProfile> check_collected_profile(const std::filesystem::path& path,
+                                                 const std::string& expected_build_id,
+                                                 uint64_t expected_raw_version);
+
 }  // namespace kpgo::profile

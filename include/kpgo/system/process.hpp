@@ -17,11 +17,15 @@ struct Command {
   std::vector<std::string> argv{};
   std::optional<std::filesystem::path> cwd{};
   std::map<std::string, std::string> env{};  // added to (or replacing in) kpgo's environment
+  std::optional<std::filesystem::path> stdin_file{};   // default: /dev/null
+  std::optional<std::filesystem::path> stdout_file{};  // default: captured or streamed
+  unsigned timeout_seconds = 0;  // 0: none; then the whole process group gets SIGKILL
 };
 
 struct ProcessOutput {
   int exit_code = -1;   // valid when signal == 0
   int signal = 0;       // the signal that ended the child, if any
+  bool timed_out = false;
   std::string out;
   std::string err;
   bool succeeded() const { return signal == 0 && exit_code == 0; }

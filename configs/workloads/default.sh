@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# kpgo's default workload: a mix of what most machines do, in plain shell that busybox runs.
+# Copy it and change it to profile your own load; kpgo runs it with sh in a scratch directory,
+# after resetting the counters, and reads the profile when it exits (non-zero exit: failed run).
+set -e
+rounds=${ROUNDS:-8}
+
+processes() {  # fork, exec, wait, signals
+  i=0
+  while [ $i -lt 40 ]; do
+    /bin/true
+    sh -c 'exit 0'
+    i=$((i + 1))
+  done
+  sleep 5 & pid=$!
+  kill $pid
+  wait $pid 2>/dev/null || true
+}
+
+files() {  # create, write, read, stat, rename, delete
+  mkdir -p files
+  i=0
+  while [ $i -lt 60 ]; do
+    seq 1 200 > files/f$i
+    cat files/f$i > /dev/null
+    mv files/f$i files/g$i
+    i=$((i + 1))
+  done
+  ls -la files > /dev/null
+  find files -name 'g1*' | wc -l > /dev/null
+  rm -r files
+  sync
+}
+
+pipes() {  # pipes between processes, compression
+  seq 1 20000 | sort -rn | uniq | md5sum > /dev/null
+  dd if=/dev/zero bs=64k count=16 2>/dev/null | gzip -c | gunzip -c | wc -c > /dev/null
+}
+
+sockets() {  # TCP over loopback
+  port=$((20000 + $1))
+  nc -l -p $port > received &
+  listener=$!
+  sleep 1
+  seq 1 5000 | nc 127.0.0.1 $port
+  wait $listener || true
+  test -s received
+  rm -f received
+}
+
+round=0
+while [ $round -lt "$rounds" ]; do
+  processes
+  files
+  pipes
+  sockets $round
+  round=$((round + 1))
+done

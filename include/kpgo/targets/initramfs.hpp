@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo::targets {
+
+// An initramfs in the kernel's "newc" cpio format, built from entries in memory and files.
+class Initramfs {
+ public:
+  void add_directory(const std::string& path);
+  void add_file(const std::string& path, std::string content, unsigned mode = 0644);
+  Result<> add_host_file(const std::string& path, const std::filesystem::path& source,
+                         unsigned mode = 0);
+  Result<> write(const std::filesystem::path& out) const;
+
+ private:
+  struct Entry {
+    std::string path;
+    unsigned mode;
+    std::string content;
+  };
+  std::vector<Entry> entries_;
+};
+
+// The host's busybox, if it is statically linked (busybox-static), to run as the guest's userland.
+Result<std::filesystem::path> static_busybox();
+
+}  // namespace kpgo::targets

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo::targets {
+
+// A workload: a plain shell script, run with the files it needs in its working directory.
+struct Workload {
+  std::string name;
+  std::filesystem::path script;
+  std::vector<std::filesystem::path> files;
+};
+
+struct CollectRequest {
+  Workload workload;
+  unsigned runs = 1;
+  unsigned timeout_seconds = 600;  // for all runs on one machine
+  std::filesystem::path scratch;   // where a target may put raw profiles and logs
+};
+
+// One run of the workload: the profile read after it, or why there is none.
+struct RunOutcome {
+  std::string machine;             // "qemu", the ssh host, "local"
+  unsigned run = 0;                // 1-based
+  std::filesystem::path profile;   // in the scratch directory; empty when the run failed
+  std::string problem;             // why there is no profile
+  double seconds = 0;              // the workload's own time
+  std::string kernel_release;
+};
+
+// Where profiles come from: a QEMU guest kpgo boots, machines over ssh, or this machine. Each run
+// resets the counters, runs the workload and reads the profile out. The outcome of a failed run
+// says why; an Error means the target could not be used at all.
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual std::string describe() const = 0;
+  virtual Result<std::vector<RunOutcome>> collect(const CollectRequest& request) = 0;
+};
+
+}  // namespace kpgo::targets

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/targets/qemu.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "kpgo/targets/initramfs.hpp"
+
+namespace kpgo::targets {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDoneMarker = "KPGO-GUEST-DONE";
+constexpr uint64_t kDiskBytes = 512ull << 20;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string tail_of(const fs::path& log, size_t lines) {
+  std::string text = read_text(log);
+  size_t pos = text.size();
+  for (size_t n = 0; n <= lines && pos != std::string::npos && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return pos == std::string::npos ? text : text.substr(pos + 1);
+}
+
+Result<> fresh_disk(const fs::path& disk) {
+  std::error_code ec;
+  fs::remove(disk, ec);
+  std::ofstream(disk).close();
+  fs::resize_file(disk, kDiskBytes, ec);  // sparse: costs nothing until written
+  if (ec) return fail("cannot create {}: {}", disk.string(), ec.message());
+  return {};
+}
+
+}  // namespace
+
+QemuTarget::QemuTarget(QemuOptions options, ProcessRunner& runner)
+    : options_(std::move(options)), runner_(runner) {}
+
+Command qemu_command(const QemuOptions& options, const fs::path& initramfs, const fs::path& disk,
+                     unsigned timeout_seconds) {
+  // One CPU per socket: a kernel without ACPI finds CPUs in the BIOS MP table, which lists one
+  // per socket.
+  std::string smp = fmt::format("{0},sockets={0},cores=1,threads=1", options.cpus);
+  Command command{{"qemu-system-x86_64", "-accel", options.accel, "-m",
+                   std::to_string(options.memory_mb), "-smp", smp,
+                   "-nographic", "-no-reboot", "-kernel", options.kernel.string(), "-initrd",
+                   initramfs.string(), "-append", "console=ttyS0 panic=-1 quiet", "-drive",
+                   "file=" + disk.string() + ",format=raw,if=virtio"}};
+  command.stdout_file = options.log;
+  command.timeout_seconds = timeout_seconds;
+  return command;
+}
+
+std::string QemuTarget::init_script(unsigned runs) {
+  return fmt::format(R"(#!/bin/busybox sh
+# kpgo guest: {runs} runs of /kpgo/workload.sh, each after a counter reset, each profile read
+# right after it; everything leaves on /dev/vda as a tar archive.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+ip link set lo up 2>/dev/null
+out=/tmp/kpgo-out
+pgo=/sys/kernel/debug/pgo
+mkdir -p $out /tmp/work
+cp -r /kpgo/files/. /tmp/work/ 2>/dev/null
+uname -r > $out/release
+run=1
+while [ $run -le {runs} ]; do
+  if [ ! -e $pgo/vmlinux.profraw ]; then
+    echo "no $pgo/vmlinux.profraw: not a kernel with clang PGO support" > $out/run-$run.error
+  else
+    echo 1 > $pgo/reset
+    start=$(cut -d' ' -f1 /proc/uptime)
+    (cd /tmp/work && sh /kpgo/workload.sh) > $out/run-$run.log 2>&1
+    status=$?
+    end=$(cut -d' ' -f1 /proc/uptime)
+    cat $pgo/vmlinux.profraw > $out/run-$run.profraw || echo "reading the profile failed" > $out/run-$run.error
+    echo "$status $start $end" > $out/run-$run.status
+  fi
+  run=$((run + 1))
+done
+tar -cf /dev/vda -C /tmp kpgo-out
+sync
+echo {done}
+reboot -f
+)",
+                     fmt::arg("runs", runs), fmt::arg("done", kDoneMarker));
+}
+
+Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& request) {
+  auto busybox = static_busybox();
+  if (!busybox) return tl::unexpected(busybox.error());
+  std::error_code ec;
+  if (!fs::exists(options_.kernel, ec)) return fail("{}: no such kernel image", options_.kernel.string());
+  fs::path scratch = request.scratch / "qemu";
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch, ec);
+
+  Initramfs image;
+  for (const char* dir : {"bin", "dev", "proc", "sys", "tmp", "kpgo", "kpgo/files"}) image.add_directory(dir);
+  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
+  image.add_file("init", init_script(request.runs), 0755);
+  if (auto added = image.add_host_file("kpgo/workload.sh", request.workload.script, 0755); !added) {
+    return tl::unexpected(added.error());
+  }
+  for (const auto& file : request.workload.files) {
+    if (fs::is_directory(file, ec)) return fail("--file {}: a directory; name files", file.string());
+    if (auto added = image.add_host_file("kpgo/files/" + file.filename().string(), file); !added) {
+      return tl::unexpected(added.error());
+    }
+  }
+  fs::path initramfs = scratch / "initramfs.cpio";
+  fs::path disk = scratch / "out.img";
+  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
+  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+
+  QemuOptions options = options_;
+  if (options.log.empty()) options.log = scratch / "console.log";
+  Command boot = qemu_command(options, initramfs, disk, request.timeout_seconds);
+  spdlog::debug("{}", render_command(boot));
+  auto booted = runner_.capture(boot);
+  if (!booted) return tl::unexpected(booted.error());
+  std::string console = read_text(options.log);
+  if (booted->timed_out) {
+    return fail("the guest did not finish in {} s (--timeout); console {}:\n{}", request.timeout_seconds,
+                options.log.string(), tail_of(options.log, 15));
+  }
+  if (console.find(kDoneMarker) == std::string::npos) {
+    return fail("the guest stopped before its runs were done; console {}:\n{}", options.log.string(),
+                tail_of(options.log, 20));
+  }
+  auto unpacked = runner_.capture({{"tar", "-xf", disk.string(), "-C", scratch.string()}});
+  if (!unpacked || !unpacked->succeeded()) {
+    return fail("the guest's results on {} cannot be read: {}", disk.string(),
+                unpacked ? unpacked->err : unpacked.error().message);
+  }
+  fs::path out = scratch / "kpgo-out";
+  std::string release = read_text(out / "release");
+  if (!release.empty() && release.back() == '\n') release.pop_back();
+
+  std::vector<RunOutcome> outcomes;
+  for (unsigned run = 1; run <= request.runs; ++run) {
+    RunOutcome outcome{"qemu", run, {}, {}, 0, release};
+    auto stem = out / ("run-" + std::to_string(run));
+    std::string error = read_text(stem.string() + ".error");
+    std::istringstream status(read_text(stem.string() + ".status"));
+    int exit_code = -1;
+    double start = 0, end = 0;
+    status >> exit_code >> start >> end;
+    outcome.seconds = end - start;
+    if (!error.empty()) {
+      outcome.problem = error.substr(0, error.find('\n'));
+    } else if (exit_code != 0) {
+      outcome.problem = fmt::format("the workload exited with {}; its output: {}", exit_code,
+                                    (stem.string() + ".log"));
+    } else {
+      outcome.profile = stem.string() + ".profraw";
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  return outcomes;
+}
+
+Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scratch,
+                                ProcessRunner& runner) {
+  auto busybox = static_busybox();
+  if (!busybox) return tl::unexpected(busybox.error());
+  std::error_code ec;
+  fs::create_directories(scratch, ec);
+  Initramfs image;
+  for (const char* dir : {"bin", "dev", "proc", "sys"}) image.add_directory(dir);
+  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
+  image.add_file("init", fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
+                                     "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
+                                     kDoneMarker),
+                 0755);
+  fs::path initramfs = scratch / "smoke.cpio";
+  fs::path disk = scratch / "smoke.img";
+  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
+  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+  QemuOptions boot_options = options;
+  if (boot_options.log.empty()) boot_options.log = scratch / "smoke-console.log";
+  auto booted = runner.capture(qemu_command(boot_options, initramfs, disk, 300));
+  if (!booted) return tl::unexpected(booted.error());
+  if (read_text(boot_options.log).find(kDoneMarker) == std::string::npos) {
+    return fail("{} did not boot to its init; console {}:\n{}", options.kernel.string(),
+                boot_options.log.string(), tail_of(boot_options.log, 20));
+  }
+  return {};
+}
+
+}  // namespace kpgo::targets
