@@ -39,7 +39,7 @@ pipes() {  # pipes between processes, compression
 }
 
 sockets() {  # TCP over loopback
-  port=$((20000 + $1))
+  port=$((${PORT_BASE:-20000} + $1))
   nc -l -p $port > received &
   listener=$!
   sleep 1
@@ -49,11 +49,24 @@ sockets() {  # TCP over loopback
   rm -f received
 }
 
+system() {  # procfs and sysfs, archives, process listing, the kernel log, timers
+  find /proc/self /sys/kernel -maxdepth 2 > /dev/null 2>&1 || true
+  cat /proc/meminfo /proc/stat /proc/loadavg /proc/interrupts > /dev/null
+  ps > /dev/null
+  dmesg > /dev/null 2>&1 || true
+  mkdir -p tree/a tree/b
+  seq 1 500 > tree/a/numbers
+  tar -cf - tree | tar -tf - > /dev/null
+  rm -r tree
+  sleep 0.1
+}
+
 round=0
 while [ $round -lt "$rounds" ]; do
   processes
   files
   pipes
   sockets $round
+  system
   round=$((round + 1))
 done

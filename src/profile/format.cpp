@@ -42,6 +42,34 @@ const char* to_string(ProfileKind kind) {
 
 bool is_known_raw_version(uint64_t version) { return version >= 8 && version <= 10; }
 
+namespace {
+
+struct RecordLayout {
+  uint64_t num_counters_offset;
+  uint64_t value_sites_offset;
+  uint64_t size;
+};
+
+// Data record: NameRef, FuncHash, CounterPtr, [BitmapPtr], FunctionPointer, Values,
+// NumCounters (u32), NumValueSites (u16 per value kind), [NumBitmapBytes (u32)], each field at
+// its natural alignment and the whole record padded to 8.
+RecordLayout record_layout(uint64_t version, uint64_t pointer, uint64_t value_kinds) {
+  RecordLayout layout{};
+  layout.num_counters_offset = 8 + 8 + pointer + (version >= 9 ? pointer : 0) + pointer + pointer;
+  layout.value_sites_offset = layout.num_counters_offset + 4;
+  uint64_t end = layout.value_sites_offset + 2 * value_kinds;
+  if (version >= 9) end = (end + 3) / 4 * 4 + 4;
+  layout.size = (end + 7) / 8 * 8;
+  return layout;
+}
+
+}  // namespace
+
+uint64_t raw_data_record_size(uint64_t version) {
+  if (!is_known_raw_version(version)) return 0;
+  return record_layout(version, 8, version >= 10 ? 3 : 2).size;
+}
+
 uint64_t RawHeader::counters_offset() const {
   return data_offset() + num_data * data_record_size + padding_before_counters;
 }
@@ -91,16 +119,10 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
   for (size_t i = 0; i < fields.size(); ++i) *fields[i] = load_u64(bytes, 2 + i);
 
   uint64_t pointer = header.pointers_64bit ? 8 : 4;
-  uint64_t value_kinds = header.value_kind_last + 1;
-  // Data record: NameRef, FuncHash, CounterPtr, [BitmapPtr], FunctionPointer, Values,
-  // NumCounters (u32), NumValueSites (u16 per value kind), [NumBitmapBytes (u32)], each field
-  // at its natural alignment and the whole record padded to 8.
-  header.num_counters_offset = 8 + 8 + pointer + (header.version >= 9 ? pointer : 0) + pointer +
-                               pointer;
-  header.value_sites_offset = header.num_counters_offset + 4;
-  uint64_t record = header.value_sites_offset + 2 * value_kinds;
-  if (header.version >= 9) record = (record + 3) / 4 * 4 + 4;
-  header.data_record_size = align_to_8(record);
+  auto layout = record_layout(header.version, pointer, header.value_kind_last + 1);
+  header.num_counters_offset = layout.num_counters_offset;
+  header.value_sites_offset = layout.value_sites_offset;
+  header.data_record_size = layout.size;
   header.counter_size = (header.variant_flags & kVariantByteCoverage) ? 1 : 8;
   header.vtable_record_size = align_to_8(8 + pointer + 4);
 

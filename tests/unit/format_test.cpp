@@ -128,3 +128,10 @@ TEST(RawRecords, ValidRecordsPassAndStrayCounterPointersAreNamed) {
     EXPECT_NE(checked.error().message.find("data record 1 points outside"), std::string::npos);
   }
 }
+
+TEST(RawRecords, RecordSizePerVersion) {
+  EXPECT_EQ(raw_data_record_size(8), 48u);
+  EXPECT_EQ(raw_data_record_size(9), 64u);
+  EXPECT_EQ(raw_data_record_size(10), 64u);
+  EXPECT_EQ(raw_data_record_size(7), 0u);
+}

@@ -19,6 +19,7 @@ class FakeBackend final : public Backend {
  public:
   explicit FakeBackend(std::vector<MergeJob>* jobs) : jobs_(jobs) {}
   BackendInfo info() const override { return {19, "19-fake", 10, 12}; }
+  ProfileContents read(const std::string&) override { return {}; }
   MergeReport merge(const MergeJob& job) override {
     jobs_->push_back(job);
     MergeReport report;

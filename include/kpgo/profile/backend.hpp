@@ -12,7 +12,7 @@
 
 namespace kpgo::profile {
 
-inline constexpr unsigned kBackendAbi = 1;
+inline constexpr unsigned kBackendAbi = 2;
 
 enum class FailureMode { any, all, warn };
 enum class OutputFormat { binary, text };
@@ -48,6 +48,13 @@ struct ProfileStats {
   uint64_t memop_sites = 0;
 };
 
+// What an indexed profile holds, as far as kpgo reports on it.
+struct ProfileContents {
+  ProfileStats stats;
+  std::vector<std::string> hot_functions;  // names of functions with a non-zero count
+  std::string error;                       // set when the profile cannot be read
+};
+
 struct InputFailure {
   size_t input = 0;  // index into MergeJob::inputs
   std::string reason;
@@ -74,6 +81,8 @@ class Backend {
   virtual BackendInfo info() const = 0;
   // Reads each input whole before adding any of it, so that a corrupt file contributes nothing.
   virtual MergeReport merge(const MergeJob& job) = 0;
+  // Reads an indexed (or raw) profile of this LLVM's formats.
+  virtual ProfileContents read(const std::string& path) = 0;
 };
 
 }  // namespace kpgo::profile

@@ -62,6 +62,10 @@ struct RawHeader {
 // Raw versions kpgo knows the header layout of.
 bool is_known_raw_version(uint64_t version);
 
+// Size of one __llvm_prf_data record of a 64-bit target for a raw version (48 for v8, 64 for
+// v9 and v10), or 0 for a version kpgo does not know.
+uint64_t raw_data_record_size(uint64_t version);
+
 // Parses a raw header from the first bytes of a file, checking it against the file's size.
 Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file_size);
 

@@ -120,29 +120,40 @@ void merge_into(WriterContext& target, WriterContext& source) {
   });
 }
 
-ProfileStats collect_stats(llvm::InstrProfWriter& writer, bool sparse) {
-  ProfileStats stats;
-  for (auto& function : writer.getProfileData()) {
-    for (auto& [hash, record] : function.getValue()) {
-      bool any_count = std::any_of(record.Counts.begin(), record.Counts.end(),
-                                   [](uint64_t count) { return count != 0; });
-      if (sparse && !any_count) continue;
-      ++stats.functions;
-      if (any_count) ++stats.functions_with_counts;
-      stats.counters += record.Counts.size();
-      for (uint64_t count : record.Counts) stats.max_count = std::max(stats.max_count, count);
-      stats.indirect_call_sites += record.getNumValueSites(llvm::IPVK_IndirectCallTarget);
-      stats.memop_sites += record.getNumValueSites(llvm::IPVK_MemOPSize);
-      for (uint32_t kind = llvm::IPVK_First; kind <= llvm::IPVK_Last; ++kind) {
-        stats.value_sites += record.getNumValueSites(kind);
-      }
-    }
+// Adds one function to the stats; returns whether any of its counts is non-zero.
+bool add_record_stats(const llvm::InstrProfRecord& record, ProfileStats& stats) {
+  bool any_count = std::any_of(record.Counts.begin(), record.Counts.end(),
+                          [](uint64_t count) { return count != 0; });
+  ++stats.functions;
+  if (any_count) ++stats.functions_with_counts;
+  stats.counters += record.Counts.size();
+  for (uint64_t count : record.Counts) stats.max_count = std::max(stats.max_count, count);
+  stats.indirect_call_sites += record.getNumValueSites(llvm::IPVK_IndirectCallTarget);
+  stats.memop_sites += record.getNumValueSites(llvm::IPVK_MemOPSize);
+  for (uint32_t kind = llvm::IPVK_First; kind <= llvm::IPVK_Last; ++kind) {
+    stats.value_sites += record.getNumValueSites(kind);
   }
-  return stats;
+  return any_count;
 }
 
 class LlvmBackend final : public Backend {
  public:
+  ProfileContents read(const std::string& path) override {
+    ProfileContents contents;
+    std::vector<std::string> reader_warnings;
+    auto reader_or_error = open_reader(path, reader_warnings);
+    if (!reader_or_error) {
+      contents.error = llvm::toString(reader_or_error.takeError());
+      return contents;
+    }
+    auto reader = std::move(*reader_or_error);
+    for (const llvm::NamedInstrProfRecord& record : *reader) {
+      if (add_record_stats(record, contents.stats)) contents.hot_functions.push_back(record.Name.str());
+    }
+    if (reader->hasError()) contents.error = llvm::toString(reader->getError());
+    return contents;
+  }
+
   BackendInfo info() const override {
     return {LLVM_VERSION_MAJOR, LLVM_VERSION_STRING, llvm::RawInstrProf::Version,
             llvm::IndexedInstrProf::Version};
@@ -187,7 +198,13 @@ class LlvmBackend final : public Backend {
     std::sort(merged.warnings.begin(), merged.warnings.end());
     report.failures = std::move(merged.failures);
     report.warnings = std::move(merged.warnings);
-    report.stats = collect_stats(*merged.writer, job.sparse);
+    for (auto& function : merged.writer->getProfileData()) {
+      for (auto& [hash, record] : function.getValue()) {
+        bool written = !job.sparse || std::any_of(record.Counts.begin(), record.Counts.end(),
+                                                  [](uint64_t count) { return count != 0; });
+        if (written) add_record_stats(record, report.stats);
+      }
+    }
 
     size_t merged_count = job.inputs.size() - report.failures.size();
     if (!merge_should_write(job.failure_mode, merged_count, report.failures.size())) return report;

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kpgo/profile/backends.hpp"
+#include "kpgo/profile/merge.hpp"
+#include "kpgo/system/process.hpp"
+#include "kpgo/targets/qemu.hpp"
+#include "kpgo/workdir/manifest.hpp"
+
+namespace kpgo::workdir {
+
+struct WorkdirMerge {
+  std::filesystem::path profdata;  // WORKDIR/vmlinux.profdata
+  std::string sha256;
+  bool merged = false;             // false: it was up to date
+  profile::ProfileStats stats;
+};
+
+// Merges the workdir's collected profiles (with their weights) into WORKDIR/vmlinux.profdata for
+// the clang that built the instrumented kernel, unless the existing one already has exactly
+// these inputs.
+Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends);
+
+struct MatchReport {
+  uint64_t functions = 0;     // functions the kernel has (its instrumented build's records)
+  uint64_t matched = 0;       // compiled with profile data
+  uint64_t stale = 0;         // profile data with another hash: the code changed
+  uint64_t without_data = 0;  // not in the profile at all
+  uint64_t hot = 0;           // functions with counts in the profile
+  uint64_t hot_matched = 0;
+};
+
+struct OptimizeOptions {
+  std::optional<std::filesystem::path> profile;  // default: the workdir's merged profile
+  unsigned jobs = 0;
+  bool dry_run = false;
+  bool progress = false;
+  bool smoke_boot = true;
+  targets::QemuOptions qemu;
+  std::vector<std::string> make_args;
+};
+
+struct OptimizeOutcome {
+  std::vector<Command> commands;
+  std::filesystem::path profdata;
+  std::filesystem::path bzimage;
+  std::filesystem::path vmlinux;
+  MatchReport report;
+  bool rebuilt = false;
+  bool booted = false;
+};
+
+// Rebuilds the kernel from the instrumented build's source and config, instrumentation off,
+// with -fprofile-use; reports how well the profile matched (from clang's own diagnostics) and
+// fails when nothing did; smoke-boots the result in QEMU.
+Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
+                                 profile::BackendSet& backends, Manifest& manifest);
+
+// Counts clang's per-function PGO diagnostics in a build log: returns (stale, without data)
+// function names.
+std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log);
+
+}  // namespace kpgo::workdir
