@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+#include <unistd.h>
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "commands/commands.hpp"
+#include "kpgo/workdir/phases.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+struct OptimizeArgs {
+  std::string workdir = "kpgo-work";
+  std::string profile;
+  unsigned jobs = 0;
+  bool dry_run = false;
+  bool no_boot = false;
+  unsigned memory = 1024;
+  std::string accel = "tcg";
+  std::vector<std::string> make_args;
+};
+
+void print_report(const workdir::OptimizeOutcome& outcome) {
+  const auto& r = outcome.report;
+  auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
+  fmt::print("optimized kernel {}\n  bzImage        {}\n  vmlinux        {}\n  profile        {}\n",
+             outcome.rebuilt ? "built" : "up to date", outcome.bzimage.string(), outcome.vmlinux.string(),
+             outcome.profdata.string());
+  fmt::print("profile match (clang's own diagnostics)\n");
+  fmt::print("  functions      {}\n", r.functions);
+  fmt::print("  with data      {} ({:.1f}%)\n", r.matched, share(r.matched, r.functions));
+  fmt::print("  stale          {} (code changed since the profile)\n", r.stale);
+  fmt::print("  without data   {}\n", r.without_data);
+  fmt::print("  hot matched    {} of {} ({:.1f}%)\n", r.hot_matched, r.hot, share(r.hot_matched, r.hot));
+  fmt::print("  smoke boot     {}\n", outcome.booted ? "ok" : "skipped");
+}
+
+Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals) {
+  auto manifest = workdir::Manifest::load(args.workdir);
+  if (!manifest) return tl::unexpected(manifest.error());
+  workdir::OptimizeOptions options;
+  if (!args.profile.empty()) options.profile = args.profile;
+  options.jobs = args.jobs;
+  options.dry_run = args.dry_run;
+  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
+  options.smoke_boot = !args.no_boot;
+  options.qemu.memory_mb = args.memory;
+  options.qemu.accel = args.accel;
+  options.make_args = args.make_args;
+  auto backends = profile::BackendSet::discover();
+  auto outcome = workdir::optimize(options, system_runner(), backends, *manifest);
+  if (!outcome) return tl::unexpected(outcome.error());
+  if (args.dry_run) {
+    for (const auto& command : outcome->commands) fmt::print("{}\n", render_command(command));
+    return 0;
+  }
+  if (globals.json) {
+    fmt::print("{}\n", manifest->data()["optimize"].dump(2));
+  } else if (!globals.quiet) {
+    print_report(*outcome);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_optimize_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto args = std::make_shared<OptimizeArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "optimize", "Rebuild the kernel with the profile (-fprofile-use) and report how well it matched");
+  app->add_option("--workdir", args->workdir, "The workdir of instrument and collect")->capture_default_str();
+  app->add_option("--profile", args->profile,
+                  "A profile to use instead of the workdir's collected ones (raw or indexed)");
+  app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
+  app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
+  app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
+  app->add_option("--memory", args->memory, "Smoke-boot guest memory in MiB")->capture_default_str();
+  app->add_option("--accel", args->accel, "QEMU accelerator for the smoke boot")->capture_default_str();
+  app->add_option("make_args", args->make_args, "After --: more arguments for make");
+  return {app, [args, &globals] { return run_optimize(*args, globals); }};
+}
+
+}  // namespace kpgo::commands

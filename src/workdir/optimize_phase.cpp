@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "kpgo/kernel/build.hpp"
+#include "kpgo/kernel/config.hpp"
+#include "kpgo/kernel/elf.hpp"
+#include "kpgo/profile/format.hpp"
+#include "kpgo/system/atomic_file.hpp"
+#include "kpgo/workdir/phases.hpp"
+
+namespace kpgo::workdir {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Clang's per-function diagnostics, as -mllvm -pgo-warn-missing-function makes it print them.
+constexpr const char* kProfileFlags[] = {
+    "-mllvm", "-pgo-warn-missing-function",
+    // A partly stale profile is normal (the tree moved on since the profile was taken) and
+    // must not fail the build, CONFIG_WERROR or not.
+    "-Wno-error=backend-plugin", "-Wno-profile-instr-unprofiled", "-Wno-profile-instr-out-of-date"};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Static functions are "file;name" (or "file:name" before LLVM 19) in a profile and plain names in
+// clang's diagnostics.
+std::string plain_name(const std::string& name) {
+  auto cut = name.find_last_of(";:");
+  return cut == std::string::npos ? name : name.substr(cut + 1);
+}
+
+// How many functions the instrumented kernel has: its __llvm_prf_data records, from System.map.
+Result<uint64_t> instrumented_functions(const fs::path& system_map, uint64_t raw_version) {
+  std::ifstream in(system_map);
+  if (!in) return fail("{}: cannot read", system_map.string());
+  uint64_t start = 0, end = 0;
+  std::string address, type, name;
+  while (in >> address >> type >> name) {
+    if (name == "__llvm_prf_data_start") start = std::stoull(address, nullptr, 16);
+    if (name == "__llvm_prf_data_end") end = std::stoull(address, nullptr, 16);
+  }
+  uint64_t record = profile::raw_data_record_size(raw_version);
+  if (!start || end < start || !record) {
+    return fail("{}: no __llvm_prf_data range; not an instrumented build", system_map.string());
+  }
+  return (end - start) / record;
+}
+
+// KCFLAGS: the user's own (from make arguments) first, kpgo's profile flags after.
+std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
+                                            const fs::path& profdata) {
+  std::string flags = "-fprofile-use=" + profdata.string();
+  for (const char* flag : kProfileFlags) flags += std::string(" ") + flag;
+  for (auto& arg : make_args) {
+    if (arg.rfind("KCFLAGS=", 0) == 0) {
+      arg += " " + flags;
+      return make_args;
+    }
+  }
+  make_args.push_back("KCFLAGS=" + flags);
+  return make_args;
+}
+
+}  // namespace
+
+std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log) {
+  static const std::regex stale(R"(function control flow change detected \(hash mismatch\) (\S+) Hash)");
+  static const std::regex missing(R"(no profile data available for function (\S+) Hash)");
+  std::set<std::string> stale_names, missing_names;
+  std::istringstream in{std::string(log)};
+  std::string line;
+  std::smatch match;
+  while (std::getline(in, line)) {
+    if (line.find("Hash") == std::string::npos) continue;
+    if (std::regex_search(line, match, stale)) stale_names.insert(match[1]);
+    else if (std::regex_search(line, match, missing)) missing_names.insert(match[1]);
+  }
+  return {{stale_names.begin(), stale_names.end()}, {missing_names.begin(), missing_names.end()}};
+}
+
+Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
+                                 profile::BackendSet& backends, Manifest& manifest) {
+  OptimizeOutcome outcome;
+  const auto instrument = manifest.data().value("instrument", nlohmann::json::object());
+  if (!instrument.contains("finished")) {
+    return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
+  }
+  unsigned major = instrument["llvm"].value("major", 0u);
+  std::string build_id = instrument.value("vmlinux_build_id", "");
+
+  // The profile: given, or the workdir's profiles merged (again only when they changed).
+  fs::path profdata;
+  if (options.profile) {
+    profile::MergeRequest request;
+    request.inputs = {{options.profile->string(), 1}};
+    request.output = manifest.workdir() / "given.profdata";
+    request.consumer_major = major;
+    if (!options.dry_run) {
+      auto merged = profile::merge_profiles(request, backends);
+      if (!merged) return tl::unexpected(merged.error());
+    }
+    profdata = request.output;
+  } else if (!options.dry_run) {
+    auto merged = merge_workdir_profiles(manifest, backends);
+    if (!merged) return tl::unexpected(merged.error());
+    profdata = merged->profdata;
+  } else {
+    profdata = manifest.workdir() / "vmlinux.profdata";
+  }
+
+  // Named by content: kbuild sees a new KCFLAGS when the profile changes, and nothing new when
+  // it does not, so the rebuild is exactly as incremental as it should be.
+  std::error_code ec;
+  std::string sha = options.dry_run ? "SHA256" : sha256_file(profdata).value_or("");
+  fs::path stored = fs::absolute(manifest.workdir()) / "profdata" / (sha.substr(0, 16) + ".profdata");
+  if (!options.dry_run && !fs::exists(stored, ec)) {
+    fs::create_directories(stored.parent_path(), ec);
+    auto copy = AtomicFile::create(stored);
+    if (!copy) return tl::unexpected(copy.error());
+    fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
+    if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
+    if (auto committed = copy->commit(); !committed) return tl::unexpected(committed.error());
+  }
+  outcome.profdata = stored;
+
+  fs::path instrumented_dir = instrument.value("build_dir", "");
+  kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-optimized",
+                        instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
+                        options.jobs, with_profile_flags(options.make_args, stored)};
+  Command olddefconfig = kbuild.make({"olddefconfig"});
+  Command build = kbuild.make({});
+  outcome.commands = {olddefconfig, build};
+  outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
+  outcome.vmlinux = kbuild.output / "vmlinux";
+  if (options.dry_run) return outcome;
+
+  // The instrumented build's configuration with the instrumentation off.
+  auto instrumented_config = read_text(instrumented_dir / ".config");
+  std::string wanted = kernel::merge_config(instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
+  fs::create_directories(kbuild.output, ec);
+  fs::path dot_config = kbuild.output / ".config";
+  std::string config_key = sha256_hex(wanted);
+  auto& record = manifest.data()["optimize"];
+  if (record.value("config_input", "") != config_key || !fs::exists(dot_config, ec)) {
+    if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
+    kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
+    if (auto made = kernel::run_make(olddefconfig, runner, config_log); !made) return tl::unexpected(made.error());
+    auto final_config = kernel::read_config(dot_config);
+    if (!final_config) return tl::unexpected(final_config.error());
+    for (const auto& entry : *final_config) {
+      if (entry.name == "CONFIG_PGO_CLANG" && entry.value && *entry.value == "y") {
+        return fail("{}: CONFIG_PGO_CLANG stayed on", dot_config.string());
+      }
+    }
+    record["config_input"] = config_key;
+  }
+
+  // One log per profile and configuration: clang reports per function only when it compiles,
+  // so the diagnostics of the build that did compile with this profile stay countable.
+  std::string key = sha.substr(0, 16) + "-" + config_key.substr(0, 8);
+  kernel::BuildLog log{manifest.workdir() / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
+  uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
+  if (auto made = kernel::run_make(build, runner, log); !made) return tl::unexpected(made.error());
+  std::string log_text = read_text(log.file);
+  outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
+
+  auto total = instrumented_functions(instrumented_dir / "System.map", instrument["llvm"].value("raw_version", 0u));
+  if (!total) return tl::unexpected(total.error());
+  auto [stale, missing] = pgo_diagnostics(log_text);
+  auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
+  if (!backend) return tl::unexpected(backend.error());
+  auto contents = (*backend)->read(stored.string());
+  if (!contents.error.empty()) return fail("{}: {}", stored.string(), contents.error);
+
+  MatchReport& report = outcome.report;
+  report.functions = *total;
+  report.stale = stale.size();
+  report.without_data = missing.size();
+  report.matched = report.functions > report.stale + report.without_data
+                       ? report.functions - report.stale - report.without_data
+                       : 0;
+  std::set<std::string> unmatched(stale.begin(), stale.end());
+  unmatched.insert(missing.begin(), missing.end());
+  report.hot = contents.hot_functions.size();
+  for (const auto& name : contents.hot_functions) {
+    if (!unmatched.count(plain_name(name))) ++report.hot_matched;
+  }
+
+  record["profile"] = stored.string();
+  record["profile_sha256"] = sha;
+  record["build_dir"] = kbuild.output.string();
+  record["artifacts"] = {{"vmlinux", outcome.vmlinux.string()}, {"bzImage", outcome.bzimage.string()},
+                         {"log", log.file.string()}};
+  record["report"] = {{"functions", report.functions}, {"matched", report.matched},
+                      {"stale", report.stale}, {"without_data", report.without_data},
+                      {"hot", report.hot}, {"hot_matched", report.hot_matched}};
+  nlohmann::json commands = nlohmann::json::array();
+  for (const auto& command : outcome.commands) commands.push_back(render_command(command));
+  record["commands"] = commands;
+  record.erase("booted");
+  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+
+  if (report.matched == 0) {
+    return fail("the profile matched none of the kernel's {} functions ({} stale, {} without data): "
+                "it is not from this kernel's source and configuration; build log {}",
+                report.functions, report.stale, report.without_data, log.file.string());
+  }
+  if (auto id = kernel::read_build_id(outcome.vmlinux); id) record["vmlinux_build_id"] = *id;
+
+  if (options.smoke_boot) {
+    targets::QemuOptions qemu = options.qemu;
+    qemu.kernel = outcome.bzimage;
+    qemu.log = manifest.workdir() / "logs" / "optimize-boot-console.log";
+    if (auto booted = targets::QemuTarget::smoke_boot(qemu, manifest.workdir() / "scratch", runner); !booted) {
+      return tl::unexpected(booted.error());
+    }
+    outcome.booted = true;
+    record["booted"] = utc_timestamp();
+  }
+  record["finished"] = utc_timestamp();
+  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  return outcome;
+}
+
+}  // namespace kpgo::workdir
