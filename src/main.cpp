@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       commands::add_collect_command(app, globals),
       commands::add_merge_command(app, globals),
       commands::add_optimize_command(app, globals),
+      commands::add_run_command(app, globals),
   };
 
   try {

@@ -196,6 +196,7 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   }
 
   auto& record = manifest.data()["instrument"];
+  if (!record.is_object()) record = nlohmann::json::object();
   record["started"] = workdir::utc_timestamp();
   record.erase("finished");
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());

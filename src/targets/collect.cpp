@@ -110,6 +110,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   bool several = targets.size() > 1;
   CollectOutcome collected;
   auto& record = manifest.data()["collect"];
+  if (!record.is_object()) record = nlohmann::json::object();
   if (!record.contains("profiles")) record["profiles"] = nlohmann::json::array();
   nlohmann::json kept_entries = nlohmann::json::array();
   for (auto& outcome : outcomes) {

@@ -72,6 +72,49 @@ std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
   return make_args;
 }
 
+// The kernel's own functions, by name, from a profile it wrote: clang also reports on code that
+// never was in vmlinux (host helpers, the vDSO), which must not count against the profile.
+std::set<std::string> instrumented_function_names(const Manifest& manifest, profile::Backend& backend) {
+  std::set<std::string> names;
+  const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
+  for (const auto& entry : profiles) {
+    auto contents = backend.read(entry.value("path", ""));
+    if (!contents.error.empty()) continue;
+    for (const auto& name : contents.functions) names.insert(plain_name(name));
+    break;
+  }
+  return names;
+}
+
+MatchReport match_report(const std::pair<std::vector<std::string>, std::vector<std::string>>& diagnostics,
+                         const profile::ProfileContents& contents,
+                         const std::set<std::string>& kernel_functions, uint64_t records) {
+  auto in_kernel = [&](const std::string& name) {
+    return kernel_functions.empty() || kernel_functions.count(name) > 0;
+  };
+  MatchReport report;
+  std::set<std::string> unmatched;
+  for (const auto& name : diagnostics.first) {
+    if (!in_kernel(name)) continue;
+    ++report.stale;
+    unmatched.insert(name);
+  }
+  for (const auto& name : diagnostics.second) {
+    if (!in_kernel(name)) continue;
+    ++report.without_data;
+    unmatched.insert(name);
+  }
+  // By name when the kernel's names are known, like the diagnostics; else its record count.
+  report.functions = kernel_functions.empty() ? records : kernel_functions.size();
+  report.matched = report.functions > unmatched.size() ? report.functions - unmatched.size() : 0;
+  for (const auto& name : contents.hot_functions) {
+    if (!in_kernel(plain_name(name))) continue;
+    ++report.hot;
+    if (!unmatched.count(plain_name(name))) ++report.hot_matched;
+  }
+  return report;
+}
+
 }  // namespace
 
 std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log) {
@@ -97,7 +140,6 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
   }
   unsigned major = instrument["llvm"].value("major", 0u);
-  std::string build_id = instrument.value("vmlinux_build_id", "");
 
   // The profile: given, or the workdir's profiles merged (again only when they changed).
   fs::path profdata;
@@ -122,7 +164,8 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   // Named by content: kbuild sees a new KCFLAGS when the profile changes, and nothing new when
   // it does not, so the rebuild is exactly as incremental as it should be.
   std::error_code ec;
-  std::string sha = options.dry_run ? "SHA256" : sha256_file(profdata).value_or("");
+  // A dry run names the profile it would use when it exists already, else a placeholder.
+  std::string sha = sha256_file(profdata).value_or(options.dry_run ? "PROFILE-SHA256" : "");
   fs::path stored = fs::absolute(manifest.workdir()) / "profdata" / (sha.substr(0, 16) + ".profdata");
   if (!options.dry_run && !fs::exists(stored, ec)) {
     fs::create_directories(stored.parent_path(), ec);
@@ -145,13 +188,18 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   outcome.vmlinux = kbuild.output / "vmlinux";
   if (options.dry_run) return outcome;
 
+  // Until this run succeeds, build-optimized holds no kernel the manifest vouches for.
+  auto& record = manifest.data()["optimize"];
+  if (!record.is_object()) record = nlohmann::json::object();
+  for (const char* stale_key : {"finished", "inputs_key", "booted", "report"}) record.erase(stale_key);
+  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+
   // The instrumented build's configuration with the instrumentation off.
   auto instrumented_config = read_text(instrumented_dir / ".config");
   std::string wanted = kernel::merge_config(instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
   std::string config_key = sha256_hex(wanted);
-  auto& record = manifest.data()["optimize"];
   if (record.value("config_input", "") != config_key || !fs::exists(dot_config, ec)) {
     if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
     kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
@@ -175,27 +223,15 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   std::string log_text = read_text(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
 
-  auto total = instrumented_functions(instrumented_dir / "System.map", instrument["llvm"].value("raw_version", 0u));
-  if (!total) return tl::unexpected(total.error());
-  auto [stale, missing] = pgo_diagnostics(log_text);
   auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
   if (!backend) return tl::unexpected(backend.error());
   auto contents = (*backend)->read(stored.string());
   if (!contents.error.empty()) return fail("{}: {}", stored.string(), contents.error);
-
-  MatchReport& report = outcome.report;
-  report.functions = *total;
-  report.stale = stale.size();
-  report.without_data = missing.size();
-  report.matched = report.functions > report.stale + report.without_data
-                       ? report.functions - report.stale - report.without_data
-                       : 0;
-  std::set<std::string> unmatched(stale.begin(), stale.end());
-  unmatched.insert(missing.begin(), missing.end());
-  report.hot = contents.hot_functions.size();
-  for (const auto& name : contents.hot_functions) {
-    if (!unmatched.count(plain_name(name))) ++report.hot_matched;
-  }
+  auto kernel_functions = instrumented_function_names(manifest, **backend);
+  auto total = instrumented_functions(instrumented_dir / "System.map", instrument["llvm"].value("raw_version", 0u));
+  if (!total) return tl::unexpected(total.error());
+  outcome.report = match_report(pgo_diagnostics(log_text), contents, kernel_functions, *total);
+  const MatchReport& report = outcome.report;
 
   record["profile"] = stored.string();
   record["profile_sha256"] = sha;

@@ -51,6 +51,7 @@ struct ProfileStats {
 // What an indexed profile holds, as far as kpgo reports on it.
 struct ProfileContents {
   ProfileStats stats;
+  std::vector<std::string> functions;      // every function's name
   std::vector<std::string> hot_functions;  // names of functions with a non-zero count
   std::string error;                       // set when the profile cannot be read
 };

@@ -148,6 +148,7 @@ class LlvmBackend final : public Backend {
     }
     auto reader = std::move(*reader_or_error);
     for (const llvm::NamedInstrProfRecord& record : *reader) {
+      contents.functions.push_back(record.Name.str());
       if (add_record_stats(record, contents.stats)) contents.hot_functions.push_back(record.Name.str());
     }
     if (reader->hasError()) contents.error = llvm::toString(reader->getError());

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kpgo/kernel/instrument.hpp"
+#include "kpgo/profile/backends.hpp"
+#include "kpgo/targets/collect.hpp"
+#include "kpgo/workdir/phases.hpp"
+
+namespace kpgo::workdir {
+
+struct PipelineOptions {
+  kernel::InstrumentOptions instrument;   // its workdir is the pipeline's
+  targets::CollectOptions collect;
+  OptimizeOptions optimize;
+};
+
+struct PhaseResult {
+  std::string name;
+  bool ran = false;   // false: its inputs had not changed since it last completed
+};
+
+struct PipelineOutcome {
+  std::vector<PhaseResult> phases;
+  OptimizeOutcome optimized;
+  size_t profiles = 0;
+};
+
+// instrument, collect, merge, optimize; a phase whose inputs (and so everything it depends on)
+// are unchanged since it last completed is skipped, so a second run redoes nothing and a changed
+// workload redoes collect and what follows.
+Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunner& runner,
+                                     profile::BackendSet& backends, Manifest& manifest);
+
+}  // namespace kpgo::workdir

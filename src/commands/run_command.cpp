@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+#include <unistd.h>
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "commands/commands.hpp"
+#include "kpgo/toolchain/llvm.hpp"
+#include "kpgo/workdir/pipeline.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+constexpr const char* kDefaultSource = "/usr/src/linux-source-6.12.tar.xz";
+
+struct RunArgs {
+  std::string source = kDefaultSource;
+  std::string workdir = "kpgo-work";
+  std::string llvm = toolchain::default_llvm_value();
+  std::string config;
+  std::vector<std::string> fragments;
+  bool atomic_counters = false;
+  unsigned jobs = 0;
+  std::vector<std::string> ssh;
+  bool local = false;
+  std::string workload = "default";
+  std::vector<std::string> files;
+  unsigned runs = 3;
+  unsigned timeout = 900;
+  unsigned memory = 1024;
+  unsigned cpus = 2;
+  std::string accel = "tcg";
+  bool no_boot = false;
+  std::vector<std::string> make_args;
+};
+
+Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
+  bool progress = !globals.quiet && ::isatty(STDERR_FILENO);
+  workdir::PipelineOptions options;
+  auto& instrument = options.instrument;
+  instrument.source = args.source;
+  instrument.workdir = args.workdir;
+  instrument.llvm = args.llvm;
+  if (!args.config.empty()) instrument.config = args.config;
+  instrument.fragments.assign(args.fragments.begin(), args.fragments.end());
+  instrument.jobs = args.jobs;
+  instrument.atomic_counters = args.atomic_counters;
+  instrument.progress = progress;
+  instrument.make_args = args.make_args;
+
+  std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
+  auto workload = targets::find_workload(args.workload, files);
+  if (!workload) return tl::unexpected(workload.error());
+  auto& collect = options.collect;
+  collect.kind = !args.ssh.empty() ? targets::TargetKind::ssh
+                 : args.local      ? targets::TargetKind::local
+                                   : targets::TargetKind::qemu;
+  collect.ssh_hosts = args.ssh;
+  collect.workload = *workload;
+  collect.runs = args.runs;
+  collect.timeout_seconds = args.timeout;
+  collect.qemu.memory_mb = args.memory;
+  collect.qemu.cpus = args.cpus;
+  collect.qemu.accel = args.accel;
+
+  auto& optimize = options.optimize;
+  optimize.jobs = args.jobs;
+  optimize.progress = progress;
+  optimize.smoke_boot = !args.no_boot;
+  optimize.qemu.memory_mb = args.memory;
+  optimize.qemu.accel = args.accel;
+  optimize.make_args = args.make_args;
+
+  auto manifest = workdir::Manifest::load(args.workdir);
+  if (!manifest) return tl::unexpected(manifest.error());
+  auto backends = profile::BackendSet::discover();
+  auto outcome = workdir::run_pipeline(options, system_runner(), backends, *manifest);
+  if (!outcome) return tl::unexpected(outcome.error());
+
+  const auto& report = outcome->optimized.report;
+  if (globals.json) {
+    nlohmann::json phases = nlohmann::json::object();
+    for (const auto& phase : outcome->phases) phases[phase.name] = phase.ran ? "ran" : "up to date";
+    fmt::print("{}\n", nlohmann::json{{"phases", phases},
+                                      {"bzImage", outcome->optimized.bzimage.string()},
+                                      {"vmlinux", outcome->optimized.vmlinux.string()},
+                                      {"profile", outcome->optimized.profdata.string()},
+                                      {"profiles", outcome->profiles},
+                                      {"report", manifest->data()["optimize"]["report"]}}
+                           .dump(2));
+    return 0;
+  }
+  if (globals.quiet) return 0;
+  for (const auto& phase : outcome->phases) {
+    fmt::print("{:<11} {}\n", phase.name, phase.ran ? "done" : "up to date");
+  }
+  auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
+  fmt::print("\nthe PGO-optimized kernel: {}\n", outcome->optimized.bzimage.string());
+  fmt::print("  vmlinux {}\n", outcome->optimized.vmlinux.string());
+  fmt::print("  profile {} ({} runs merged)\n", outcome->optimized.profdata.string(), outcome->profiles);
+  fmt::print("  matched {} of {} functions ({:.1f}%), {} of {} hot ones ({:.1f}%); {} stale, {} "
+             "without data; smoke boot {}\n",
+             report.matched, report.functions, share(report.matched, report.functions), report.hot_matched,
+             report.hot, share(report.hot_matched, report.hot), report.stale, report.without_data,
+             outcome->optimized.booted ? "ok" : "skipped");
+  return 0;
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "run", "The whole pipeline: instrument, collect, merge, optimize; again resumes where it stopped");
+  app->add_option("--source", args->source, "Kernel tree or tarball")->capture_default_str();
+  app->add_option("--workdir", args->workdir, "Where everything goes")->capture_default_str();
+  app->add_option("--llvm", args->llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
+  app->add_option("--config", args->config, "A .config to start from (default: tinyconfig + QEMU)");
+  app->add_option("--fragment", args->fragments, "A config fragment (repeatable)")->allow_extra_args(false);
+  app->add_flag("--atomic-counters", args->atomic_counters, "Exact counts on SMP (CONFIG_PGO_CLANG_ATOMIC)");
+  app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
+  auto* ssh = app->add_option("--ssh", args->ssh, "Collect over ssh from [USER@]HOST[:PORT] (repeatable)")
+                  ->allow_extra_args(false);
+  app->add_flag("--local", args->local, "Collect on this machine")->excludes(ssh);
+  app->add_option("--workload", args->workload, "Workload script or name")->capture_default_str();
+  app->add_option("--file", args->files, "A file the workload needs (repeatable)")->allow_extra_args(false);
+  app->add_option("--runs", args->runs, "Workload runs")->capture_default_str();
+  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")->capture_default_str();
+  app->add_option("--memory", args->memory, "QEMU guest memory in MiB")->capture_default_str();
+  app->add_option("--cpus", args->cpus, "QEMU guest CPUs")->capture_default_str();
+  app->add_option("--accel", args->accel, "QEMU accelerator")->capture_default_str();
+  app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
+  app->add_option("make_args", args->make_args, "After --: more arguments for make");
+  return {app, [args, &globals] { return run_run(*args, globals); }};
+}
+
+}  // namespace kpgo::commands
