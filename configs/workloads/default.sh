@@ -3,8 +3,12 @@
 # kpgo's default workload: a mix of what most machines do, in plain shell that busybox runs.
 # Copy it and change it to profile your own load; kpgo runs it with sh in a scratch directory,
 # after resetting the counters, and reads the profile when it exits (non-zero exit: failed run).
-set -e
 rounds=${ROUNDS:-8}
+
+fail() {
+  echo "default workload: $*" >&2
+  exit 1
+}
 
 processes() {  # fork, exec, wait, signals
   i=0
@@ -19,7 +23,7 @@ processes() {  # fork, exec, wait, signals
 }
 
 files() {  # create, write, read, stat, rename, delete
-  mkdir -p files
+  mkdir -p files || fail "files: mkdir"
   i=0
   while [ $i -lt 60 ]; do
     seq 1 200 > files/f$i
@@ -34,7 +38,7 @@ files() {  # create, write, read, stat, rename, delete
 }
 
 pipes() {  # pipes between processes, compression
-  seq 1 20000 | sort -rn | uniq | md5sum > /dev/null
+  seq 1 20000 | sort -rn | uniq | md5sum > /dev/null || fail "pipes: sort"
   dd if=/dev/zero bs=64k count=16 2>/dev/null | gzip -c | gunzip -c | wc -c > /dev/null
 }
 
@@ -42,10 +46,15 @@ sockets() {  # TCP over loopback
   port=$((${PORT_BASE:-20000} + $1))
   nc -l -p $port > received &
   listener=$!
-  sleep 1
-  seq 1 5000 | nc 127.0.0.1 $port
-  wait $listener || true
-  test -s received
+  # The listener may take a moment to start on a slow guest: try until it answers.
+  tries=0
+  until seq 1 5000 | nc 127.0.0.1 $port 2>/dev/null; do
+    tries=$((tries + 1))
+    [ $tries -lt 50 ] || fail "nothing listens on port $port"
+    sleep 0.2
+  done
+  wait $listener
+  [ -s received ] || fail "nothing arrived on port $port"
   rm -f received
 }
 

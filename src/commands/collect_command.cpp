@@ -81,8 +81,9 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
     spdlog::warn("{} run {} not kept: {}", run.machine, run.run, run.problem);
   }
   if (!outcome->failed.empty()) {
-    return fail("{} of {} runs failed and were not kept (the others were)", outcome->failed.size(),
-                outcome->failed.size() + outcome->kept.size());
+    return fail("{} of {} runs failed and were not kept{}", outcome->failed.size(),
+                outcome->failed.size() + outcome->kept.size(),
+                outcome->kept.empty() ? "" : fmt::format("; the other {} were", outcome->kept.size()));
   }
   return 0;
 }

@@ -169,14 +169,18 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& he
     // One ValueProfData per record with value sites: TotalSize (u32), NumValueKinds (u32), then
     // per kind: Kind (u32), NumValueSites (u32), a count byte per site padded to 8, and 16 bytes
     // (value, count) per recorded value.
-    if (file.size() - value_offset < 8 || value_offset > file.size()) {
-      return fail("value profile data of record {} is cut off", i);
+    if (value_offset > file.size() || file.size() - value_offset < 8) {
+      return fail("truncated: the value profile data of record {} is missing", i);
     }
     uint32_t total_size, num_kinds;
     std::memcpy(&total_size, file.data() + value_offset, 4);
     std::memcpy(&num_kinds, file.data() + value_offset + 4, 4);
-    if (total_size < 8 || total_size % 8 || total_size > file.size() - value_offset) {
+    if (total_size < 8 || total_size % 8) {
       return fail("value profile data of record {} has an impossible size {}", i, total_size);
+    }
+    if (total_size > file.size() - value_offset) {
+      return fail("truncated: the value profile data of record {} needs {} bytes, {} remain", i,
+                  total_size, file.size() - value_offset);
     }
     if (num_kinds > kinds) {
       return fail("value profile data of record {} claims {} value kinds", i, num_kinds);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# kpgo run end to end on Debian's 6.12 source with clang 19 and the small config: profiles
+# collected in QEMU and checked, a merge clang 19 reads, an optimized kernel that boots with a
+# large share of hot functions matched; a second run redoes nothing; a changed workload redoes
+# collect; a profile from elsewhere matches nothing and fails.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+tarball=/usr/src/linux-source-6.12.tar.xz
+# The instrument test's workdir: its kernel is this pipeline's, so instrument has nothing to do.
+workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-6.12
+manifest=$workdir/kpgo.json
+
+"$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2 > run1.out 2> run1.err ||
+  { tail -30 run1.err >&2; fail "kpgo run failed"; }
+pass
+expect_in run1.out "the PGO-optimized kernel: $workdir/build-optimized/arch/x86/boot/bzImage" "final output names the kernel"
+expect_in run1.out "smoke boot ok" "the optimized kernel booted"
+python3 - "$manifest" <<'PY'
+import json, os, sys
+m = json.load(open(sys.argv[1]))
+profiles = m["collect"]["profiles"]
+assert len(profiles) == 2, profiles
+for p in profiles:
+    assert os.path.getsize(p["path"]) == p["size"] and p["target"] == "qemu", p
+    assert p["kernel_release"].startswith("6.12."), p
+r = m["optimize"]["report"]
+assert r["functions"] > 10000, r
+assert r["matched"] / r["functions"] > 0.95, r
+assert r["hot"] > 1000 and r["hot_matched"] / r["hot"] > 0.95, r
+assert m["optimize"]["booted"] and m["optimize"]["finished"], m["optimize"]
+assert m["merge"]["sha256"] and m["merge"]["functions_with_counts"] > 1000, m["merge"]
+PY
+pass
+# The merged profile is for clang 19, and clang 19 reads it.
+echo 'int f(int x) { return x + 1; }' > probe.c
+clang-19 -O2 -fprofile-use="$workdir/vmlinux.profdata" -c probe.c -o probe.o 2> probe.err ||
+  { cat probe.err >&2; fail "clang 19 cannot read the merged profile"; }
+pass
+[[ $(readelf -n "$workdir/build-optimized/vmlinux" | awk '/Build ID/ {print $3}') != \
+   $(readelf -n "$workdir/build-instrumented/vmlinux" | awk '/Build ID/ {print $3}') ]] ||
+  fail "the optimized vmlinux is the instrumented one"
+pass
+
+# Again: every phase is up to date and nothing is rebuilt.
+vmlinux_time=$(stat -c %Y "$workdir/build-optimized/vmlinux")
+start=$(date +%s)
+expect_ok "second kpgo run" "$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2
+for phase in instrument collect merge optimize; do
+  grep -qE "^$phase +up to date$" "$WORK/out" || { cat "$WORK/out" >&2; fail "second run redid $phase"; }
+done
+pass
+(($(date +%s) - start < 60)) || fail "the second run took $(($(date +%s) - start)) s"
+[[ $(stat -c %Y "$workdir/build-optimized/vmlinux") == "$vmlinux_time" ]] || fail "the second run relinked vmlinux"
+pass
+
+# A changed workload redoes collect (this one fails, so the run stops there, with the reason).
+printf '#!/bin/sh\necho broken on purpose >&2\nexit 3\n' > broken.sh
+expect_fails "run with a failing workload" "$KPGO" run --source "$tarball" --workdir "$workdir" --runs 1 --workload "$WORK/broken.sh"
+expect_in "$WORK/err" "the workload exited with 3" "the failed run's reason"
+[[ $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["collect"]["profiles"]))' "$manifest") == 2 ]] ||
+  fail "a failed collect replaced the kept profiles"
+pass
+
+# A profile of another program matches nothing in this kernel: optimize says so and fails.
+clang-19 -O1 -fprofile-generate -o other "$KPGO_SOURCE_DIR/tests/programs/workload.c"
+LLVM_PROFILE_FILE=other.profraw ./other 100 1 > /dev/null
+expect_fails "optimize with a foreign profile" "$KPGO" optimize --workdir "$workdir" --profile other.profraw --no-boot
+expect_in "$WORK/err" "the profile matched none of the kernel's" "wrong profile refused"
+python3 - "$manifest" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))["optimize"]
+assert "finished" not in o and "inputs_key" not in o, o
+PY
+pass
+finish
