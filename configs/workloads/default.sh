@@ -44,8 +44,13 @@ pipes() {  # pipes between processes, compression
 
 sockets() {  # TCP over loopback
   port=$((${PORT_BASE:-20000} + $1))
-  nc -l -p $port > received &
+  # busybox nc stops reading once its stdin ends: the listener's stdin is a FIFO this script
+  # holds open until the sender is done.
+  rm -f hold
+  mkfifo hold
+  nc -l -p $port < hold > received &
   listener=$!
+  exec 3> hold
   # The listener may take a moment to start on a slow guest: try until it answers.
   tries=0
   until seq 1 5000 | nc 127.0.0.1 $port 2>/dev/null; do
@@ -54,7 +59,10 @@ sockets() {  # TCP over loopback
     sleep 0.2
   done
   wait $listener
-  [ -s received ] || fail "nothing arrived on port $port"
+  exec 3>&-
+  rm -f hold
+  [ "$(wc -c < received)" -eq "$(seq 1 5000 | wc -c)" ] ||
+    fail "port $port: $(wc -c < received) bytes arrived, not all that was sent"
   rm -f received
 }
 

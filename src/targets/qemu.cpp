@@ -70,7 +70,7 @@ std::string QemuTarget::init_script(unsigned runs) {
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mount -t devtmpfs dev /dev 2>/dev/null
+mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 ip link set lo up 2>/dev/null
