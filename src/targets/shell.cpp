@@ -20,6 +20,7 @@ Result<SshHost> parse_ssh_host(std::string_view text) {
   std::string_view rest = text;
   if (auto at = rest.find('@'); at != std::string_view::npos) {
     host.user = std::string(rest.substr(0, at));
+    if (host.user.empty()) return fail("--ssh {}: empty user before @", text);
     rest.remove_prefix(at + 1);
   }
   std::string_view port;

@@ -247,10 +247,13 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   record.erase("booted");
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
 
-  if (report.matched == 0) {
-    return fail("the profile matched none of the kernel's {} functions ({} stale, {} without data): "
-                "it is not from this kernel's source and configuration; build log {}",
-                report.functions, report.stale, report.without_data, log.file.string());
+  // A profile of another kernel leaves a few names clang never reports on; what tells is that
+  // it counts none of this kernel's functions, or data for almost none of them.
+  if (report.hot_matched == 0 || report.matched * 100 < report.functions) {
+    return fail("the profile matched none of the kernel's functions that ran ({} of {} functions "
+                "have data, {} stale, {} without data): it is not from this kernel's source and "
+                "configuration; build log {}",
+                report.matched, report.functions, report.stale, report.without_data, log.file.string());
   }
   if (auto id = kernel::read_build_id(outcome.vmlinux); id) record["vmlinux_build_id"] = *id;
 

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "kpgo/targets/initramfs.hpp"
+#include "kpgo/targets/shell.hpp"
+#include "kpgo/workdir/phases.hpp"
+#include "unit/raw_builder.hpp"
+
+using namespace kpgo;
+using namespace kpgo::targets;
+using kpgo::testing::TempDir;
+
+TEST(SshHost, ParsesUserHostAndPort) {
+  auto plain = parse_ssh_host("testbox");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->host, "testbox");
+  EXPECT_EQ(plain->port, 0u);
+  auto full = parse_ssh_host("root@10.0.0.7:2222");
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->user, "root");
+  EXPECT_EQ(full->host, "10.0.0.7");
+  EXPECT_EQ(full->port, 2222u);
+  auto v6 = parse_ssh_host("me@[::1]:22");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->display(), "me@::1:22");
+}
+
+TEST(SshHost, RejectsWhatSshWouldMisread) {
+  for (const char* bad : {"", "-oProxyCommand=x", "host:0", "host:65536", "host:x", "[::1", "[::1]22", "@host"}) {
+    EXPECT_FALSE(parse_ssh_host(bad)) << bad;
+  }
+}
+
+TEST(PgoDiagnostics, CountsEachFunctionOnce) {
+  std::string log =
+      "warning: a.c: function control flow change detected (hash mismatch) foo Hash = 1 up to 5 count discarded [-Wbackend-plugin]\n"
+      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
+      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
+      "  CC      kernel/fork.o\n";
+  auto [stale, missing] = workdir::pgo_diagnostics(log);
+  EXPECT_EQ(stale, std::vector<std::string>{"foo"});
+  EXPECT_EQ(missing, std::vector<std::string>{"bar"});
+}
+
+TEST(Initramfs, RealCpioReadsWhatItWrites) {
+  TempDir dir;
+  Initramfs image;
+  image.add_directory("bin");
+  image.add_file("init", "#!/bin/sh\necho hi\n", 0755);
+  image.add_file("bin/odd size", std::string(1001, 'x'));
+  ASSERT_TRUE(image.write(dir / "image.cpio"));
+  std::string command = "cd " + (dir / "out").string() + " && cpio -id --quiet < " +
+                        (dir / "image.cpio").string();
+  std::filesystem::create_directories(dir / "out");
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(kpgo::testing::read_text(dir / "out" / "init"), "#!/bin/sh\necho hi\n");
+  EXPECT_EQ(std::filesystem::file_size(dir / "out" / "bin" / "odd size"), 1001u);
+  auto perms = std::filesystem::status(dir / "out" / "init").permissions();
+  EXPECT_TRUE((perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none);
+}
+
+namespace {
+
+// Answers like a machine would, and keeps what it was asked to run.
+class FakeTransport final : public Transport {
+ public:
+  std::vector<std::string> lines;
+  int workload_exit = 0;
+  std::string machine() const override { return "fake"; }
+  Result<ProcessOutput> run(const std::string& line, const std::optional<std::filesystem::path>& in,
+                            const std::optional<std::filesystem::path>& out, unsigned) override {
+    lines.push_back(line);
+    ProcessOutput output;
+    output.exit_code = 0;
+    if (line == "uname -r") output.out = "6.12.0-test\n";
+    if (line == "sh -s") {
+      EXPECT_TRUE(in.has_value());
+      output.exit_code = workload_exit;
+      output.err = "boom\n";
+    }
+    if (line.rfind("cat ", 0) == 0 && out) std::ofstream(*out) << "profile bytes";
+    return output;
+  }
+};
+
+}  // namespace
+
+TEST(ShellTarget, ResetsRunsAndFetchesWithQuotedPaths) {
+  TempDir dir;
+  auto transport = std::make_unique<FakeTransport>();
+  FakeTransport* fake = transport.get();
+  ShellTarget target(std::move(transport), {"/sys/kernel/debug/pgo/vmlinux.profraw", "/tmp/my reset"});
+  std::ofstream(dir / "w.sh") << "true\n";
+  auto outcomes = target.collect({{"w", dir / "w.sh", {}}, 2, 60, dir.path()});
+  ASSERT_TRUE(outcomes);
+  ASSERT_EQ(outcomes->size(), 2u);
+  EXPECT_EQ((*outcomes)[1].kernel_release, "6.12.0-test");
+  EXPECT_EQ(kpgo::testing::read_text((*outcomes)[0].profile), "profile bytes");
+  std::vector<std::string> expected = {"uname -r", "echo 1 > '/tmp/my reset'", "sh -s",
+                                       "cat /sys/kernel/debug/pgo/vmlinux.profraw"};
+  EXPECT_EQ(std::vector<std::string>(fake->lines.begin(), fake->lines.begin() + 4), expected);
+}
+
+TEST(ShellTarget, FailedWorkloadIsReportedAndNotFetched) {
+  TempDir dir;
+  auto transport = std::make_unique<FakeTransport>();
+  transport->workload_exit = 3;
+  FakeTransport* fake = transport.get();
+  ShellTarget target(std::move(transport), {});
+  std::ofstream(dir / "w.sh") << "false\n";
+  auto outcomes = target.collect({{"w", dir / "w.sh", {}}, 1, 60, dir.path()});
+  ASSERT_TRUE(outcomes);
+  EXPECT_TRUE((*outcomes)[0].profile.empty());
+  EXPECT_NE((*outcomes)[0].problem.find("the workload: exit 3: boom"), std::string::npos) << (*outcomes)[0].problem;
+  for (const auto& line : fake->lines) EXPECT_NE(line.rfind("cat ", 0), 0u);
+}
