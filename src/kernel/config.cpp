@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/kernel/config.hpp"
 
+#include "kpgo/system/files.hpp"
+
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -36,11 +38,9 @@ std::vector<ConfigEntry> parse_config(std::string_view text) {
 }
 
 Result<std::vector<ConfigEntry>> read_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return fail("{}: cannot read", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str());
+  auto text = read_text_file(path);
+  if (!text) return tl::unexpected(text.error());
+  return parse_config(*text);
 }
 
 std::string merge_config(std::string_view base, const std::vector<std::string>& fragments) {

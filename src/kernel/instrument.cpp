@@ -13,6 +13,7 @@
 #include "kpgo/profile/backends.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/data_dir.hpp"
+#include "kpgo/system/files.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
 namespace kpgo::kernel {
@@ -20,14 +21,6 @@ namespace kpgo::kernel {
 namespace fs = std::filesystem;
 
 namespace {
-
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return fail("{}: cannot read", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 bool is_tarball(const fs::path& path) {
   std::string name = path.filename().string();
@@ -72,7 +65,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
   fs::path stamp = target / ".kpgo-unpacked-from";
   std::string origin = fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
   if (fs::exists(stamp, ec)) {
-    auto previous = read_file(stamp);
+    auto previous = read_text_file(stamp);
     if (previous && *previous == origin) return target;
     return fail("{} holds another tarball's tree; use another --workdir", target.string());
   }
@@ -143,7 +136,7 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   // Configuration: a base, then kpgo's and the user's fragments, olddefconfig, verification.
   std::vector<std::pair<std::string, std::string>> fragments;
   auto add_fragment = [&](const fs::path& path) -> Result<> {
-    auto text = read_file(path);
+    auto text = read_text_file(path);
     if (!text) return tl::unexpected(text.error());
     fragments.emplace_back(path.string(), *text);
     return {};
@@ -171,12 +164,12 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   fs::path dot_config = kbuild.output / ".config";
   std::string base;
   if (options.config) {
-    auto text = read_file(*options.config);
+    auto text = read_text_file(*options.config);
     if (!text) return tl::unexpected(text.error());
     base = *text;
   } else {
     if (auto made = run_make(base_command, runner, log); !made) return tl::unexpected(made.error());
-    auto text = read_file(dot_config);
+    auto text = read_text_file(dot_config);
     if (!text) return tl::unexpected(text.error());
     base = *text;
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/kernel/support.hpp"
 
+#include "kpgo/system/files.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -12,13 +14,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kMarker = ".kpgo-support";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 fs::path patch_of(const SupportFiles& files, const std::string& line) {
   return files.hooks_root / line / "kpgo.patch";
@@ -46,7 +41,7 @@ Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_vi
 
 // The marker records which support version is in the tree, to redo it when kpgo's changed.
 std::string support_version(const SupportFiles& files) {
-  return read_text(files.runtime_dir / kMarker);
+  return read_text_or_empty(files.runtime_dir / kMarker);
 }
 
 }  // namespace
@@ -74,7 +69,7 @@ Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files
   plan.line = fmt::format("{}.{}", version->version, version->patchlevel);
   if (plan.before == PgoSupport::native) return plan;
   if (plan.before == PgoSupport::kpgo &&
-      read_text(tree / "kernel" / "pgo" / kMarker) == support_version(files)) {
+      read_text_or_empty(tree / "kernel" / "pgo" / kMarker) == support_version(files)) {
     return plan;
   }
   if (plan.before == PgoSupport::kpgo) {

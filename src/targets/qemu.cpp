@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kpgo/system/files.hpp"
 #include "kpgo/targets/initramfs.hpp"
 
 namespace kpgo::targets {
@@ -17,15 +18,8 @@ namespace {
 constexpr const char* kDoneMarker = "KPGO-GUEST-DONE";
 constexpr uint64_t kDiskBytes = 512ull << 20;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string tail_of(const fs::path& log, size_t lines) {
-  std::string text = read_text(log);
+  std::string text = read_text_or_empty(log);
   size_t pos = text.size();
   for (size_t n = 0; n <= lines && pos != std::string::npos && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);
@@ -40,6 +34,17 @@ Result<> fresh_disk(const fs::path& disk) {
   fs::resize_file(disk, kDiskBytes, ec);  // sparse: costs nothing until written
   if (ec) return fail("cannot create {}: {}", disk.string(), ec.message());
   return {};
+}
+
+// The guest's userland: busybox and the directories every init here mounts on, plus `init`.
+Result<Initramfs> base_image(const std::string& init) {
+  auto busybox = static_busybox();
+  if (!busybox) return tl::unexpected(busybox.error());
+  Initramfs image;
+  for (const char* dir : {"bin", "dev", "proc", "sys", "tmp"}) image.add_directory(dir);
+  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
+  image.add_file("init", init, 0755);
+  return image;
 }
 
 }  // namespace
@@ -103,18 +108,16 @@ reboot -f
 }
 
 Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& request) {
-  auto busybox = static_busybox();
-  if (!busybox) return tl::unexpected(busybox.error());
   std::error_code ec;
   if (!fs::exists(options_.kernel, ec)) return fail("{}: no such kernel image", options_.kernel.string());
   fs::path scratch = request.scratch / "qemu";
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
 
-  Initramfs image;
-  for (const char* dir : {"bin", "dev", "proc", "sys", "tmp", "kpgo", "kpgo/files"}) image.add_directory(dir);
-  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
-  image.add_file("init", init_script(request.runs), 0755);
+  auto base = base_image(init_script(request.runs));
+  if (!base) return tl::unexpected(base.error());
+  Initramfs& image = *base;
+  for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
   if (auto added = image.add_host_file("kpgo/workload.sh", request.workload.script, 0755); !added) {
     return tl::unexpected(added.error());
   }
@@ -135,7 +138,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   spdlog::debug("{}", render_command(boot));
   auto booted = runner_.capture(boot);
   if (!booted) return tl::unexpected(booted.error());
-  std::string console = read_text(options.log);
+  std::string console = read_text_or_empty(options.log);
   if (booted->timed_out) {
     return fail("the guest did not finish in {} s (--timeout); console {}:\n{}", request.timeout_seconds,
                 options.log.string(), tail_of(options.log, 15));
@@ -150,15 +153,15 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
                 unpacked ? unpacked->err : unpacked.error().message);
   }
   fs::path out = scratch / "kpgo-out";
-  std::string release = read_text(out / "release");
+  std::string release = read_text_or_empty(out / "release");
   if (!release.empty() && release.back() == '\n') release.pop_back();
 
   std::vector<RunOutcome> outcomes;
   for (unsigned run = 1; run <= request.runs; ++run) {
     RunOutcome outcome{"qemu", run, {}, {}, 0, release};
     auto stem = out / ("run-" + std::to_string(run));
-    std::string error = read_text(stem.string() + ".error");
-    std::istringstream status(read_text(stem.string() + ".status"));
+    std::string error = read_text_or_empty(stem.string() + ".error");
+    std::istringstream status(read_text_or_empty(stem.string() + ".status"));
     int exit_code = -1;
     double start = 0, end = 0;
     status >> exit_code >> start >> end;
@@ -178,26 +181,21 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
 
 Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scratch,
                                 ProcessRunner& runner) {
-  auto busybox = static_busybox();
-  if (!busybox) return tl::unexpected(busybox.error());
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  Initramfs image;
-  for (const char* dir : {"bin", "dev", "proc", "sys"}) image.add_directory(dir);
-  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
-  image.add_file("init", fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
-                                     "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
-                                     kDoneMarker),
-                 0755);
+  auto image = base_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
+                                      "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
+                                      kDoneMarker));
+  if (!image) return tl::unexpected(image.error());
   fs::path initramfs = scratch / "smoke.cpio";
   fs::path disk = scratch / "smoke.img";
-  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
+  if (auto written = image->write(initramfs); !written) return tl::unexpected(written.error());
   if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
   QemuOptions boot_options = options;
   if (boot_options.log.empty()) boot_options.log = scratch / "smoke-console.log";
   auto booted = runner.capture(qemu_command(boot_options, initramfs, disk, 300));
   if (!booted) return tl::unexpected(booted.error());
-  if (read_text(boot_options.log).find(kDoneMarker) == std::string::npos) {
+  if (read_text_or_empty(boot_options.log).find(kDoneMarker) == std::string::npos) {
     return fail("{} did not boot to its init; console {}:\n{}", options.kernel.string(),
                 boot_options.log.string(), tail_of(boot_options.log, 20));
   }

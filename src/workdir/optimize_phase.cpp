@@ -11,6 +11,7 @@
 #include "kpgo/kernel/elf.hpp"
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/files.hpp"
 #include "kpgo/workdir/phases.hpp"
 
 namespace kpgo::workdir {
@@ -25,13 +26,6 @@ constexpr const char* kProfileFlags[] = {
     // A partly stale profile is normal (the tree moved on since the profile was taken) and
     // must not fail the build, CONFIG_WERROR or not.
     "-Wno-error=backend-plugin", "-Wno-profile-instr-unprofiled", "-Wno-profile-instr-out-of-date"};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Static functions are "file;name" (or "file:name" before LLVM 19) in a profile and plain names in
 // clang's diagnostics.
@@ -195,8 +189,9 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
 
   // The instrumented build's configuration with the instrumentation off.
-  auto instrumented_config = read_text(instrumented_dir / ".config");
-  std::string wanted = kernel::merge_config(instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
+  auto instrumented_config = read_text_file(instrumented_dir / ".config");
+  if (!instrumented_config) return tl::unexpected(instrumented_config.error());
+  std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
   std::string config_key = sha256_hex(wanted);
@@ -220,7 +215,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   kernel::BuildLog log{manifest.workdir() / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
   uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
   if (auto made = kernel::run_make(build, runner, log); !made) return tl::unexpected(made.error());
-  std::string log_text = read_text(log.file);
+  std::string log_text = read_text_or_empty(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
 
   auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
