@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kpgo collect --ssh against a real OpenSSH server on loopback, two hosts (IPv4 and IPv6) in
+# kpgo collect --ssh against a real OpenSSH server on loopback (and --local on this machine), two hosts (IPv4 and IPv6) in
 # parallel: the counters file is reset, the workload runs there, the profile streams back with
 # cat and is checked. The "kernel" there is a file holding a profile, at a path with a space in
 # it, so quoting is tested too; bad profiles and unreachable hosts are reported, not kept.
@@ -90,6 +90,15 @@ expect_fails "truncated profile" "$KPGO" collect --workdir work --ssh "127.0.0.1
 expect_in "$WORK/err" "truncated" "truncation named"
 [[ ! -e work/profiles/other-1.profraw && ! -e work/profiles/cut-1.profraw ]] || fail "a bad profile was kept"
 [[ $(ls work/profiles/web-*.profraw | wc -l) == 4 ]] || fail "earlier profiles were lost"
+pass
+
+# The same on this machine, without ssh.
+LLVM_PROFILE_FILE="$remote/vmlinux.profraw" ./kernel 300 2 > /dev/null
+rm -f "$remote/ran"
+expect_ok "collect --local" "$KPGO" collect --workdir work --local "${files[@]}" --workload "$WORK/workload.sh" \
+  --runs 2 --label here
+[[ $(wc -l < "$remote/ran") == 2 && -f work/profiles/here-1.profraw && -f work/profiles/here-2.profraw ]] ||
+  fail "collect --local did not run and keep two runs"
 pass
 
 # No server there.
