@@ -81,12 +81,20 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
                          exists(instrument["artifacts"].value("bzImage", ""));
   if (!instrument_done) {
     spdlog::info("instrument: building the instrumented kernel");
+    std::string old_build_id = instrument.value("vmlinux_build_id", "");
     auto built = kernel::instrument(options.instrument, runner, manifest);
     if (!built) return tl::unexpected(built.error());
     data["instrument"]["inputs_key"] = key;
-    // A new instrumented kernel makes every profile of the old one useless.
-    data.erase("collect");
-    data.erase("merge");
+    if (built->build_id != old_build_id) {
+      // Another kernel: the profiles of the old one are of no use to it.
+      std::error_code ec;
+      for (const auto& entry : data.value("collect", nlohmann::json::object())
+                                   .value("profiles", nlohmann::json::array())) {
+        fs::remove(entry.value("path", ""), ec);
+      }
+      data.erase("collect");
+      data.erase("merge");
+    }
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   }
   outcome.phases.push_back({"instrument", !instrument_done});
