@@ -5,29 +5,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands/build_options.hpp"
 #include "commands/commands.hpp"
 #include "kpgo/kernel/instrument.hpp"
 #include "kpgo/kernel/support.hpp"
 #include "kpgo/system/data_dir.hpp"
-#include "kpgo/toolchain/llvm.hpp"
 
 namespace kpgo::commands {
 
 namespace {
 
-struct InstrumentArgs {
-  std::string source;
-  std::string workdir = "kpgo-work";
-  std::string llvm = toolchain::default_llvm_value();
-  std::string arch = "x86_64";
-  std::string config;
-  std::vector<std::string> fragments;
-  unsigned jobs = 0;
-  bool atomic_counters = false;
+struct InstrumentArgs : KernelBuildArgs {
   bool dry_run = false;
   bool remove_support = false;
   bool support_only = false;
-  std::vector<std::string> make_args;
 };
 
 Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& globals) {
@@ -81,18 +72,8 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
 Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& globals) {
   if (args.remove_support) return run_remove_support(args, globals);
   if (args.support_only) return run_support_only(args, globals);
-  kernel::InstrumentOptions options;
-  options.source = args.source;
-  options.workdir = args.workdir;
-  options.llvm = args.llvm;
-  options.arch = args.arch;
-  if (!args.config.empty()) options.config = args.config;
-  options.fragments.assign(args.fragments.begin(), args.fragments.end());
-  options.jobs = args.jobs;
-  options.atomic_counters = args.atomic_counters;
+  auto options = instrument_options(args, !globals.quiet && ::isatty(STDERR_FILENO));
   options.dry_run = args.dry_run;
-  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
-  options.make_args = args.make_args;
 
   auto manifest = workdir::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
@@ -122,24 +103,13 @@ Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
   CLI::App* app = parent.add_subcommand(
       "instrument", "Build a kernel instrumented for clang PGO (-fprofile-generate)");
   app->add_option("--source", args->source, "Kernel tree, or a tarball of one")->required();
-  app->add_option("--workdir", args->workdir, "Where builds, profiles and kpgo.json go")
-      ->capture_default_str();
-  app->add_option("--llvm", args->llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
-  app->add_option("--arch", args->arch, "kbuild's ARCH=")->capture_default_str();
-  app->add_option("--config", args->config,
-                  "A .config to start from (default: tinyconfig plus configs/qemu-x86_64.config)");
-  app->add_option("--fragment", args->fragments, "A config fragment merged on top (repeatable)")
-      ->allow_extra_args(false);
-  app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
-  app->add_flag("--atomic-counters", args->atomic_counters,
-                "Exact counts on SMP at the price of locked updates (CONFIG_PGO_CLANG_ATOMIC)");
+  add_kernel_build_options(*app, *args);
   app->add_flag("--dry-run", args->dry_run, "Print the commands instead of running them");
   app->add_flag("--support-only", args->support_only,
                 "Put kpgo's kernel support into the tree (or find the tree's own), and stop");
   app->add_flag("--remove-support", args->remove_support,
                 "Take kpgo's kernel support out of the tree again, and stop")
       ->excludes("--support-only");
-  app->add_option("make_args", args->make_args, "After --: more arguments for make");
   app->positionals_at_end(false);
   return {app, [args, &globals] { return run_instrument(*args, globals); }};
 }

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands/build_options.hpp"
 #include "commands/commands.hpp"
-#include "kpgo/toolchain/llvm.hpp"
 #include "kpgo/workdir/pipeline.hpp"
 
 namespace kpgo::commands {
@@ -15,14 +15,7 @@ namespace {
 
 constexpr const char* kDefaultSource = "/usr/src/linux-source-6.12.tar.xz";
 
-struct RunArgs {
-  std::string source = kDefaultSource;
-  std::string workdir = "kpgo-work";
-  std::string llvm = toolchain::default_llvm_value();
-  std::string config;
-  std::vector<std::string> fragments;
-  bool atomic_counters = false;
-  unsigned jobs = 0;
+struct RunArgs : KernelBuildArgs {
   std::vector<std::string> ssh;
   bool local = false;
   std::string workload = "default";
@@ -33,22 +26,12 @@ struct RunArgs {
   unsigned cpus = 2;
   std::string accel = "tcg";
   bool no_boot = false;
-  std::vector<std::string> make_args;
 };
 
 Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   bool progress = !globals.quiet && ::isatty(STDERR_FILENO);
   workdir::PipelineOptions options;
-  auto& instrument = options.instrument;
-  instrument.source = args.source;
-  instrument.workdir = args.workdir;
-  instrument.llvm = args.llvm;
-  if (!args.config.empty()) instrument.config = args.config;
-  instrument.fragments.assign(args.fragments.begin(), args.fragments.end());
-  instrument.jobs = args.jobs;
-  instrument.atomic_counters = args.atomic_counters;
-  instrument.progress = progress;
-  instrument.make_args = args.make_args;
+  options.instrument = instrument_options(args, progress);
 
   std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
   auto workload = targets::find_workload(args.workload, files);
@@ -112,15 +95,11 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
 
 Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<RunArgs>();
+  args->source = kDefaultSource;
   CLI::App* app = parent.add_subcommand(
       "run", "The whole pipeline: instrument, collect, merge, optimize; again resumes where it stopped");
   app->add_option("--source", args->source, "Kernel tree or tarball")->capture_default_str();
-  app->add_option("--workdir", args->workdir, "Where everything goes")->capture_default_str();
-  app->add_option("--llvm", args->llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
-  app->add_option("--config", args->config, "A .config to start from (default: tinyconfig + QEMU)");
-  app->add_option("--fragment", args->fragments, "A config fragment (repeatable)")->allow_extra_args(false);
-  app->add_flag("--atomic-counters", args->atomic_counters, "Exact counts on SMP (CONFIG_PGO_CLANG_ATOMIC)");
-  app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
+  add_kernel_build_options(*app, *args);
   auto* ssh = app->add_option("--ssh", args->ssh, "Collect over ssh from [USER@]HOST[:PORT] (repeatable)")
                   ->allow_extra_args(false);
   app->add_flag("--local", args->local, "Collect on this machine")->excludes(ssh);
@@ -132,7 +111,6 @@ Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--cpus", args->cpus, "QEMU guest CPUs")->capture_default_str();
   app->add_option("--accel", args->accel, "QEMU accelerator")->capture_default_str();
   app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
-  app->add_option("make_args", args->make_args, "After --: more arguments for make");
   return {app, [args, &globals] { return run_run(*args, globals); }};
 }
 

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#include "commands/build_options.hpp"
+
+#include "kpgo/toolchain/llvm.hpp"
+
+namespace kpgo::commands {
+
+void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
+  if (args.llvm.empty()) args.llvm = toolchain::default_llvm_value();
+  app.add_option("--workdir", args.workdir, "Where builds, profiles and kpgo.json go")->capture_default_str();
+  app.add_option("--llvm", args.llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
+  app.add_option("--arch", args.arch, "kbuild's ARCH=")->capture_default_str();
+  app.add_option("--config", args.config,
+                 "A .config to start from (default: tinyconfig plus configs/qemu-x86_64.config)");
+  app.add_option("--fragment", args.fragments, "A config fragment merged on top (repeatable)")
+      ->allow_extra_args(false);
+  app.add_flag("--atomic-counters", args.atomic_counters,
+               "Exact counts on SMP at the price of locked updates (CONFIG_PGO_CLANG_ATOMIC)");
+  app.add_option("-j,--jobs", args.jobs, "make -j (default: the number of CPUs)");
+  app.add_option("make_args", args.make_args, "After --: more arguments for make");
+}
+
+kernel::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress) {
+  kernel::InstrumentOptions options;
+  options.source = args.source;
+  options.workdir = args.workdir;
+  options.llvm = args.llvm;
+  options.arch = args.arch;
+  if (!args.config.empty()) options.config = args.config;
+  options.fragments.assign(args.fragments.begin(), args.fragments.end());
+  options.jobs = args.jobs;
+  options.atomic_counters = args.atomic_counters;
+  options.progress = progress;
+  options.make_args = args.make_args;
+  return options;
+}
+
+}  // namespace kpgo::commands
