@@ -253,20 +253,18 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
 
   // Everything kpgo can tell without LLVM is checked first, so that LLVM sees only inputs
   // of its own format, and its errors are left for what really is inside the files.
-  std::vector<std::optional<ProfileIdentity>> identities(request.inputs.size());
   std::vector<std::string> problems(request.inputs.size());
   std::vector<ProfileIdentity> readable;
   std::vector<size_t> readable_index;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     auto id = inspect_profile(request.inputs[i].path);
     if (!id) {
-      // identify_profile names the file itself; keep only the reason here.
+      // inspect_profile names the file itself; keep only the reason here.
       std::string message = id.error().message;
       std::string prefix = request.inputs[i].path + ": ";
       problems[i] = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
       continue;
     }
-    identities[i] = *id;
     readable.push_back(*id);
     readable_index.push_back(i);
   }
