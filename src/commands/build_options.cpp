@@ -11,7 +11,8 @@ void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   app.add_option("--llvm", args.llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
   app.add_option("--arch", args.arch, "kbuild's ARCH=")->capture_default_str();
   app.add_option("--config", args.config,
-                 "A .config to start from (default: tinyconfig plus configs/qemu-x86_64.config)");
+                 "A .config to start from, or a kbuild target making one, e.g. defconfig "
+                 "(default: tinyconfig plus configs/qemu-x86_64.config)");
   app.add_option("--fragment", args.fragments, "A config fragment merged on top (repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--atomic-counters", args.atomic_counters,

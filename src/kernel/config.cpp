@@ -43,6 +43,11 @@ Result<std::vector<ConfigEntry>> read_config(const std::filesystem::path& path) 
   return parse_config(*text);
 }
 
+bool is_config_target(std::string_view name) {
+  static const std::regex target{R"([A-Za-z0-9][A-Za-z0-9_-]*config)"};
+  return std::regex_match(name.begin(), name.end(), target);
+}
+
 std::string merge_config(std::string_view base, const std::vector<std::string>& fragments) {
   std::map<std::string, ConfigEntry> overrides;
   std::vector<std::string> appended;

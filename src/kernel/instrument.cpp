@@ -141,8 +141,13 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
     fragments.emplace_back(path.string(), *text);
     return {};
   };
-  Command base_command = kbuild.make({"tinyconfig"});
-  if (!options.config) {
+  // --config names a .config file, or a kbuild target that makes one (defconfig, tinyconfig...).
+  bool config_is_target = options.config && !fs::exists(*options.config) &&
+                          is_config_target(options.config->string());
+  Command base_command = kbuild.make({config_is_target ? options.config->string() : "tinyconfig"});
+  if (config_is_target) {
+    outcome.commands.push_back(base_command);
+  } else if (!options.config) {
     outcome.commands.push_back(base_command);
     if (auto added = add_fragment(*data / "configs" / "qemu-x86_64.config"); !added) return tl::unexpected(added.error());
   }
@@ -163,7 +168,7 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
   std::string base;
-  if (options.config) {
+  if (options.config && !config_is_target) {
     auto text = read_text_file(*options.config);
     if (!text) return tl::unexpected(text.error());
     base = *text;

@@ -36,3 +36,12 @@ TEST(KernelConfig, LaterFragmentWinsInVerification) {
   auto final_config = parse_config("# CONFIG_A is not set\n");
   EXPECT_TRUE(unmet_requests(final_config, {{"a", "CONFIG_A=y\n"}, {"b", "# CONFIG_A is not set\n"}}).empty());
 }
+
+TEST(KernelConfig, ConfigTargetsAreMakeTargetsNotPaths) {
+  EXPECT_TRUE(is_config_target("defconfig"));
+  EXPECT_TRUE(is_config_target("x86_64_defconfig"));
+  EXPECT_TRUE(is_config_target("tinyconfig"));
+  EXPECT_FALSE(is_config_target("configs/my.config"));
+  EXPECT_FALSE(is_config_target("my.conf"));
+  EXPECT_FALSE(is_config_target(".config"));
+}
