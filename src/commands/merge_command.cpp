@@ -23,6 +23,7 @@ struct MergeOptions {
   bool text = false;
   std::string llvm;
   std::string binary_id;
+  bool generic = false;
 };
 
 nlohmann::json to_json(const profile::MergeOutcome& outcome) {
@@ -36,6 +37,7 @@ nlohmann::json to_json(const profile::MergeOutcome& outcome) {
       {"indexed_version", outcome.backend.indexed_version},
       {"inputs", outcome.inputs},
       {"merged", outcome.merged},
+      {"fast_path_inputs", outcome.fast_inputs},
       {"skipped", skipped},
       {"warnings", outcome.warnings},
       {"functions", s.functions},
@@ -74,6 +76,7 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   request.failure_mode = *mode;
   request.sparse = options.sparse;
   request.format = options.text ? profile::OutputFormat::text : profile::OutputFormat::binary;
+  request.fast_path = !options.generic;
   if (!options.binary_id.empty()) request.expected_binary_id = options.binary_id;
   if (!options.llvm.empty()) {
     auto spec = toolchain::parse_llvm_spec(options.llvm);
@@ -129,6 +132,9 @@ Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
                   "default: chosen from the inputs' format");
   app->add_option("--binary-id", options->binary_id,
                   "Build ID (hex) every raw input must carry; default: the one most inputs carry");
+  app->add_flag("--no-fast-path", options->generic,
+                "Read every input through LLVM, as llvm-profdata does, instead of folding raw "
+                "profiles of one binary (the output is the same; for comparison and diagnosis)");
   return {app, [options, &globals] { return run_merge(*options, globals); }};
 }
 

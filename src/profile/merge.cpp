@@ -257,9 +257,10 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   std::vector<ProfileIdentity> readable;
   std::vector<size_t> readable_index;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
-    auto id = inspect_profile(request.inputs[i].path);
+    // The header only: the backend walks every record of each input as it reads it, once.
+    auto id = identify_profile(request.inputs[i].path);
     if (!id) {
-      // inspect_profile names the file itself; keep only the reason here.
+      // identify_profile names the file itself; keep only the reason here.
       std::string message = id.error().message;
       std::string prefix = request.inputs[i].path + ": ";
       problems[i] = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
@@ -301,6 +302,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   job.sparse = request.sparse;
   job.format = request.format;
   job.failure_mode = request.failure_mode;
+  job.fast_path = request.fast_path;
   std::vector<size_t> job_index;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     if (!problems[i].empty()) continue;
@@ -325,6 +327,9 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   }
   outcome.merged = request.inputs.size() - outcome.skipped.size();
   outcome.warnings = std::move(report.warnings);
+  outcome.fast_inputs = report.fast_inputs;
+  for (const auto& note : report.notes) spdlog::debug("{}", note);
+  spdlog::debug("{} of {} inputs folded by the fast path", report.fast_inputs, job.inputs.size());
   outcome.stats = report.stats;
 
   auto listing = [&] {

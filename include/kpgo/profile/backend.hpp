@@ -12,7 +12,7 @@
 
 namespace kpgo::profile {
 
-inline constexpr unsigned kBackendAbi = 2;
+inline constexpr unsigned kBackendAbi = 3;
 
 enum class FailureMode { any, all, warn };
 enum class OutputFormat { binary, text };
@@ -36,6 +36,9 @@ struct MergeJob {
   bool sparse = false;
   OutputFormat format = OutputFormat::binary;
   FailureMode failure_mode = FailureMode::any;
+  // Raw inputs of one binary are folded by kpgo and handed to LLVM's writer once; off, every
+  // input goes through LLVM's reader and writer as in llvm-profdata. The output is the same.
+  bool fast_path = true;
 };
 
 struct ProfileStats {
@@ -64,6 +67,8 @@ struct InputFailure {
 struct MergeReport {
   std::vector<InputFailure> failures;  // inputs that contributed nothing
   std::vector<std::string> warnings;   // merged, but something is worth saying
+  size_t fast_inputs = 0;              // inputs folded by the fast path
+  std::vector<std::string> notes;      // why inputs took the generic path
   ProfileStats stats;
   bool wrote_output = false;
   std::string write_error;
@@ -80,7 +85,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual BackendInfo info() const = 0;
-  // Reads each input whole before adding any of it, so that a corrupt file contributes nothing.
+  // Checks each input whole before adding any of it, so that a corrupt file contributes nothing
+  // (raw inputs: every record in bounds, see validate_raw_records), and merges as the matching
+  // llvm-profdata merges the inputs that passed, byte for byte.
   virtual MergeReport merge(const MergeJob& job) = 0;
   // Reads an indexed (or raw) profile of this LLVM's formats.
   virtual ProfileContents read(const std::string& path) = 0;

@@ -50,6 +50,7 @@ struct MergeRequest {
   OutputFormat format = OutputFormat::binary;
   std::optional<unsigned> consumer_major;
   std::optional<std::string> expected_binary_id;
+  bool fast_path = true;
 };
 
 struct SkippedInput {
@@ -64,6 +65,7 @@ struct MergeOutcome {
   size_t merged = 0;
   std::vector<SkippedInput> skipped;
   std::vector<std::string> warnings;
+  size_t fast_inputs = 0;  // merged by the fast path (raw profiles of one binary)
   ProfileStats stats;
 };
 

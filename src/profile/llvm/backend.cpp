@@ -3,11 +3,14 @@
 // so that the profile it writes is exactly what that LLVM's llvm-profdata would write.
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "kpgo/profile/backend.hpp"
+#include "kpgo/system/mapped_file.hpp"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ProfileData/InstrProf.h"
 #include "llvm/ProfileData/InstrProfReader.h"
@@ -16,6 +19,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/VirtualFileSystem.h"
 #include "llvm/Support/raw_ostream.h"
+#include "raw_fold.hpp"
 
 namespace kpgo::profile {
 namespace {
@@ -54,7 +58,66 @@ struct WriterContext {
   std::unique_ptr<llvm::InstrProfWriter> writer;
   std::vector<InputFailure> failures;
   std::vector<std::string> warnings;
+  std::vector<std::string> notes;
+  std::optional<fast::Fold> fold;  // the context's leading inputs of one layout
+  bool pure = false;               // every input of the context is in the fold
+  size_t fast_inputs = 0;
 };
+
+// Runs fn(0..count-1) on up to `workers` threads.
+template <typename Fn>
+void parallel_for(size_t count, size_t workers, Fn fn) {
+  workers = std::max<size_t>(1, std::min(workers, count));
+  if (workers == 1) {
+    for (size_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < count;) fn(i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+// Which inputs may be folded, and the layouts they share.
+struct FastPlan {
+  std::vector<std::unique_ptr<fast::Layout>> layouts;
+  std::vector<const fast::Layout*> layout_of;  // per input; null: the generic path
+  std::vector<std::string> notes;
+};
+
+FastPlan plan_fast_path(const MergeJob& job, const std::vector<fast::Screening>& screens,
+                        const std::vector<size_t>& good) {
+  FastPlan plan;
+  plan.layout_of.assign(job.inputs.size(), nullptr);
+  if (!job.fast_path) return plan;
+  std::map<uint64_t, const fast::Layout*> by_fingerprint;
+  for (size_t i : good) {
+    const fast::Screening& screen = screens[i];
+    const std::string& path = job.inputs[i].path;
+    if (!screen.raw) continue;
+    if (!screen.not_fast.empty()) {
+      plan.notes.push_back(path + ": generic path: " + screen.not_fast);
+      continue;
+    }
+    if (auto known = by_fingerprint.find(screen.fingerprint); known != by_fingerprint.end()) {
+      plan.layout_of[i] = known->second;
+      continue;
+    }
+    auto mapped = MappedFile::open(path);
+    std::string why_not = mapped ? "" : mapped.error().message;
+    std::unique_ptr<fast::Layout> layout =
+        mapped ? fast::Layout::build(mapped->bytes(), screen.header, why_not) : nullptr;
+    if (!layout) plan.notes.push_back(path + ": generic path: " + why_not);
+    by_fingerprint[screen.fingerprint] = layout.get();
+    plan.layout_of[i] = layout.get();
+    if (layout) plan.layouts.push_back(std::move(layout));
+  }
+  return plan;
+}
 
 void note_writer_warning(WriterContext& context, const std::string& input, llvm::Error error) {
   context.warnings.push_back(input + ": " + llvm::toString(std::move(error)));
@@ -108,9 +171,13 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
   for (auto& warning : reader_warnings) context.warnings.push_back(input.path + ": " + warning);
 }
 
-void merge_into(WriterContext& target, WriterContext& source) {
+void merge_into(WriterContext& target, WriterContext& source, bool folds) {
   for (auto& failure : source.failures) target.failures.push_back(std::move(failure));
   for (auto& warning : source.warnings) target.warnings.push_back(std::move(warning));
+  if (folds) {
+    target.fold->absorb(*source.fold, target.warnings);
+    return;
+  }
   if (llvm::Error error = target.writer->mergeProfileKind(source.writer->getProfileKind())) {
     target.warnings.push_back("profile kinds differ between threads: " +
                               llvm::toString(std::move(error)));
@@ -118,6 +185,41 @@ void merge_into(WriterContext& target, WriterContext& source) {
   target.writer->mergeRecordsFromWriter(std::move(*source.writer), [&](llvm::Error error) {
     target.warnings.push_back(llvm::toString(std::move(error)));
   });
+}
+
+// One writer context's inputs, in order. A leading run of inputs of one layout is folded: given
+// to the still empty writer, the fold leaves it as reading those inputs one by one would. From
+// the first input that is not of that layout on, LLVM reads the rest in order.
+void run_context(const MergeJob& job, const std::vector<fast::Screening>& screens,
+                 const FastPlan& plan, const std::vector<size_t>& inputs, WriterContext& context) {
+  size_t k = 0;
+  for (; k < inputs.size(); ++k) {
+    size_t i = inputs[k];
+    const fast::Layout* layout = plan.layout_of[i];
+    if (!layout) break;
+    if (context.fold && &context.fold->layout() != layout) {
+      context.notes.push_back(job.inputs[i].path + ": generic path: another binary than the inputs before it in its thread");
+      break;
+    }
+    auto mapped = MappedFile::open(job.inputs[i].path);
+    if (!mapped) {
+      context.failures.push_back({i, mapped.error().message});
+      continue;
+    }
+    if (!layout->matches(mapped->bytes(), screens[i].header)) {
+      context.notes.push_back(job.inputs[i].path + ": generic path: its records differ from those of " +
+                              "profiles with the same fingerprint");
+      break;
+    }
+    if (!context.fold) context.fold.emplace(*layout);
+    context.fold->add(mapped->bytes(), screens[i].header, job.inputs[i].weight,
+                      job.inputs[i].path, context.warnings);
+    ++context.fast_inputs;
+  }
+  context.pure = k == inputs.size();
+  if (context.pure) return;
+  if (context.fold) context.fold->hand_to(*context.writer, context.warnings);
+  for (; k < inputs.size(); ++k) load_input(job, inputs[k], context);
 }
 
 // Adds one function to the stats; returns whether any of its counts is non-zero.
@@ -161,39 +263,62 @@ class LlvmBackend final : public Backend {
   }
 
   MergeReport merge(const MergeJob& job) override {
+    MergeReport report;
+    std::vector<fast::Screening> screens(job.inputs.size());
+    parallel_for(job.inputs.size(), std::thread::hardware_concurrency(), [&](size_t i) {
+      screens[i] = fast::screen_input(job.inputs[i].path);
+    });
+    // The inputs that passed are merged as llvm-profdata would merge them alone.
+    std::vector<size_t> good;
+    std::vector<InputFailure> early_failures;
+    for (size_t i = 0; i < job.inputs.size(); ++i) {
+      if (screens[i].failure.empty()) {
+        good.push_back(i);
+      } else {
+        early_failures.push_back({i, screens[i].failure});
+      }
+    }
+
     size_t threads = job.threads;
     if (threads == 0) {
       threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                 (job.inputs.size() + 1) / 2);
+                                 (good.size() + 1) / 2);
     }
-    threads = std::max<size_t>(1, std::min(threads, std::max<size_t>(1, job.inputs.size())));
+    threads = std::max<size_t>(1, std::min(threads, std::max<size_t>(1, good.size())));
+
+    FastPlan plan = plan_fast_path(job, screens, good);
+    report.notes = std::move(plan.notes);
 
     std::vector<WriterContext> contexts(threads);
     for (auto& context : contexts) context.writer = make_writer(job.sparse);
+    parallel_for(threads, threads, [&](size_t t) {
+      std::vector<size_t> inputs;
+      for (size_t k = t; k < good.size(); k += threads) inputs.push_back(good[k]);
+      run_context(job, screens, plan, inputs, contexts[t]);
+    });
 
-    if (threads == 1) {
-      for (size_t i = 0; i < job.inputs.size(); ++i) load_input(job, i, contexts[0]);
-    } else {
-      std::vector<std::thread> workers;
-      for (size_t t = 0; t < threads; ++t) {
-        workers.emplace_back([&, t] {
-          for (size_t i = t; i < job.inputs.size(); i += threads) load_input(job, i, contexts[t]);
-        });
+    bool one_fold = std::all_of(contexts.begin(), contexts.end(), [&](const WriterContext& c) {
+      return c.pure && c.fold && &c.fold->layout() == &contexts[0].fold->layout();
+    });
+    if (!one_fold) {
+      for (auto& context : contexts) {
+        if (context.pure && context.fold) context.fold->hand_to(*context.writer, context.warnings);
       }
-      for (auto& worker : workers) worker.join();
-      // Pairwise, halving each round; an odd one out joins the first.
-      for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
-        std::vector<std::thread> mergers;
-        for (size_t i = 0; i < mid; ++i) {
-          mergers.emplace_back([&, i] { merge_into(contexts[i], contexts[i + mid]); });
-        }
-        for (auto& merger : mergers) merger.join();
-        if (end & 1) merge_into(contexts[0], contexts[end - 1]);
-      }
+    }
+    // Pairwise, halving each round; an odd one out joins the first, as in llvm-profdata. Folds
+    // of one layout merge among themselves and reach LLVM's writer once.
+    for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
+      parallel_for(mid, mid, [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
+      if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
+    }
+    if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);
+    for (auto& context : contexts) {
+      report.fast_inputs += context.fast_inputs;
+      for (auto& note : context.notes) report.notes.push_back(std::move(note));
     }
 
     WriterContext& merged = contexts[0];
-    MergeReport report;
+    for (auto& failure : early_failures) merged.failures.push_back(std::move(failure));
     std::sort(merged.failures.begin(), merged.failures.end(),
               [](const InputFailure& a, const InputFailure& b) { return a.input < b.input; });
     std::sort(merged.warnings.begin(), merged.warnings.end());
