@@ -140,6 +140,12 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
     context.failures.push_back({index, llvm::toString(reader->getError())});
     return;
   }
+  // What the reader only warns about (a count that suggests corrupt data), llvm-profdata counts
+  // as a bad input: so does kpgo, and the input contributes nothing.
+  if (!reader_warnings.empty()) {
+    context.failures.push_back({index, reader_warnings.front()});
+    return;
+  }
   std::vector<llvm::object::BuildID> binary_ids;
   if (llvm::Error error = reader->readBinaryIds(binary_ids)) {
     context.failures.push_back({index, llvm::toString(std::move(error))});
@@ -168,7 +174,6 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
     });
   }
   context.writer->addBinaryIds(binary_ids);
-  for (auto& warning : reader_warnings) context.warnings.push_back(input.path + ": " + warning);
 }
 
 void merge_into(WriterContext& target, WriterContext& source, bool folds) {

@@ -159,6 +159,20 @@ Screening screen_input(const std::string& path) {
     screening.failure = valid.error().message;
     return screening;
   }
+#if LLVM_VERSION_MAJOR >= 18
+  // This LLVM's reader flags such a count and llvm-profdata then counts the input as bad; it is
+  // refused here, before inputs are dealt to threads, so that it does not take a place there.
+  if (header->pointers_64bit && header->counter_size == 8) {
+    const uint8_t* counters = file.data() + header->counters_offset();
+    for (uint64_t i = 0; i < header->num_counters; ++i) {
+      uint64_t count = load<uint64_t>(counters + i * 8);
+      if (count <= kLargestPlainCount) continue;
+      screening.failure = llvm::toString(llvm::make_error<llvm::InstrProfError>(
+          llvm::instrprof_error::counter_value_too_large, llvm::Twine(count)));
+      return screening;
+    }
+  }
+#endif
   screening.header = *header;
   screening.not_fast = fast_path_obstacle(file, *header);
   if (screening.not_fast.empty()) screening.fingerprint = fingerprint_of(file, *header);
