@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       commands::add_merge_command(app, globals),
       commands::add_optimize_command(app, globals),
       commands::add_run_command(app, globals),
+      commands::add_bench_command(app, globals),
   };
 
   try {

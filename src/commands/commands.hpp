@@ -29,6 +29,7 @@ Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals);
 Command add_collect_command(CLI::App& parent, const GlobalOptions& globals);
 Command add_optimize_command(CLI::App& parent, const GlobalOptions& globals);
 Command add_run_command(CLI::App& parent, const GlobalOptions& globals);
+Command add_bench_command(CLI::App& parent, const GlobalOptions& globals);
 
 // Printed by --version: kpgo's version and the LLVM majors it can merge for.
 std::string version_text();

@@ -35,6 +35,10 @@ void print_report(const workdir::OptimizeOutcome& outcome) {
   fmt::print("  stale          {} (code changed since the profile)\n", r.stale);
   fmt::print("  without data   {}\n", r.without_data);
   fmt::print("  hot matched    {} of {} ({:.1f}%)\n", r.hot_matched, r.hot, share(r.hot_matched, r.hot));
+  fmt::print("code layout (vmlinux.o)\n");
+  fmt::print("  hot functions      {} of {}\n", outcome.layout.hot, outcome.layout.functions);
+  fmt::print("  unlikely functions {}\n", outcome.layout.unlikely);
+  fmt::print("  promoted indirect calls {}\n", outcome.promoted_calls);
   fmt::print("  smoke boot     {}\n", outcome.booted ? "ok" : "skipped");
 }
 

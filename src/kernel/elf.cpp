@@ -17,10 +17,7 @@ bool read_at(std::ifstream& in, uint64_t offset, void* to, size_t size) {
   return static_cast<size_t>(in.gcount()) == size;
 }
 
-}  // namespace
-
-Result<std::string> read_build_id(const std::filesystem::path& elf) {
-  std::ifstream in(elf, std::ios::binary);
+Result<std::vector<Elf64_Shdr>> read_sections(std::ifstream& in, const std::filesystem::path& elf) {
   if (!in) return fail("{}: cannot open", elf.string());
   Elf64_Ehdr header;
   if (!read_at(in, 0, &header, sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
@@ -34,7 +31,62 @@ Result<std::string> read_build_id(const std::filesystem::path& elf) {
   if (!read_at(in, header.e_shoff, sections.data(), sections.size() * sizeof(Elf64_Shdr))) {
     return fail("{}: section headers cut off", elf.string());
   }
-  for (const auto& section : sections) {
+  return sections;
+}
+
+std::vector<char> read_section(std::ifstream& in, const Elf64_Shdr& section) {
+  std::vector<char> bytes(section.sh_size);
+  if (!read_at(in, section.sh_offset, bytes.data(), bytes.size())) bytes.clear();
+  return bytes;
+}
+
+}  // namespace
+
+Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
+  std::ifstream in(object, std::ios::binary);
+  auto sections = read_sections(in, object);
+  if (!sections) return tl::unexpected(sections.error());
+  // Section names, as in the object file; clang names a function's section after its profile:
+  // .text.hot.[NAME] or .text.unlikely.[NAME].
+  Elf64_Ehdr header;
+  read_at(in, 0, &header, sizeof header);
+  if (header.e_shstrndx >= sections->size()) return fail("{}: no section names", object.string());
+  std::vector<char> names = read_section(in, (*sections)[header.e_shstrndx]);
+  enum class Kind { other, text, hot, unlikely };
+  std::vector<Kind> kinds(sections->size(), Kind::other);
+  for (size_t i = 0; i < sections->size(); ++i) {
+    uint32_t at = (*sections)[i].sh_name;
+    if (at >= names.size()) continue;
+    std::string name(names.data() + at, strnlen(names.data() + at, names.size() - at));
+    if (name.rfind(".text.hot", 0) == 0) kinds[i] = Kind::hot;
+    else if (name.rfind(".text.unlikely", 0) == 0) kinds[i] = Kind::unlikely;
+    else if (name.rfind(".text", 0) == 0) kinds[i] = Kind::text;
+  }
+  TextLayout layout;
+  for (const auto& section : *sections) {
+    if (section.sh_type != SHT_SYMTAB || section.sh_entsize != sizeof(Elf64_Sym)) continue;
+    std::vector<char> bytes = read_section(in, section);
+    for (size_t at = 0; at + sizeof(Elf64_Sym) <= bytes.size(); at += sizeof(Elf64_Sym)) {
+      Elf64_Sym symbol;
+      std::memcpy(&symbol, bytes.data() + at, sizeof symbol);
+      if (ELF64_ST_TYPE(symbol.st_info) != STT_FUNC || symbol.st_shndx >= kinds.size()) continue;
+      switch (kinds[symbol.st_shndx]) {
+        case Kind::hot: ++layout.hot; ++layout.functions; break;
+        case Kind::unlikely: ++layout.unlikely; ++layout.functions; break;
+        case Kind::text: ++layout.functions; break;
+        case Kind::other: break;
+      }
+    }
+  }
+  if (layout.functions == 0) return fail("{}: no functions in text sections", object.string());
+  return layout;
+}
+
+Result<std::string> read_build_id(const std::filesystem::path& elf) {
+  std::ifstream in(elf, std::ios::binary);
+  auto sections = read_sections(in, elf);
+  if (!sections) return tl::unexpected(sections.error());
+  for (const auto& section : *sections) {
     if (section.sh_type != SHT_NOTE || section.sh_size > (1u << 20)) continue;
     std::vector<uint8_t> notes(section.sh_size);
     if (!read_at(in, section.sh_offset, notes.data(), notes.size())) continue;

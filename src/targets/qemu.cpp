@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/targets/qemu.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -36,8 +37,10 @@ Result<> fresh_disk(const fs::path& disk) {
   return {};
 }
 
+}  // namespace
+
 // The guest's userland: busybox and the directories every init here mounts on, plus `init`.
-Result<Initramfs> base_image(const std::string& init) {
+Result<Initramfs> guest_image(const std::string& init) {
   auto busybox = static_busybox();
   if (!busybox) return tl::unexpected(busybox.error());
   Initramfs image;
@@ -47,7 +50,61 @@ Result<Initramfs> base_image(const std::string& init) {
   return image;
 }
 
-}  // namespace
+std::string guest_init(const std::string& body) {
+  return fmt::format(R"(#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+ip link set lo up 2>/dev/null
+out=/tmp/kpgo-out
+mkdir -p $out /tmp/work
+uname -r > $out/release
+{body}
+tar -cf /dev/vda -C /tmp kpgo-out
+sync
+echo {done}
+reboot -f
+)",
+                     fmt::arg("body", body), fmt::arg("done", kDoneMarker));
+}
+
+Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs::path& scratch,
+                         unsigned timeout_seconds, ProcessRunner& runner) {
+  std::error_code ec;
+  fs::remove_all(scratch / "kpgo-out", ec);
+  fs::create_directories(scratch, ec);
+  fs::path initramfs = scratch / "initramfs.cpio";
+  fs::path disk = scratch / "out.img";
+  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
+  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+
+  QemuOptions boot_options = options;
+  if (boot_options.log.empty()) boot_options.log = scratch / "console.log";
+  Command boot = qemu_command(boot_options, initramfs, disk, timeout_seconds);
+  spdlog::debug("{}", render_command(boot));
+  auto started = std::chrono::steady_clock::now();
+  auto booted = runner.capture(boot);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!booted) return tl::unexpected(booted.error());
+  if (booted->timed_out) {
+    return fail("the guest did not finish in {} s (--timeout); console {}:\n{}", timeout_seconds,
+                boot_options.log.string(), tail_of(boot_options.log, 15));
+  }
+  if (read_text_or_empty(boot_options.log).find(kDoneMarker) == std::string::npos) {
+    return fail("the guest stopped before it was done; console {}:\n{}", boot_options.log.string(),
+                tail_of(boot_options.log, 20));
+  }
+  auto unpacked = runner.capture({{"tar", "-xf", disk.string(), "-C", scratch.string()}});
+  if (!unpacked || !unpacked->succeeded()) {
+    return fail("the guest's results on {} cannot be read: {}", disk.string(),
+                unpacked ? unpacked->err : unpacked.error().message);
+  }
+  return seconds;
+}
 
 QemuTarget::QemuTarget(QemuOptions options, ProcessRunner& runner)
     : options_(std::move(options)), runner_(runner) {}
@@ -62,28 +119,16 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
                    "-nographic", "-no-reboot", "-kernel", options.kernel.string(), "-initrd",
                    initramfs.string(), "-append", "console=ttyS0 panic=-1 quiet", "-drive",
                    "file=" + disk.string() + ",format=raw,if=virtio"}};
+  if (options.icount) command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off"});
   command.stdout_file = options.log;
   command.timeout_seconds = timeout_seconds;
   return command;
 }
 
 std::string QemuTarget::init_script(unsigned runs) {
-  return fmt::format(R"(#!/bin/busybox sh
-# kpgo guest: {runs} runs of /kpgo/workload.sh, each after a counter reset, each profile read
-# right after it; everything leaves on /dev/vda as a tar archive.
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs dev /dev
-mount -t debugfs debugfs /sys/kernel/debug
-mount -t tmpfs tmpfs /tmp
-ip link set lo up 2>/dev/null
-out=/tmp/kpgo-out
-pgo=/sys/kernel/debug/pgo
-mkdir -p $out /tmp/work
+  // {runs} runs of /kpgo/workload.sh, each after a counter reset, each profile read right after.
+  return guest_init(fmt::format(R"(pgo=/sys/kernel/debug/pgo
 cp -r /kpgo/files/. /tmp/work/ 2>/dev/null
-uname -r > $out/release
 run=1
 while [ $run -le {runs} ]; do
   if [ ! -e $pgo/vmlinux.profraw ]; then
@@ -98,13 +143,8 @@ while [ $run -le {runs} ]; do
     echo "$status $start $end" > $out/run-$run.status
   fi
   run=$((run + 1))
-done
-tar -cf /dev/vda -C /tmp kpgo-out
-sync
-echo {done}
-reboot -f
-)",
-                     fmt::arg("runs", runs), fmt::arg("done", kDoneMarker));
+done)",
+                                fmt::arg("runs", runs)));
 }
 
 Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& request) {
@@ -114,7 +154,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
 
-  auto base = base_image(init_script(request.runs));
+  auto base = guest_image(init_script(request.runs));
   if (!base) return tl::unexpected(base.error());
   Initramfs& image = *base;
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
@@ -127,31 +167,8 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
       return tl::unexpected(added.error());
     }
   }
-  fs::path initramfs = scratch / "initramfs.cpio";
-  fs::path disk = scratch / "out.img";
-  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
-  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
-
-  QemuOptions options = options_;
-  if (options.log.empty()) options.log = scratch / "console.log";
-  Command boot = qemu_command(options, initramfs, disk, request.timeout_seconds);
-  spdlog::debug("{}", render_command(boot));
-  auto booted = runner_.capture(boot);
+  auto booted = run_guest(options_, image, scratch, request.timeout_seconds, runner_);
   if (!booted) return tl::unexpected(booted.error());
-  std::string console = read_text_or_empty(options.log);
-  if (booted->timed_out) {
-    return fail("the guest did not finish in {} s (--timeout); console {}:\n{}", request.timeout_seconds,
-                options.log.string(), tail_of(options.log, 15));
-  }
-  if (console.find(kDoneMarker) == std::string::npos) {
-    return fail("the guest stopped before its runs were done; console {}:\n{}", options.log.string(),
-                tail_of(options.log, 20));
-  }
-  auto unpacked = runner_.capture({{"tar", "-xf", disk.string(), "-C", scratch.string()}});
-  if (!unpacked || !unpacked->succeeded()) {
-    return fail("the guest's results on {} cannot be read: {}", disk.string(),
-                unpacked ? unpacked->err : unpacked.error().message);
-  }
   fs::path out = scratch / "kpgo-out";
   std::string release = read_text_or_empty(out / "release");
   if (!release.empty() && release.back() == '\n') release.pop_back();
@@ -183,7 +200,7 @@ Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scra
                                 ProcessRunner& runner) {
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  auto image = base_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
+  auto image = guest_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
                                       "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
                                       kDoneMarker));
   if (!image) return tl::unexpected(image.error());

@@ -23,6 +23,8 @@ namespace {
 // Clang's per-function diagnostics, as -mllvm -pgo-warn-missing-function makes it print them.
 constexpr const char* kProfileFlags[] = {
     "-mllvm", "-pgo-warn-missing-function",
+    // A remark per indirect call promoted to a direct one: the layout check counts them.
+    "-Rpass=pgo-icall-prom",
     // A partly stale profile is normal (the tree moved on since the profile was taken) and
     // must not fail the build, CONFIG_WERROR or not.
     "-Wno-error=backend-plugin", "-Wno-profile-instr-unprofiled", "-Wno-profile-instr-out-of-date"};
@@ -110,6 +112,13 @@ MatchReport match_report(const std::pair<std::vector<std::string>, std::vector<s
 }
 
 }  // namespace
+
+uint64_t count_promotions(std::string_view log) {
+  static constexpr std::string_view kRemark = "Promote indirect call to";
+  uint64_t count = 0;
+  for (size_t at = log.find(kRemark); at != std::string_view::npos; at = log.find(kRemark, at + 1)) ++count;
+  return count;
+}
 
 std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log) {
   static const std::regex stale(R"(function control flow change detected \(hash mismatch\) (\S+) Hash)");
@@ -227,6 +236,10 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   if (!total) return tl::unexpected(total.error());
   outcome.report = match_report(pgo_diagnostics(log_text), contents, kernel_functions, *total);
   const MatchReport& report = outcome.report;
+  auto layout = kernel::read_text_layout(kbuild.output / "vmlinux.o");
+  if (!layout) return tl::unexpected(layout.error());
+  outcome.layout = *layout;
+  outcome.promoted_calls = count_promotions(log_text);
 
   record["profile"] = stored.string();
   record["profile_sha256"] = sha;
@@ -236,6 +249,8 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   record["report"] = {{"functions", report.functions}, {"matched", report.matched},
                       {"stale", report.stale}, {"without_data", report.without_data},
                       {"hot", report.hot}, {"hot_matched", report.hot_matched}};
+  record["layout"] = {{"functions", layout->functions}, {"hot", layout->hot},
+                      {"unlikely", layout->unlikely}, {"promoted_indirect_calls", outcome.promoted_calls}};
   nlohmann::json commands = nlohmann::json::array();
   for (const auto& command : outcome.commands) commands.push_back(render_command(command));
   record["commands"] = commands;

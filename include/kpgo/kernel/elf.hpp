@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <string>
 
 #include "kpgo/system/error.hpp"
@@ -11,5 +12,14 @@ namespace kpgo::kernel {
 // The GNU build ID of an ELF64 little-endian file (vmlinux), as lowercase hex: the ID the
 // kernel puts into the binary-ID section of every profile it writes.
 Result<std::string> read_build_id(const std::filesystem::path& elf);
+
+// Where a build placed its functions: clang puts a function it has profile data for into
+// .text.hot.* or .text.unlikely.*; the partial link vmlinux.o keeps those sections apart.
+struct TextLayout {
+  uint64_t functions = 0;  // in any .text section
+  uint64_t hot = 0;
+  uint64_t unlikely = 0;
+};
+Result<TextLayout> read_text_layout(const std::filesystem::path& object);
 
 }  // namespace kpgo::kernel

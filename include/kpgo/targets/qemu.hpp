@@ -15,7 +15,23 @@ struct QemuOptions {
   unsigned cpus = 2;
   std::string accel = "tcg";     // KVM guests hang on this machine class; tcg always works
   std::filesystem::path log;     // the guest's console
+  // -icount shift=0,sleep=off: one guest instruction per virtual nanosecond, no idle time, so
+  // guest clocks count instructions and runs repeat exactly.
+  bool icount = false;
 };
+
+class Initramfs;
+
+// A guest that kpgo boots with an init of its own: busybox, the usual mounts, `body`, then its
+// results (files under $out) leave on /dev/vda as a tar archive and the guest powers off.
+std::string guest_init(const std::string& body);
+// busybox plus the init.
+Result<Initramfs> guest_image(const std::string& init);
+// Boots options.kernel with `image` until its init is done and unpacks $out into
+// `scratch`/kpgo-out. Returns the host's wall time of the boot, in seconds.
+Result<double> run_guest(const QemuOptions& options, Initramfs& image,
+                         const std::filesystem::path& scratch, unsigned timeout_seconds,
+                         ProcessRunner& runner);
 
 // Boots the kernel with an initramfs kpgo builds (busybox, the workload, its files, an init that
 // does the runs) and takes the profiles out on a raw virtio disk the guest writes a tar archive

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/elf.hpp"
 #include "kpgo/profile/backends.hpp"
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/process.hpp"
@@ -51,6 +52,8 @@ struct OptimizeOutcome {
   std::filesystem::path bzimage;
   std::filesystem::path vmlinux;
   MatchReport report;
+  kernel::TextLayout layout;   // of vmlinux.o: functions clang placed by their profile
+  uint64_t promoted_calls = 0; // indirect calls promoted to direct ones (clang's remarks)
   bool rebuilt = false;
   bool booted = false;
 };
@@ -60,6 +63,9 @@ struct OptimizeOutcome {
 // fails when nothing did; smoke-boots the result in QEMU.
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest);
+
+// Counts clang's remarks for indirect calls promoted to direct ones in a build log.
+uint64_t count_promotions(std::string_view log);
 
 // Counts clang's per-function PGO diagnostics in a build log: returns (stale, without data)
 // function names.

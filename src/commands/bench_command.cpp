@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include <unistd.h>
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "commands/commands.hpp"
+#include "kpgo/targets/collect.hpp"
+#include "kpgo/workdir/bench.hpp"
+
+namespace kpgo::commands {
+
+namespace {
+
+struct BenchArgs {
+  std::string workdir = "kpgo-work";
+  std::vector<std::string> workloads = {"default", "archive"};
+  unsigned rounds = 3;
+  unsigned jobs = 0;
+  unsigned memory = 1024;
+  unsigned cpus = 2;
+  unsigned timeout = 1800;
+  bool qemu = true;
+  std::vector<std::string> make_args;
+};
+
+void print_table(const workdir::BenchOutcome& outcome, unsigned rounds) {
+  const auto& b = outcome.baseline_layout;
+  const auto& p = outcome.pgo_layout;
+  fmt::print("code layout (vmlinux.o)     baseline        pgo\n");
+  fmt::print("  functions               {:>10} {:>10}\n", b.functions, p.functions);
+  fmt::print("  in .text.hot            {:>10} {:>10}\n", b.hot, p.hot);
+  fmt::print("  in .text.unlikely       {:>10} {:>10}\n", b.unlikely, p.unlikely);
+  fmt::print("  promoted indirect calls {:>10} {:>10}\n\n", 0, outcome.promoted_calls);
+  fmt::print("guest instructions (QEMU -icount, median of {} rounds)\n", rounds);
+  fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo", "pgo/base");
+  for (const auto& w : outcome.workloads) {
+    uint64_t base = workdir::median_of(w.baseline_ns), pgo = workdir::median_of(w.pgo_ns);
+    double ratio = base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0;
+    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no", base, pgo, ratio);
+  }
+  auto median_seconds = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[(v.size() - 1) / 2];
+  };
+  fmt::print("\nhost wall time of a boot (noisier: TCG, host load)\n");
+  fmt::print("  baseline {:.1f} s, pgo {:.1f} s (medians)\n", median_seconds(outcome.baseline_boot_seconds),
+             median_seconds(outcome.pgo_boot_seconds));
+}
+
+Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
+  auto manifest = workdir::Manifest::load(args.workdir);
+  if (!manifest) return tl::unexpected(manifest.error());
+  workdir::BenchOptions options;
+  for (const auto& name : args.workloads) {
+    auto workload = targets::find_workload(name, {});
+    if (!workload) return tl::unexpected(workload.error());
+    options.workloads.push_back(*workload);
+  }
+  options.rounds = args.rounds;
+  options.jobs = args.jobs;
+  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
+  options.timeout_seconds = args.timeout;
+  options.qemu.memory_mb = args.memory;
+  options.qemu.cpus = args.cpus;
+  options.make_args = args.make_args;
+  auto outcome = workdir::bench(options, system_runner(), *manifest);
+  if (!outcome) return tl::unexpected(outcome.error());
+  if (globals.json) {
+    fmt::print("{}\n", manifest->data()["bench"].dump(2));
+  } else if (!globals.quiet) {
+    print_table(*outcome, args.rounds);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "bench", "Measure the PGO kernel against a baseline built without profile, in QEMU");
+  app->add_option("--workdir", args->workdir, "The workdir of kpgo run")->capture_default_str();
+  app->add_option("--workload", args->workloads,
+                  "A shell script, or the name of one in configs/workloads (repeatable; default: "
+                  "default and archive, which the default profile was not trained on)");
+  app->add_option("--rounds", args->rounds, "Boots of each kernel, alternating")->capture_default_str();
+  app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");
+  app->add_option("-j,--jobs", args->jobs, "make -j for the baseline (default: the number of CPUs)");
+  app->add_option("--memory", args->memory, "Guest memory in MiB")->capture_default_str();
+  app->add_option("--cpus", args->cpus, "Guest CPUs")->capture_default_str();
+  app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")->capture_default_str();
+  app->add_option("make_args", args->make_args, "After --: more arguments for make (the baseline)");
+  return {app, [args, &globals] { return run_bench(*args, globals); }};
+}
+
+}  // namespace kpgo::commands
