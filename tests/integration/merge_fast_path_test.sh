@@ -62,6 +62,13 @@ for major in 16 19; do
     LLVM_PROFILE_FILE="$b-$r.profraw" "./$b.bin" $((r * 104729)) 3000 >/dev/null
   done
   set_a=("$a"-[1-8].profraw)
+  # One binary with every static function twice (fold.c linked in twice).
+  d=fd$major
+  "clang-$major" -O1 -fprofile-generate -DAS_LIBRARY -c -o "$d-lib.o" "$KPGO_SOURCE_DIR/tests/programs/fold.c"
+  "clang-$major" -O1 -fprofile-generate -o "$d.bin" "$KPGO_SOURCE_DIR/tests/programs/fold.c" "$d-lib.o"
+  for r in 1 2 3 4; do
+    LLVM_VP_MAX_NUM_VALS_PER_SITE=255 LLVM_PROFILE_FILE="$d-$r.profraw" "./$d.bin" $((r * 31)) 3000 $((r * 17)) 2000 >/dev/null
+  done
 
   for threads in 1 2 3 4; do
     same_as_llvm "$major" "one-binary-j$threads" 8 "$threads" "" "${set_a[@]}" -- "${set_a[@]}"
@@ -69,6 +76,13 @@ for major in 16 19; do
   reversed=("$a-8.profraw" "$a-7.profraw" "$a-6.profraw" "$a-5.profraw" "$a-4.profraw"
             "$a-3.profraw" "$a-2.profraw" "$a-1.profraw")
   same_as_llvm "$major" "reversed" 8 2 "" "${reversed[@]}" -- "${reversed[@]}"
+
+  # Functions recorded twice fold into one place, in LLVM's order, weighted or not.
+  twice=("$d-1.profraw" "$d-2.profraw" "$d-3.profraw" "$d-4.profraw")
+  same_as_llvm "$major" "recorded-twice" 4 1 "" "${twice[@]}" -- "${twice[@]}"
+  same_as_llvm "$major" "recorded-twice-j2" 4 2 "" "${twice[@]}" -- "${twice[@]}"
+  twice_weighted=(--weighted-input=7,"$d-1.profraw" --weighted-input=3,"$d-2.profraw" "$d-3.profraw")
+  same_as_llvm "$major" "recorded-twice-weighted" 3 1 "" "${twice_weighted[@]}" -- "${twice_weighted[@]}"
 
   # Weights: LLVM scales a value target by its weight only where the site already had it.
   for threads in 1 2; do

@@ -77,10 +77,11 @@ void Fold::add_counts(std::span<const uint8_t> file, const RawHeader& header, ui
     const uint8_t* source = counters + record.counter_offset;
     uint64_t* target = counts_.data() + record.fold_offset;
     bool overflow = false;
-    if (first && weight == 1) {
+    bool taken = first && !record.repeat;  // LLVM's "new record": taken as read, then scaled
+    if (taken && weight == 1) {
       // A new record is taken as read, and unscaled at weight 1.
       std::memcpy(target, source, record.num_counters * 8);
-    } else if (first) {
+    } else if (taken) {
       for (uint32_t j = 0; j < record.num_counters; ++j) {
         bool o = false;
         target[j] = held(llvm::SaturatingMultiply(load_u64(source + j * 8), weight, &o), o);
@@ -132,7 +133,8 @@ void Fold::add_values(std::span<const uint8_t> file, const RawHeader& header, ui
       for (uint32_t s = 0; s < num_sites; ++s) {
         uint8_t n = site_counts[s];
         InstrProfValueSiteRecord& site = sites[s];
-        if (!first && n == 0 && site.ValueData.empty()) continue;  // merging nothing into nothing
+        bool taken = first && !record.repeat;
+        if (!taken && n == 0 && site.ValueData.empty()) continue;  // merging nothing into nothing
         values.resize(n);
         for (uint8_t v = 0; v < n; ++v, value += 16) {
           uint64_t target = load_u64(value);
@@ -143,7 +145,7 @@ void Fold::add_values(std::span<const uint8_t> file, const RawHeader& header, ui
           values[v].Value = target;
           values[v].Count = load_u64(value + 8);
         }
-        if (first) {
+        if (taken) {
           site = make_site(std::move(values));
           if (weight > 1) site.scale(weight, 1, warn);
         } else {
@@ -172,6 +174,7 @@ void Fold::absorb(Fold& other, std::vector<std::string>& warnings) {
   }
   const auto& records = layout_->records();
   for (const Layout::Record& record : records) {
+    if (record.repeat) continue;  // its place is its first record's
     bool overflow = false;
     auto warn = [&](llvm::instrprof_error) { overflow = true; };
     uint64_t* target = counts_.data() + record.fold_offset;
@@ -205,6 +208,7 @@ void Fold::hand_to(llvm::InstrProfWriter& writer, std::vector<std::string>& warn
     warnings.push_back(llvm::toString(std::move(error)));
   }
   for (const Layout::Record& record : layout_->records()) {
+    if (record.repeat) continue;  // folded into its first record
     const uint64_t* counts = counts_.data() + record.fold_offset;
     llvm::NamedInstrProfRecord named(layout_->name_of(record), record.hash,
                                      std::vector<uint64_t>(counts, counts + record.num_counters));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <map>
 
 #include "kpgo/system/mapped_file.hpp"
 
@@ -188,7 +189,9 @@ std::unique_ptr<Layout> Layout::build(std::span<const uint8_t> file, const RawHe
   const uint8_t* records = file.data() + header.data_offset();
   layout->masked_records_.assign(records, records + header.num_data * sizeof(DataRecord));
 
-  std::vector<std::pair<uint64_t, uint64_t>> keys;
+  // LLVM's writer keys functions by name and hash. A function recorded twice (the kernel has
+  // some) is merged into its first record, in file order; the fold gives both one place.
+  std::map<std::pair<uint64_t, uint64_t>, size_t> first_of;
   for (uint64_t i = 0; i < header.num_data; ++i) {
     DataRecord data = record_at(file, header, i);
     std::memset(layout->masked_records_.data() + i * sizeof(DataRecord) + kPointerOffset, 0, 16);
@@ -198,22 +201,25 @@ std::unique_ptr<Layout> Layout::build(std::span<const uint8_t> file, const RawHe
     record.hash = data.FuncHash;
     record.counter_offset = counter_offset_of(data, header, i);
     record.num_counters = data.NumCounters;
-    record.fold_offset = layout->total_counts_;
-    record.first_site = static_cast<uint32_t>(layout->total_sites_);
-    for (uint32_t kind = 0; kind < kFoldedValueKinds; ++kind) {
-      record.sites[kind] = data.NumValueSites[kind];
-      layout->total_sites_ += data.NumValueSites[kind];
+    for (uint32_t kind = 0; kind < kFoldedValueKinds; ++kind) record.sites[kind] = data.NumValueSites[kind];
+    auto [known, fresh] = first_of.try_emplace({data.NameRef, data.FuncHash}, i);
+    if (fresh) {
+      record.fold_offset = layout->total_counts_;
+      record.first_site = static_cast<uint32_t>(layout->total_sites_);
+      layout->total_counts_ += data.NumCounters;
+      layout->total_sites_ += record.sites[0] + record.sites[1];
+    } else {
+      const Record& first = layout->records_[known->second];
+      if (first.num_counters != record.num_counters || first.sites[0] != record.sites[0] ||
+          first.sites[1] != record.sites[1]) {
+        why_not = "a function recorded twice with different counters or value sites";
+        return nullptr;
+      }
+      record.fold_offset = first.fold_offset;
+      record.first_site = first.first_site;
+      record.repeat = true;
     }
-    layout->total_counts_ += data.NumCounters;
     layout->records_.push_back(record);
-    keys.emplace_back(data.NameRef, data.FuncHash);
-  }
-  // LLVM's writer keys functions by name and hash; a key seen twice in one file is merged into
-  // itself in file order, which a fold by record position would not reproduce.
-  std::sort(keys.begin(), keys.end());
-  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) {
-    why_not = "a function is recorded twice";
-    return nullptr;
   }
 
   if (llvm::Error error = layout->names_symtab_.create(llvm::StringRef(

@@ -47,11 +47,14 @@ class Layout {
     uint64_t fold_offset = 0;     // where its counts start in a fold
     uint32_t first_site = 0;      // where its value sites start in a fold
     uint16_t sites[kFoldedValueKinds] = {};
+    // Another record of the same function (name and hash) came first: LLVM's writer merges this
+    // one into it, so its counts and sites share that record's place in a fold.
+    bool repeat = false;
     bool has_values() const { return sites[0] || sites[1]; }
   };
 
   // The layout of a screened raw profile. Null, with the reason, when its records cannot be
-  // folded position by position (one function recorded twice, say).
+  // folded position by position (one function recorded twice with different counters, say).
   static std::unique_ptr<Layout> build(std::span<const uint8_t> file, const RawHeader& header,
                                        std::string& why_not);
 
