@@ -38,6 +38,31 @@ echo 'int f(int x) { return x + 1; }' > probe.c
 clang-19 -O2 -fprofile-use="$workdir/vmlinux.profdata" -c probe.c -o probe.o 2> probe.err ||
   { cat probe.err >&2; fail "clang 19 cannot read the merged profile"; }
 pass
+
+# kpgo bench: a baseline built without profile, the layout check, and two rounds of each kernel
+# in QEMU with -icount, where the same kernel and workload count the same instructions each round.
+"$KPGO" bench --workdir "$workdir" --rounds 2 > bench.out 2> bench.err ||
+  { tail -30 bench.err >&2; fail "kpgo bench failed"; }
+pass
+expect_in bench.out "guest instructions" "bench prints its table"
+python3 - "$manifest" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["bench"]
+names = {w["name"]: w for w in b["workloads"]}
+assert set(names) == {"default", "archive"}, names
+assert names["default"]["trained"] and not names["archive"]["trained"], names
+for w in b["workloads"]:
+    for kernel in ("baseline_instructions", "pgo_instructions"):
+        runs = w[kernel]
+        assert len(runs) == 2 and all(r > 1_000_000 for r in runs), (w["name"], kernel, runs)
+        assert runs[0] == runs[1], f"{w['name']} {kernel}: not deterministic: {runs}"
+    assert w["baseline_instructions"] != w["pgo_instructions"], w
+layout = b["layout"]
+assert layout["pgo"]["hot"] > layout["baseline"]["hot"], layout
+assert layout["pgo"]["unlikely"] != layout["baseline"]["unlikely"], layout
+assert layout["promoted_indirect_calls"] > 0, layout
+PY
+pass
 [[ $(readelf -n "$workdir/build-optimized/vmlinux" | awk '/Build ID/ {print $3}') != \
    $(readelf -n "$workdir/build-instrumented/vmlinux" | awk '/Build ID/ {print $3}') ]] ||
   fail "the optimized vmlinux is the instrumented one"
