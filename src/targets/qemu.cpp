@@ -119,7 +119,12 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
                    "-nographic", "-no-reboot", "-kernel", options.kernel.string(), "-initrd",
                    initramfs.string(), "-append", "console=ttyS0 panic=-1 quiet", "-drive",
                    "file=" + disk.string() + ",format=raw,if=virtio"}};
-  if (options.icount) command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off"});
+  // The guest's real-time clock from the virtual clock too, so that nothing the guest reads
+  // depends on the host's time and runs repeat instruction for instruction.
+  if (options.icount) {
+    command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off", "-rtc",
+                                             "base=2024-01-01T00:00:00,clock=vm"});
+  }
   command.stdout_file = options.log;
   command.timeout_seconds = timeout_seconds;
   return command;

@@ -18,17 +18,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The guest's stopwatch: runs a command and writes its CLOCK_MONOTONIC nanoseconds and exit
-// status. Under -icount shift=0 the guest clock advances one nanosecond per instruction, so the
-// figure is the instructions the guest ran for the workload, kernel and user.
+// The guest's stopwatch: runs a command and writes the time stamp counter's ticks across it and
+// the exit status. Under -icount shift=0 QEMU's TSC advances one tick per guest instruction (a
+// virtual nanosecond), so the figure is the instructions the guest ran for the workload, kernel
+// and user, read at full resolution whatever clocksource the guest kernel picked.
 constexpr const char* kTimerSource = R"(#include <stdio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
-  struct timespec start, end;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  unsigned long long start = __rdtsc();
   pid_t pid = fork();
   if (pid == 0) {
     execvp(argv[2], argv + 2);
@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
   }
   int status = 0;
   waitpid(pid, &status, 0);
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  long long ns = (end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec);
+  long long ns = (long long)(__rdtsc() - start);
   FILE* out = fopen(argv[1], "w");
   if (!out) return 1;
   fprintf(out, "%lld %d\n", ns, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -101,15 +100,17 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
   return baseline;
 }
 
-std::vector<std::string> trained_scripts(const Manifest& manifest) {
-  std::vector<std::string> scripts;
+// Workloads the collected profiles came from: their scripts, and their labels (a workload's
+// name unless --label said otherwise).
+std::vector<std::string> trained_workloads(const Manifest& manifest) {
+  std::vector<std::string> trained;
   const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
   for (const auto& profile : profiles) {
     std::error_code ec;
-    fs::path script = fs::weakly_canonical(profile.value("workload", ""), ec);
-    scripts.push_back(script.string());
+    trained.push_back(fs::weakly_canonical(profile.value("workload", ""), ec).string());
+    trained.push_back("label:" + profile.value("label", ""));
   }
-  return scripts;
+  return trained;
 }
 
 }  // namespace
@@ -121,7 +122,7 @@ uint64_t median_of(std::vector<uint64_t> values) {
 }
 
 std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
-  std::string body = "cat /sys/devices/system/clocksource/clocksource0/current_clocksource > $out/clocksource 2>/dev/null\n";
+  std::string body = "dmesg > $out/dmesg 2>/dev/null\n";
   for (const auto& workload : workloads) {
     body += fmt::format(
         "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
@@ -170,7 +171,7 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
   if (!image) return tl::unexpected(image.error());
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
   if (auto added = image->add_host_file("kpgo/run-timed", *timer, 0755); !added) return tl::unexpected(added.error());
-  auto scripts = trained_scripts(manifest);
+  auto trained = trained_workloads(manifest);
   for (const auto& workload : options.workloads) {
     if (auto added = image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755); !added) {
       return tl::unexpected(added.error());
@@ -183,7 +184,8 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
     WorkloadFigures figures;
     figures.name = workload.name;
     std::string script = fs::weakly_canonical(workload.script, ec).string();
-    figures.trained = std::find(scripts.begin(), scripts.end(), script) != scripts.end();
+    figures.trained = std::find(trained.begin(), trained.end(), script) != trained.end() ||
+                      std::find(trained.begin(), trained.end(), "label:" + workload.name) != trained.end();
     outcome.workloads.push_back(figures);
   }
 
@@ -205,10 +207,6 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
       auto seconds = targets::run_guest(qemu, *image, boot_scratch, options.timeout_seconds, runner);
       if (!seconds) return tl::unexpected(seconds.error());
       (is_pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
-      std::string clocksource = read_text_or_empty(boot_scratch / "kpgo-out" / "clocksource");
-      if (clocksource.rfind("jiffies", 0) == 0) {
-        spdlog::warn("the {} kernel's clock is jiffies: times are coarse (one tick)", kernel.name);
-      }
       for (auto& figures : outcome.workloads) {
         fs::path stem = boot_scratch / "kpgo-out" / figures.name;
         std::istringstream time_line(read_text_or_empty(stem.string() + ".time"));
