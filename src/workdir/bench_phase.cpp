@@ -126,7 +126,8 @@ std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
   for (const auto& workload : workloads) {
     body += fmt::format(
         "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
-        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log 2>&1)\n",
+        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log 2>&1)\n"
+        "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n",
         workload.name);
   }
   return body;
@@ -202,20 +203,22 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
       targets::QemuOptions qemu = options.qemu;
       qemu.kernel = kernel.bzimage;
       qemu.icount = true;
+      qemu.output_disk = false;
       qemu.log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
       fs::path boot_scratch = scratch / kernel.name;
       auto seconds = targets::run_guest(qemu, *image, boot_scratch, options.timeout_seconds, runner);
       if (!seconds) return tl::unexpected(seconds.error());
       (is_pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
+      std::string console = read_text_or_empty(qemu.log);
       for (auto& figures : outcome.workloads) {
-        fs::path stem = boot_scratch / "kpgo-out" / figures.name;
-        std::istringstream time_line(read_text_or_empty(stem.string() + ".time"));
+        std::string marker = "KPGO-BENCH " + figures.name + " ";
+        size_t at = console.find(marker);
         uint64_t ns = 0;
         int status = -1;
-        time_line >> ns >> status;
+        if (at != std::string::npos) std::istringstream(console.substr(at + marker.size(), 64)) >> ns >> status;
         if (status != 0) {
-          return fail("workload {} failed on the {} kernel (exit {}); its output is in {}.log",
-                      figures.name, kernel.name, status, stem.string());
+          return fail("workload {} failed on the {} kernel (exit {}); console {}", figures.name,
+                      kernel.name, status, qemu.log.string());
         }
         (is_pgo ? figures.pgo_ns : figures.baseline_ns).push_back(ns);
       }

@@ -7,7 +7,7 @@ source "$here/lib.sh"
 
 expect_ok "--help" "$KPGO" --help
 sed -n '/^Subcommands:/,$p' "$WORK/out" | awk 'NF {print $1}' | tail -n +2 > subcommands
-printf 'doctor\ninstrument\ncollect\nmerge\noptimize\nrun\n' > expected
+printf 'doctor\ninstrument\ncollect\nmerge\noptimize\nrun\nbench\n' > expected
 expect_same expected subcommands "--help lists exactly the subcommands that exist"
 expect_ok "merge --help" "$KPGO" merge --help
 expect_in "$WORK/out" "--failure-mode" "merge --help"

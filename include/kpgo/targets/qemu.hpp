@@ -18,6 +18,9 @@ struct QemuOptions {
   // -icount shift=0,sleep=off: one guest instruction per virtual nanosecond, no idle time, so
   // guest clocks count instructions and runs repeat exactly.
   bool icount = false;
+  // Results leave on a raw virtio disk (exact for binary data). Without it, they are read from
+  // the console: a disk's I/O completes at host-timed moments, which a repeatable run avoids.
+  bool output_disk = true;
 };
 
 class Initramfs;
