@@ -51,7 +51,7 @@ if ((have < profiles)); then
   "$kpgo" collect --workdir "$work" --runs "$profiles" --timeout 7200
 fi
 mapfile -t inputs < <(find "$work/profiles" -name 'default-*.profraw' | sort -V | head -n "$profiles")
-llvm_major=$("$kpgo" merge --json -o /dev/null "${inputs[0]}" 2>/dev/null |
+llvm_major=$("$kpgo" merge --json -o "$cache/probe.profdata" "${inputs[0]}" 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["llvm"]["major"])')
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/kpgo-bench-XXXXXX")

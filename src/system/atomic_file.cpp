@@ -22,6 +22,11 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
   if (fs::is_directory(target, ec)) {
     return fail("cannot write {}: it is a directory", target.string());
   }
+  // Renaming over a device (/dev/null) or a pipe would replace it with a plain file.
+  if (fs::exists(fs::symlink_status(target, ec)) && !fs::is_regular_file(fs::symlink_status(target, ec))) {
+    return fail("cannot write {}: not a regular file (kpgo writes a complete file and renames it "
+                "into place)", target.string());
+  }
   // The temporary sits beside the target so that rename() stays on one filesystem.
   std::string pattern = (dir / ("." + target.filename().string() + ".kpgo-XXXXXX")).string();
   int fd = ::mkstemp(pattern.data());

@@ -45,3 +45,9 @@ TEST(AtomicFile, WriteFileAtomically) {
   ASSERT_FALSE(failed);
   EXPECT_NE(failed.error().message.find("missing"), std::string::npos);
 }
+
+TEST(AtomicFile, RefusesToReplaceADevice) {
+  auto file = kpgo::AtomicFile::create("/dev/null");
+  ASSERT_FALSE(file);
+  EXPECT_NE(file.error().message.find("not a regular file"), std::string::npos);
+}
