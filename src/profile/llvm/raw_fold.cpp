@@ -47,6 +47,16 @@ uint64_t held(uint64_t value, bool& overflowed) {
   return value;
 }
 
+// A count plus another, as InstrProfRecord::merge adds at weight 1.
+uint64_t held_sum(uint64_t count, uint64_t other, bool& overflowed) {
+  uint64_t sum;
+  bool o = __builtin_add_overflow(count, other, &sum);
+  if (o) sum = UINT64_MAX;
+  sum = held(sum, o);
+  overflowed |= o;
+  return sum;
+}
+
 }  // namespace
 
 void Fold::add(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight, const std::string& path, std::vector<std::string>& warnings) {
@@ -89,11 +99,7 @@ void Fold::add_counts(std::span<const uint8_t> file, const RawHeader& header, ui
       }
     } else if (weight == 1) {
       for (uint32_t j = 0; j < record.num_counters; ++j) {
-        uint64_t sum;
-        bool o = __builtin_add_overflow(target[j], load_u64(source + j * 8), &sum);
-        if (o) sum = UINT64_MAX;
-        target[j] = held(sum, o);
-        overflow |= o;
+        target[j] = held_sum(target[j], load_u64(source + j * 8), overflow);
       }
     } else {
       for (uint32_t j = 0; j < record.num_counters; ++j) {
@@ -179,13 +185,7 @@ void Fold::absorb(Fold& other, std::vector<std::string>& warnings) {
     auto warn = [&](llvm::instrprof_error) { overflow = true; };
     uint64_t* target = counts_.data() + record.fold_offset;
     const uint64_t* source = other.counts_.data() + record.fold_offset;
-    for (uint32_t j = 0; j < record.num_counters; ++j) {
-      uint64_t sum;
-      bool o = __builtin_add_overflow(target[j], source[j], &sum);
-      if (o) sum = UINT64_MAX;
-      target[j] = held(sum, o);
-      overflow |= o;
-    }
+    for (uint32_t j = 0; j < record.num_counters; ++j) target[j] = held_sum(target[j], source[j], overflow);
     uint32_t end = record.first_site + record.sites[0] + record.sites[1];
     for (uint32_t s = record.first_site; s < end; ++s) {
       if (sites_[s].ValueData.empty() && other.sites_[s].ValueData.empty()) continue;

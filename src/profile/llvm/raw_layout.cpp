@@ -66,6 +66,16 @@ struct Hasher {
   }
 };
 
+// The first count above the largest plain one, or 0 when there is none.
+uint64_t first_large_count(std::span<const uint8_t> file, const RawHeader& header) {
+  const uint8_t* counters = file.data() + header.counters_offset();
+  for (uint64_t i = 0; i < header.num_counters; ++i) {
+    uint64_t count = load<uint64_t>(counters + i * 8);
+    if (count > kLargestPlainCount) return count;
+  }
+  return 0;
+}
+
 // Why a valid raw profile cannot take the fast path, or "" when it can.
 std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& header) {
   if (!header.pointers_64bit) return "a 32-bit profile";
@@ -82,10 +92,7 @@ std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& h
   }
   if (header.num_data == 0) return "no data records";
 
-  const uint8_t* counters = file.data() + header.counters_offset();
-  for (uint64_t i = 0; i < header.num_counters; ++i) {
-    if (load<uint64_t>(counters + i * 8) > kLargestPlainCount) return "a count above 2^56";
-  }
+  if (first_large_count(file, header)) return "a count above 2^56";
 
   uint64_t cursor = header.value_data_offset();
   for (uint64_t i = 0; i < header.num_data; ++i) {
@@ -164,10 +171,7 @@ Screening screen_input(const std::string& path) {
   // This LLVM's reader flags such a count and llvm-profdata then counts the input as bad; it is
   // refused here, before inputs are dealt to threads, so that it does not take a place there.
   if (header->pointers_64bit && header->counter_size == 8) {
-    const uint8_t* counters = file.data() + header->counters_offset();
-    for (uint64_t i = 0; i < header->num_counters; ++i) {
-      uint64_t count = load<uint64_t>(counters + i * 8);
-      if (count <= kLargestPlainCount) continue;
+    if (uint64_t count = first_large_count(file, *header)) {
       screening.failure = llvm::toString(llvm::make_error<llvm::InstrProfError>(
           llvm::instrprof_error::counter_value_too_large, llvm::Twine(count)));
       return screening;
