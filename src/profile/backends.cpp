@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/profile/backends.hpp"
+#include "kpgo/profile/versions.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -101,6 +102,24 @@ Result<Backend*> BackendSet::get(unsigned major) {
   Backend* raw = loaded->backend.get();
   loaded_[major] = std::move(loaded);
   return raw;
+}
+
+std::vector<BackendInfo> BackendSet::catalog() {
+  std::vector<BackendInfo> out;
+  for (unsigned major : majors()) {
+    auto known = known_format_versions(major);
+    if (known && !loaded_.count(major)) {
+      out.push_back({major, std::to_string(major), known->raw, known->indexed});
+      continue;
+    }
+    auto backend = get(major);
+    if (backend) {
+      out.push_back((*backend)->info());
+    } else {
+      spdlog::warn("{}", backend.error().message);
+    }
+  }
+  return out;
 }
 
 std::vector<BackendInfo> BackendSet::infos() {

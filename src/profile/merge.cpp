@@ -270,12 +270,26 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     readable_index.push_back(i);
   }
 
-  std::vector<BackendInfo> available = backends.infos();
+  std::vector<BackendInfo> available = backends.catalog();
   auto major = choose_backend(readable, request.consumer_major, available);
   if (!major) return tl::unexpected(major.error());
   auto backend = backends.get(*major);
   if (!backend) return tl::unexpected(backend.error());
   outcome.backend = (*backend)->info();
+  auto listed = std::find_if(available.begin(), available.end(),
+                             [&](const BackendInfo& info) { return info.llvm_major == *major; });
+  if (listed == available.end() || listed->raw_version != outcome.backend.raw_version ||
+      listed->indexed_version != outcome.backend.indexed_version) {
+    // The library disagrees with kpgo's table of formats: ask every library and choose again.
+    spdlog::debug("LLVM {} backend reads raw {} and writes indexed {}, not as kpgo's table says",
+                  *major, outcome.backend.raw_version, outcome.backend.indexed_version);
+    available = backends.infos();
+    major = choose_backend(readable, request.consumer_major, available);
+    if (!major) return tl::unexpected(major.error());
+    backend = backends.get(*major);
+    if (!backend) return tl::unexpected(backend.error());
+    outcome.backend = (*backend)->info();
+  }
   spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
                outcome.backend.llvm_version, outcome.backend.raw_version,
                outcome.backend.indexed_version);

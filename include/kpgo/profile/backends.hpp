@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,10 @@ class BackendSet {
   Result<Backend*> get(unsigned major);
   // Infos of every backend that loads; ones that fail to load are reported by get().
   std::vector<BackendInfo> infos();
+  // What each backend reads and writes, without loading the libraries of majors whose formats
+  // kpgo knows (each library pulls in its own libLLVM): enough to choose one. llvm_version is
+  // only the major for those not loaded.
+  std::vector<BackendInfo> catalog();
   std::vector<std::filesystem::path> search_dirs() const { return search_dirs_; }
 
  private:

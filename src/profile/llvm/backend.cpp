@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -82,39 +84,54 @@ void parallel_for(size_t count, size_t workers, Fn fn) {
   for (auto& thread : threads) thread.join();
 }
 
-// Which inputs may be folded, and the layouts they share.
+// The layouts of the inputs, each built once, from the first screened file of its fingerprint:
+// while one thread builds a layout, the others go on screening.
+class LayoutShelf {
+ public:
+  void offer(const fast::Screening& screen, std::span<const uint8_t> file, const std::string& path) {
+    if (!screen.raw || !screen.failure.empty() || !screen.not_fast.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!by_fingerprint_.try_emplace(screen.fingerprint, nullptr).second) return;
+    }
+    std::string why_not;
+    std::unique_ptr<fast::Layout> layout = fast::Layout::build(file, screen.header, why_not);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!layout) notes_.push_back(path + ": generic path: " + why_not);
+    by_fingerprint_[screen.fingerprint] = std::move(layout);
+  }
+  const fast::Layout* find(uint64_t fingerprint) const {
+    auto it = by_fingerprint_.find(fingerprint);
+    return it == by_fingerprint_.end() ? nullptr : it->second.get();
+  }
+  std::vector<std::string> take_notes() { return std::move(notes_); }
+
+ private:
+  std::mutex mutex_;
+  std::map<uint64_t, std::unique_ptr<fast::Layout>> by_fingerprint_;
+  std::vector<std::string> notes_;
+};
+
+// Which inputs may be folded, and by which layout.
 struct FastPlan {
-  std::vector<std::unique_ptr<fast::Layout>> layouts;
   std::vector<const fast::Layout*> layout_of;  // per input; null: the generic path
   std::vector<std::string> notes;
 };
 
 FastPlan plan_fast_path(const MergeJob& job, const std::vector<fast::Screening>& screens,
-                        const std::vector<size_t>& good) {
+                        const std::vector<size_t>& good, LayoutShelf& shelf) {
   FastPlan plan;
   plan.layout_of.assign(job.inputs.size(), nullptr);
   if (!job.fast_path) return plan;
-  std::map<uint64_t, const fast::Layout*> by_fingerprint;
+  plan.notes = shelf.take_notes();
   for (size_t i : good) {
     const fast::Screening& screen = screens[i];
-    const std::string& path = job.inputs[i].path;
     if (!screen.raw) continue;
     if (!screen.not_fast.empty()) {
-      plan.notes.push_back(path + ": generic path: " + screen.not_fast);
+      plan.notes.push_back(job.inputs[i].path + ": generic path: " + screen.not_fast);
       continue;
     }
-    if (auto known = by_fingerprint.find(screen.fingerprint); known != by_fingerprint.end()) {
-      plan.layout_of[i] = known->second;
-      continue;
-    }
-    auto mapped = MappedFile::open(path);
-    std::string why_not = mapped ? "" : mapped.error().message;
-    std::unique_ptr<fast::Layout> layout =
-        mapped ? fast::Layout::build(mapped->bytes(), screen.header, why_not) : nullptr;
-    if (!layout) plan.notes.push_back(path + ": generic path: " + why_not);
-    by_fingerprint[screen.fingerprint] = layout.get();
-    plan.layout_of[i] = layout.get();
-    if (layout) plan.layouts.push_back(std::move(layout));
+    plan.layout_of[i] = shelf.find(screen.fingerprint);
   }
   return plan;
 }
@@ -243,6 +260,27 @@ bool add_record_stats(const llvm::InstrProfRecord& record, ProfileStats& stats) 
   return any_count;
 }
 
+// Milliseconds per merge phase, for `kpgo merge -v`: where a merge's time goes.
+class PhaseClock {
+ public:
+  void lap(std::string_view phase) {
+    auto now = std::chrono::steady_clock::now();
+    laps_ += fmt_lap(phase, std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+  std::string summary() const { return "time per phase:" + laps_; }
+
+ private:
+  static std::string fmt_lap(std::string_view phase, double ms) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, " %.*s %.1f ms;", static_cast<int>(phase.size()),
+                  phase.data(), ms);
+    return buffer;
+  }
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::string laps_;
+};
+
 class LlvmBackend final : public Backend {
  public:
   ProfileContents read(const std::string& path) override {
@@ -269,9 +307,17 @@ class LlvmBackend final : public Backend {
 
   MergeReport merge(const MergeJob& job) override {
     MergeReport report;
+    PhaseClock clock;
     std::vector<fast::Screening> screens(job.inputs.size());
+    LayoutShelf shelf;
     parallel_for(job.inputs.size(), std::thread::hardware_concurrency(), [&](size_t i) {
-      screens[i] = fast::screen_input(job.inputs[i].path);
+      auto mapped = MappedFile::open(job.inputs[i].path);
+      if (!mapped) {
+        screens[i].failure = mapped.error().message;
+        return;
+      }
+      screens[i] = fast::screen_input(mapped->bytes());
+      if (job.fast_path) shelf.offer(screens[i], mapped->bytes(), job.inputs[i].path);
     });
     // The inputs that passed are merged as llvm-profdata would merge them alone.
     std::vector<size_t> good;
@@ -291,7 +337,8 @@ class LlvmBackend final : public Backend {
     }
     threads = std::max<size_t>(1, std::min(threads, std::max<size_t>(1, good.size())));
 
-    FastPlan plan = plan_fast_path(job, screens, good);
+    clock.lap("screen and layouts");
+    FastPlan plan = plan_fast_path(job, screens, good, shelf);
     report.notes = std::move(plan.notes);
 
     std::vector<WriterContext> contexts(threads);
@@ -302,6 +349,7 @@ class LlvmBackend final : public Backend {
       run_context(job, screens, plan, inputs, contexts[t]);
     });
 
+    clock.lap("fold and read");
     bool one_fold = std::all_of(contexts.begin(), contexts.end(), [&](const WriterContext& c) {
       return c.pure && c.fold && &c.fold->layout() == &contexts[0].fold->layout();
     });
@@ -317,6 +365,7 @@ class LlvmBackend final : public Backend {
       if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
     }
     if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);
+    clock.lap("combine");
     for (auto& context : contexts) {
       report.fast_inputs += context.fast_inputs;
       for (auto& note : context.notes) report.notes.push_back(std::move(note));
@@ -337,6 +386,7 @@ class LlvmBackend final : public Backend {
       }
     }
 
+    clock.lap("stats");
     size_t merged_count = job.inputs.size() - report.failures.size();
     if (!merge_should_write(job.failure_mode, merged_count, report.failures.size())) return report;
 
@@ -358,6 +408,8 @@ class LlvmBackend final : public Backend {
     } else {
       report.wrote_output = true;
     }
+    clock.lap("write");
+    report.notes.push_back(clock.summary());
     return report;
   }
 };

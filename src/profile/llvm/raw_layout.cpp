@@ -4,9 +4,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <map>
+#include <unordered_map>
 
-#include "kpgo/system/mapped_file.hpp"
 
 namespace kpgo::profile::fast {
 namespace {
@@ -77,7 +76,8 @@ uint64_t first_large_count(std::span<const uint8_t> file, const RawHeader& heade
 }
 
 // Why a valid raw profile cannot take the fast path, or "" when it can.
-std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& header) {
+std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& header,
+                               uint64_t large_count) {
   if (!header.pointers_64bit) return "a 32-bit profile";
   if (header.version != llvm::RawInstrProf::Version) {
     return "raw version " + std::to_string(header.version);
@@ -92,7 +92,7 @@ std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& h
   }
   if (header.num_data == 0) return "no data records";
 
-  if (first_large_count(file, header)) return "a count above 2^56";
+  if (large_count) return "a count above 2^56";
 
   uint64_t cursor = header.value_data_offset();
   for (uint64_t i = 0; i < header.num_data; ++i) {
@@ -133,11 +133,15 @@ std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& h
   return "";
 }
 
+// Groups inputs that are likely of one layout; Layout::matches then checks each file in full,
+// so a sample of the data records (as large as the counters) is enough here, with the binary IDs.
 uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) {
+  constexpr uint64_t kRecordStride = 61;
   Hasher hasher;
   for (uint64_t word : layout_words(header)) hasher.mix(word);
+  hasher.add(file.data() + header.header_size, header.binary_ids_size);
   hasher.add(file.data() + header.names_offset(), header.names_size);
-  for (uint64_t i = 0; i < header.num_data; ++i) {
+  for (uint64_t i = 0; i < header.num_data; i += kRecordStride) {
     const uint8_t* record = file.data() + header.data_offset() + i * sizeof(DataRecord);
     hasher.add(record, kPointerOffset);
     hasher.add(record + kValuesOffset + 8, sizeof(DataRecord) - kValuesOffset - 8);
@@ -147,14 +151,8 @@ uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) 
 
 }  // namespace
 
-Screening screen_input(const std::string& path) {
+Screening screen_input(std::span<const uint8_t> file) {
   Screening screening;
-  auto mapped = MappedFile::open(path);
-  if (!mapped) {
-    screening.failure = mapped.error().message;
-    return screening;
-  }
-  std::span<const uint8_t> file = mapped->bytes();
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
   if (magic != kRawMagic64 && magic != kRawMagic32) return screening;  // LLVM reads the others
   screening.raw = true;
@@ -167,19 +165,21 @@ Screening screen_input(const std::string& path) {
     screening.failure = valid.error().message;
     return screening;
   }
+  uint64_t large_count = 0;
+  if (header->pointers_64bit && header->counter_size == 8) {
+    large_count = first_large_count(file, *header);
+  }
 #if LLVM_VERSION_MAJOR >= 18
   // This LLVM's reader flags such a count and llvm-profdata then counts the input as bad; it is
   // refused here, before inputs are dealt to threads, so that it does not take a place there.
-  if (header->pointers_64bit && header->counter_size == 8) {
-    if (uint64_t count = first_large_count(file, *header)) {
-      screening.failure = llvm::toString(llvm::make_error<llvm::InstrProfError>(
-          llvm::instrprof_error::counter_value_too_large, llvm::Twine(count)));
-      return screening;
-    }
+  if (large_count) {
+    screening.failure = llvm::toString(llvm::make_error<llvm::InstrProfError>(
+        llvm::instrprof_error::counter_value_too_large, llvm::Twine(large_count)));
+    return screening;
   }
 #endif
   screening.header = *header;
-  screening.not_fast = fast_path_obstacle(file, *header);
+  screening.not_fast = fast_path_obstacle(file, *header, large_count);
   if (screening.not_fast.empty()) screening.fingerprint = fingerprint_of(file, *header);
   return screening;
 }
@@ -195,7 +195,15 @@ std::unique_ptr<Layout> Layout::build(std::span<const uint8_t> file, const RawHe
 
   // LLVM's writer keys functions by name and hash. A function recorded twice (the kernel has
   // some) is merged into its first record, in file order; the fold gives both one place.
-  std::map<std::pair<uint64_t, uint64_t>, size_t> first_of;
+  struct KeyHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t>& key) const {
+      return key.first ^ (key.second * 0x9e3779b97f4a7c15ULL);  // both are MD5-derived already
+    }
+  };
+  std::unordered_map<std::pair<uint64_t, uint64_t>, size_t, KeyHash> first_of;
+  first_of.reserve(header.num_data);
+  layout->records_.reserve(header.num_data);
+  layout->function_pointers_.reserve(header.num_data);
   for (uint64_t i = 0; i < header.num_data; ++i) {
     DataRecord data = record_at(file, header, i);
     std::memset(layout->masked_records_.data() + i * sizeof(DataRecord) + kPointerOffset, 0, 16);

@@ -35,7 +35,7 @@ struct Screening {
 // record in bounds) and decides whether it may take the fast path: a raw profile of this LLVM's
 // own raw version holding nothing the fast path does not model (bitmaps, vtables, temporal
 // traces, coverage bytes, several profiles in one file, counts LLVM's reader warns about).
-Screening screen_input(const std::string& path);
+Screening screen_input(std::span<const uint8_t> file);
 
 class Layout {
  public:
