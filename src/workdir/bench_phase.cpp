@@ -8,9 +8,8 @@
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
-#include "kpgo/targets/initramfs.hpp"
-#include "kpgo/toolchain/llvm.hpp"
 #include "kpgo/workdir/bench.hpp"
+#include "bench_rounds.hpp"
 
 namespace kpgo::workdir {
 
@@ -18,51 +17,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The guest's stopwatch: runs a command and writes the time stamp counter's ticks across it and
-// the exit status. Under -icount shift=0 QEMU's TSC advances one tick per guest instruction (a
-// virtual nanosecond), so the figure is the instructions the guest ran for the workload, kernel
-// and user, read at full resolution whatever clocksource the guest kernel picked.
-constexpr const char* kTimerSource = R"(#include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <x86intrin.h>
-int main(int argc, char** argv) {
-  if (argc < 3) return 2;
-  unsigned long long start = __rdtsc();
-  pid_t pid = fork();
-  if (pid == 0) {
-    execvp(argv[2], argv + 2);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  long long ns = (long long)(__rdtsc() - start);
-  FILE* out = fopen(argv[1], "w");
-  if (!out) return 1;
-  fprintf(out, "%lld %d\n", ns, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  return fclose(out) != 0;
-}
-)";
-
-Result<fs::path> build_timer(const nlohmann::json& instrument, const fs::path& scratch,
-                             ProcessRunner& runner) {
-  auto spec = toolchain::parse_llvm_spec(instrument["llvm"].value("value", ""));
-  if (!spec) return tl::unexpected(spec.error());
-  fs::path source = scratch / "run-timed.c";
-  fs::path binary = scratch / "run-timed";
-  if (auto written = write_file_atomically(source, kTimerSource); !written) return tl::unexpected(written.error());
-  auto built = runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}});
-  if (!built) return tl::unexpected(built.error());
-  if (!built->succeeded()) {
-    return fail("cannot build the guest's timer with {} -static (is libc6-dev installed?): {}",
-                spec->tool("clang"), built->err);
-  }
-  return binary;
-}
-
 struct Baseline {
   fs::path bzimage;
   fs::path vmlinux_o;
+  fs::path build_dir;
 };
 
 // The instrumented build's source and configuration, instrumentation off, no profile.
@@ -92,7 +50,8 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   }
   if (auto made = kernel::run_make(kbuild.make({}), runner, log); !made) return tl::unexpected(made.error());
-  Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage", kbuild.output / "vmlinux.o"};
+  Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage", kbuild.output / "vmlinux.o",
+                    kbuild.output};
   record["build_dir"] = kbuild.output.string();
   record["artifacts"] = {{"bzImage", baseline.bzimage.string()}, {"log", log.file.string()}};
   record["finished"] = utc_timestamp();
@@ -121,18 +80,6 @@ uint64_t median_of(std::vector<uint64_t> values) {
   return values[(values.size() - 1) / 2];
 }
 
-std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
-  std::string body = "dmesg > $out/dmesg 2>/dev/null\n";
-  for (const auto& workload : workloads) {
-    body += fmt::format(
-        "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
-        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log 2>&1)\n"
-        "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n",
-        workload.name);
-  }
-  return body;
-}
-
 Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, Manifest& manifest) {
   const auto instrument = manifest.data().value("instrument", nlohmann::json::object());
   const auto optimize = manifest.data().value("optimize", nlohmann::json::object());
@@ -142,10 +89,11 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
   }
   if (options.workloads.empty()) return fail("no workloads to measure");
   if (options.rounds == 0) return fail("--rounds must be at least 1");
+  if (options.ssh && options.ssh->boot_command.empty()) {
+    return fail("--ssh needs --boot-command: how to install and boot a kernel on {}", options.ssh->host);
+  }
   BenchOutcome outcome;
-  fs::path scratch = manifest.workdir() / "scratch" / "bench";
   std::error_code ec;
-  fs::create_directories(scratch, ec);
 
   auto baseline = build_baseline(options, runner, manifest);
   if (!baseline) return tl::unexpected(baseline.error());
@@ -166,22 +114,8 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
                 pgo_layout->hot, pgo_layout->unlikely, optimize["artifacts"].value("log", ""));
   }
 
-  auto timer = build_timer(instrument, scratch, runner);
-  if (!timer) return tl::unexpected(timer.error());
-  auto image = targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)));
-  if (!image) return tl::unexpected(image.error());
-  for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
-  if (auto added = image->add_host_file("kpgo/run-timed", *timer, 0755); !added) return tl::unexpected(added.error());
   auto trained = trained_workloads(manifest);
   for (const auto& workload : options.workloads) {
-    if (auto added = image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755); !added) {
-      return tl::unexpected(added.error());
-    }
-    image->add_directory("kpgo/files/" + workload.name);
-    for (const auto& file : workload.files) {
-      auto added = image->add_host_file("kpgo/files/" + workload.name + "/" + file.filename().string(), file);
-      if (!added) return tl::unexpected(added.error());
-    }
     WorkloadFigures figures;
     figures.name = workload.name;
     std::string script = fs::weakly_canonical(workload.script, ec).string();
@@ -190,54 +124,31 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
     outcome.workloads.push_back(figures);
   }
 
-  struct Kernel {
-    const char* name;
-    fs::path bzimage;
-  };
-  const Kernel kernels[] = {{"baseline", baseline->bzimage}, {"pgo", optimize["artifacts"].value("bzImage", "")}};
-  for (unsigned round = 1; round <= options.rounds; ++round) {
-    for (unsigned k = 0; k < 2; ++k) {
-      const Kernel& kernel = kernels[round % 2 ? k : 1 - k];  // alternate which boots first
-      bool is_pgo = std::string(kernel.name) == "pgo";
-      spdlog::info("round {} of {}: {} kernel", round, options.rounds, kernel.name);
-      targets::QemuOptions qemu = options.qemu;
-      qemu.kernel = kernel.bzimage;
-      qemu.icount = true;
-      qemu.output_disk = false;
-      qemu.log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
-      fs::path boot_scratch = scratch / kernel.name;
-      auto seconds = targets::run_guest(qemu, *image, boot_scratch, options.timeout_seconds, runner);
-      if (!seconds) return tl::unexpected(seconds.error());
-      (is_pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
-      std::string console = read_text_or_empty(qemu.log);
-      for (auto& figures : outcome.workloads) {
-        std::string marker = "KPGO-BENCH " + figures.name + " ";
-        size_t at = console.find(marker);
-        uint64_t ns = 0;
-        int status = -1;
-        if (at != std::string::npos) std::istringstream(console.substr(at + marker.size(), 64)) >> ns >> status;
-        if (status != 0) {
-          return fail("workload {} failed on the {} kernel (exit {}); console {}", figures.name,
-                      kernel.name, status, qemu.log.string());
-        }
-        (is_pgo ? figures.pgo_ns : figures.baseline_ns).push_back(ns);
-      }
-    }
-  }
+  const BenchKernels kernels{{{"baseline", baseline->bzimage, baseline->build_dir, false},
+                              {"pgo", optimize["artifacts"].value("bzImage", ""),
+                               optimize.value("build_dir", ""), true}}};
+  auto measured = options.ssh ? run_ssh_rounds(options, kernels, runner, manifest, outcome)
+                              : run_qemu_rounds(options, kernels, runner, manifest, outcome);
+  if (!measured) return tl::unexpected(measured.error());
 
   auto& record = manifest.data()["bench"];
   record = nlohmann::json::object();
   record["rounds"] = options.rounds;
-  record["method"] = "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
+  record["machine"] = outcome.machine;
+  record["method"] = options.ssh ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
+                                 : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
+  record["unit"] = options.ssh ? "nanoseconds" : "instructions";
   record["layout"] = {
       {"baseline", {{"functions", baseline_layout->functions}, {"hot", baseline_layout->hot}, {"unlikely", baseline_layout->unlikely}}},
       {"pgo", {{"functions", pgo_layout->functions}, {"hot", pgo_layout->hot}, {"unlikely", pgo_layout->unlikely}}},
       {"promoted_indirect_calls", outcome.promoted_calls}};
+  const char* base_key = options.ssh ? "baseline_wall_ns" : "baseline_instructions";
+  const char* pgo_key = options.ssh ? "pgo_wall_ns" : "pgo_instructions";
   nlohmann::json workloads = nlohmann::json::array();
   for (const auto& figures : outcome.workloads) {
     uint64_t base = median_of(figures.baseline_ns), pgo = median_of(figures.pgo_ns);
     workloads.push_back({{"name", figures.name}, {"trained", figures.trained},
-                         {"baseline_instructions", figures.baseline_ns}, {"pgo_instructions", figures.pgo_ns},
+                         {base_key, figures.baseline_ns}, {pgo_key, figures.pgo_ns},
                          {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
   }
   record["workloads"] = workloads;

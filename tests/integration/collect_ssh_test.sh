@@ -7,37 +7,10 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-port=$((22000 + RANDOM % 2000))
 remote="$WORK/remote dir"
-mkdir -p "$remote" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f host_key
-ssh-keygen -q -t ed25519 -N '' -f client_key
-cp client_key.pub authorized_keys
-cat > sshd_config <<CONF
-Port $port
-ListenAddress 127.0.0.1
-ListenAddress ::1
-HostKey $WORK/host_key
-AuthorizedKeysFile $WORK/authorized_keys
-PidFile $WORK/sshd.pid
-StrictModes no
-PermitRootLogin yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-CONF
-/usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
-trap 'kill $(cat "$WORK/sshd.pid" 2>/dev/null) 2>/dev/null; rm -rf "$WORK"' EXIT
-cat > ssh_config <<CONF
-Host *
-  User root
-  IdentityFile $WORK/client_key
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-CONF
-for _ in $(seq 50); do ssh -F ssh_config -p "$port" 127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
-ssh -F ssh_config -p "$port" 127.0.0.1 true || { cat sshd.log >&2; fail "sshd did not come up"; }
+mkdir -p "$remote"
+start_sshd
+port=$ssh_port
 pass
 
 # The "instrumented kernel": a program whose profile the remote file serves, and a workdir that

@@ -62,3 +62,26 @@ profile_used() {
     { cat "$WORK/use.err" >&2; return 1; }
   grep -q 'branch_weights' "$WORK/use.ll"
 }
+
+# start_sshd [SSHD_CONFIG_LINE...]: a real OpenSSH server on loopback (IPv4 and IPv6) at
+# $ssh_port, root by key only, for the tests of kpgo's ssh paths; $WORK/ssh_config is the client
+# side, passed to kpgo as --ssh-option=-F --ssh-option=$WORK/ssh_config. Stopped on exit.
+start_sshd() {
+  ssh_port=$((22000 + RANDOM % 2000))
+  mkdir -p /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/client_key"
+  cp "$WORK/client_key.pub" "$WORK/authorized_keys"
+  {
+    printf '%s\n' "Port $ssh_port" "ListenAddress 127.0.0.1" "ListenAddress ::1" \
+      "HostKey $WORK/host_key" "AuthorizedKeysFile $WORK/authorized_keys" "PidFile $WORK/sshd.pid" \
+      "StrictModes no" "PermitRootLogin yes" "PasswordAuthentication no" \
+      "KbdInteractiveAuthentication no" "UsePAM no" "$@"
+  } > "$WORK/sshd_config"
+  /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
+  trap 'kill $(cat "$WORK/sshd.pid" 2>/dev/null) 2>/dev/null; rm -rf "$WORK"' EXIT
+  printf '%s\n' "Host *" "  User root" "  IdentityFile $WORK/client_key" "  StrictHostKeyChecking no" \
+    "  UserKnownHostsFile /dev/null" "  LogLevel ERROR" > "$WORK/ssh_config"
+  for _ in $(seq 50); do ssh -F "$WORK/ssh_config" -p "$ssh_port" 127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
+  ssh -F "$WORK/ssh_config" -p "$ssh_port" 127.0.0.1 true || { cat "$WORK/sshd.log" >&2; fail "sshd did not come up"; }
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include "kpgo/kernel/bzimage.hpp"
 #include "kpgo/workdir/bench.hpp"
 #include "kpgo/workdir/phases.hpp"
 
@@ -27,4 +28,30 @@ TEST(Bench, PromotionsAreCountedFromClangRemarks) {
       "fs/open.c:5:1: remark: Promote indirect call to shmem_open with count 3 out of 9 [-Rpass=pgo-icall-prom]\n";
   EXPECT_EQ(count_promotions(log), 2u);
   EXPECT_EQ(count_promotions("  CC      fs/open.o\n"), 0u);
+}
+
+TEST(Bench, WallTimingIsTheDifferenceOfTheMachinesClock) {
+  auto timing = parse_wall_timing("noise\nKPGO-BENCH 1700000000000000000 1700000002500000000 0\n");
+  ASSERT_TRUE(timing) << timing.error().message;
+  EXPECT_EQ(timing->ns, 2500000000u);
+  EXPECT_EQ(timing->status, 0);
+  auto failed = parse_wall_timing("KPGO-BENCH 10 20 3\n");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 3);
+}
+
+TEST(Bench, WallTimingRefusesAClockWithoutNanoseconds) {
+  auto busybox = parse_wall_timing("KPGO-BENCH 1700000000N 1700000002N 0\n");
+  ASSERT_FALSE(busybox);
+  EXPECT_NE(busybox.error().message.find("date +%s%N"), std::string::npos);
+  EXPECT_FALSE(parse_wall_timing("sh: mktemp: not found\n"));
+  EXPECT_FALSE(parse_wall_timing("KPGO-BENCH 20 10 0\n"));
+}
+
+TEST(Bench, KernelVersionStringSplitsIntoUnameFields) {
+  auto id = kpgo::kernel::parse_kernel_version_string(
+      "6.12.117 (root@build (x86)) #3 SMP PREEMPT_DYNAMIC Tue Nov 24 05:02:48 UTC 2026");
+  EXPECT_EQ(id.release, "6.12.117");
+  EXPECT_EQ(id.version, "#3 SMP PREEMPT_DYNAMIC Tue Nov 24 05:02:48 UTC 2026");
+  EXPECT_TRUE(kpgo::kernel::parse_kernel_version_string("not a kernel").release.empty());
 }

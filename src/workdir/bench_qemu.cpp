@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "bench_rounds.hpp"
+#include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/files.hpp"
+#include "kpgo/targets/initramfs.hpp"
+#include "kpgo/toolchain/llvm.hpp"
+
+namespace kpgo::workdir {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The guest's stopwatch: runs a command and writes the time stamp counter's ticks across it and
+// the exit status. Under -icount shift=0 QEMU's TSC advances one tick per guest instruction (a
+// virtual nanosecond), so the figure is the instructions the guest ran for the workload, kernel
+// and user, read at full resolution whatever clocksource the guest kernel picked.
+constexpr const char* kTimerSource = R"(#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <x86intrin.h>
+int main(int argc, char** argv) {
+  if (argc < 3) return 2;
+  unsigned long long start = __rdtsc();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execvp(argv[2], argv + 2);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  long long ns = (long long)(__rdtsc() - start);
+  FILE* out = fopen(argv[1], "w");
+  if (!out) return 1;
+  fprintf(out, "%lld %d\n", ns, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  return fclose(out) != 0;
+}
+)";
+
+Result<fs::path> build_timer(const nlohmann::json& instrument, const fs::path& scratch,
+                             ProcessRunner& runner) {
+  auto spec = toolchain::parse_llvm_spec(instrument["llvm"].value("value", ""));
+  if (!spec) return tl::unexpected(spec.error());
+  fs::path source = scratch / "run-timed.c";
+  fs::path binary = scratch / "run-timed";
+  if (auto written = write_file_atomically(source, kTimerSource); !written) return tl::unexpected(written.error());
+  auto built = runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}});
+  if (!built) return tl::unexpected(built.error());
+  if (!built->succeeded()) {
+    return fail("cannot build the guest's timer with {} -static (is libc6-dev installed?): {}",
+                spec->tool("clang"), built->err);
+  }
+  return binary;
+}
+
+// The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files.
+Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer) {
+  auto image = targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)));
+  if (!image) return tl::unexpected(image.error());
+  for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
+  if (auto added = image->add_host_file("kpgo/run-timed", timer, 0755); !added) return tl::unexpected(added.error());
+  for (const auto& workload : options.workloads) {
+    if (auto added = image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755); !added) {
+      return tl::unexpected(added.error());
+    }
+    image->add_directory("kpgo/files/" + workload.name);
+    for (const auto& file : workload.files) {
+      auto added = image->add_host_file("kpgo/files/" + workload.name + "/" + file.filename().string(), file);
+      if (!added) return tl::unexpected(added.error());
+    }
+  }
+  return image;
+}
+
+}  // namespace
+
+std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
+  std::string body = "dmesg > $out/dmesg 2>/dev/null\n";
+  for (const auto& workload : workloads) {
+    body += fmt::format(
+        "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
+        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log 2>&1)\n"
+        "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n",
+        workload.name);
+  }
+  return body;
+}
+
+Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
+                         ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome) {
+  outcome.machine = "qemu";
+  fs::path scratch = manifest.workdir() / "scratch" / "bench";
+  std::error_code ec;
+  fs::create_directories(scratch, ec);
+  auto timer = build_timer(manifest.data()["instrument"], scratch, runner);
+  if (!timer) return tl::unexpected(timer.error());
+  auto image = bench_image(options, *timer);
+  if (!image) return tl::unexpected(image.error());
+
+  for (unsigned round = 1; round <= options.rounds; ++round) {
+    for (unsigned slot = 0; slot < 2; ++slot) {
+      const BenchKernel& kernel = kernel_for(kernels, round, slot);
+      spdlog::info("round {} of {}: {} kernel", round, options.rounds, kernel.name);
+      targets::QemuOptions qemu = options.qemu;
+      qemu.kernel = kernel.bzimage;
+      qemu.icount = true;
+      qemu.output_disk = false;
+      qemu.log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
+      auto seconds = targets::run_guest(qemu, *image, scratch / kernel.name, options.timeout_seconds, runner);
+      if (!seconds) return tl::unexpected(seconds.error());
+      (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
+      std::string console = read_text_or_empty(qemu.log);
+      for (auto& figures : outcome.workloads) {
+        std::string marker = "KPGO-BENCH " + figures.name + " ";
+        size_t at = console.find(marker);
+        uint64_t ns = 0;
+        int status = -1;
+        if (at != std::string::npos) std::istringstream(console.substr(at + marker.size(), 64)) >> ns >> status;
+        if (status != 0) {
+          return fail("workload {} failed on the {} kernel (exit {}); console {}", figures.name,
+                      kernel.name, status, qemu.log.string());
+        }
+        (kernel.pgo ? figures.pgo_ns : figures.baseline_ns).push_back(ns);
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace kpgo::workdir

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "bench_rounds.hpp"
+#include "kpgo/kernel/bzimage.hpp"
+#include "kpgo/targets/shell.hpp"
+
+namespace kpgo::workdir {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The workload script comes on stdin. The clock is read on the machine, around the script alone,
+// so that ssh's own connection time is not part of the figure.
+constexpr const char* kTimedRun =
+    "d=$(mktemp -d) || exit 111; cat > \"$d/w.sh\"; cd \"$d\" || exit 111; "
+    "s=$(date +%s%N); sh ./w.sh > ./log 2>&1; r=$?; e=$(date +%s%N); "
+    "echo \"KPGO-BENCH $s $e $r\"; [ \"$r\" = 0 ] || tail -n 20 ./log >&2; cd /; rm -rf \"$d\"";
+
+constexpr auto kPollInterval = std::chrono::seconds(3);
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string describe(const kernel::KernelIdentity& id) { return id.release + " " + id.version; }
+
+// Runs the user's boot command for `kernel`, then waits until the machine answers with it.
+Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
+              const kernel::KernelIdentity& wanted, targets::Transport& machine,
+              const fs::path& log, ProcessRunner& runner) {
+  Command command{{"/bin/sh", "-c", ssh.boot_command}};
+  command.env = {{"KPGO_KERNEL", kernel.name},         {"KPGO_BZIMAGE", kernel.bzimage.string()},
+                 {"KPGO_BUILD_DIR", kernel.build_dir.string()}, {"KPGO_RELEASE", wanted.release},
+                 {"KPGO_VERSION", wanted.version},     {"KPGO_SSH_HOST", ssh.host}};
+  command.stdout_file = log;
+  command.timeout_seconds = ssh.boot_timeout_seconds;
+  spdlog::debug("KPGO_KERNEL={} {}", kernel.name, render_command(command));
+  auto ran = runner.capture(command);
+  if (!ran) return tl::unexpected(ran.error());
+  if (!ran->succeeded()) {
+    return fail("the boot command failed for the {} kernel (exit {}{}): {}; its output is in {}",
+                kernel.name, ran->exit_code, ran->timed_out ? ", timed out" : "",
+                first_line(ran->err), log.string());
+  }
+
+  // The command may return while the old kernel still answers (a reboot in progress): only the
+  // wanted kernel's release and version end the wait.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ssh.boot_timeout_seconds);
+  std::string last_answer = "no answer";
+  while (true) {
+    auto answer = machine.run("uname -r; uname -v", std::nullopt, std::nullopt, 30);
+    if (answer && answer->succeeded()) {
+      std::istringstream lines(answer->out);
+      kernel::KernelIdentity running;
+      std::getline(lines, running.release);
+      std::getline(lines, running.version);
+      if (running == wanted) return {};
+      last_answer = "it runs " + describe(running);
+    } else if (answer) {
+      last_answer = "ssh: " + first_line(answer->err);
+    }
+    if (interrupted()) return fail("interrupted while waiting for {}", machine.machine());
+    if (std::chrono::steady_clock::now() + kPollInterval > deadline) {
+      return fail("{} did not come up with the {} kernel ({}) within {} s; {}",
+                  machine.machine(), kernel.name, describe(wanted), ssh.boot_timeout_seconds,
+                  last_answer);
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace
+
+Result<WallTiming> parse_wall_timing(const std::string& output) {
+  size_t at = output.rfind("KPGO-BENCH ");
+  if (at == std::string::npos) return fail("no timing line in its output");
+  std::istringstream fields(output.substr(at + 11));
+  std::string start, end;
+  WallTiming timing;
+  fields >> start >> end >> timing.status;
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!fields || !digits(start) || !digits(end)) {
+    return fail("its clock gave '{} {}': date +%s%N must print nanoseconds there (GNU date)",
+                start, end);
+  }
+  uint64_t s = std::stoull(start), e = std::stoull(end);
+  if (e < s) return fail("its clock went back during the workload ({} to {})", start, end);
+  timing.ns = e - s;
+  return timing;
+}
+
+Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
+                        ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome) {
+  const SshBenchOptions& ssh = *options.ssh;
+  auto host = targets::parse_ssh_host(ssh.host);
+  if (!host) return tl::unexpected(host.error());
+  auto machine = targets::ssh_transport(*host, runner, ssh.ssh_options);
+  outcome.machine = machine->machine();
+
+  std::array<kernel::KernelIdentity, 2> identities;
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    auto identity = kernel::read_bzimage_identity(kernels[k].bzimage);
+    if (!identity) return tl::unexpected(identity.error());
+    identities[k] = *identity;
+  }
+  if (identities[0] == identities[1]) {
+    spdlog::warn("the baseline and PGO kernels both say '{}': kpgo cannot tell which one booted "
+                 "and trusts the boot command", describe(identities[0]));
+  }
+
+  for (unsigned round = 1; round <= options.rounds; ++round) {
+    for (unsigned slot = 0; slot < 2; ++slot) {
+      const BenchKernel& kernel = kernel_for(kernels, round, slot);
+      const auto& wanted = identities[&kernel == &kernels[0] ? 0 : 1];
+      spdlog::info("round {} of {}: booting the {} kernel on {}", round, options.rounds,
+                   kernel.name, machine->machine());
+      auto started = std::chrono::steady_clock::now();
+      fs::path log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-boot.log", kernel.name, round);
+      if (auto booted = boot(ssh, kernel, wanted, *machine, log, runner); !booted) {
+        return tl::unexpected(booted.error());
+      }
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(seconds);
+
+      for (size_t w = 0; w < options.workloads.size(); ++w) {
+        const auto& workload = options.workloads[w];
+        auto ran = machine->run(kTimedRun, workload.script, std::nullopt, options.timeout_seconds);
+        if (!ran) return tl::unexpected(ran.error());
+        if (ran->timed_out) {
+          return fail("workload {} timed out on the {} kernel on {}", workload.name, kernel.name,
+                      machine->machine());
+        }
+        auto timing = parse_wall_timing(ran->out);
+        if (!timing) {
+          return fail("workload {} on {}: {}{}", workload.name, machine->machine(),
+                      timing.error().message, ran->err.empty() ? "" : "; ssh said: " + first_line(ran->err));
+        }
+        if (timing->status != 0) {
+          return fail("workload {} failed on the {} kernel on {} (exit {}); its last lines:\n{}",
+                      workload.name, kernel.name, machine->machine(), timing->status, ran->err);
+        }
+        auto& figures = outcome.workloads[w];
+        (kernel.pgo ? figures.pgo_ns : figures.baseline_ns).push_back(timing->ns);
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace kpgo::workdir
