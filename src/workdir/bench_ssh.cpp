@@ -28,10 +28,33 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 std::string describe(const kernel::KernelIdentity& id) { return id.release + " " + id.version; }
 
-// Runs the user's boot command for `kernel`, then waits until the machine answers with it.
+// What the machine runs, and which boot of it: a kernel booted again has a new boot ID.
+struct Running {
+  kernel::KernelIdentity kernel;
+  std::string boot_id;
+};
+
+Result<Running> ask_running(targets::Transport& machine) {
+  auto answer = machine.run("uname -r; uname -v; cat /proc/sys/kernel/random/boot_id",
+                            std::nullopt, std::nullopt, 30);
+  if (!answer) return tl::unexpected(answer.error());
+  if (!answer->succeeded()) return fail("ssh: {}", first_line(answer->err));
+  std::istringstream lines(answer->out);
+  Running running;
+  std::getline(lines, running.kernel.release);
+  std::getline(lines, running.kernel.version);
+  std::getline(lines, running.boot_id);
+  return running;
+}
+
+// Runs the user's boot command for `kernel`, then waits until the machine answers with it, in a
+// boot after the command ran: every measurement starts from a fresh boot, and a command that
+// returns while the old system still answers (a reboot under way) is not mistaken for done.
 Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
               const kernel::KernelIdentity& wanted, targets::Transport& machine,
               const fs::path& log, ProcessRunner& runner) {
+  auto before = ask_running(machine);
+  std::string old_boot = before ? before->boot_id : "";
   Command command{{"/bin/sh", "-c", ssh.boot_command}};
   command.env = {{"KPGO_KERNEL", kernel.name},         {"KPGO_BZIMAGE", kernel.bzimage.string()},
                  {"KPGO_BUILD_DIR", kernel.build_dir.string()}, {"KPGO_RELEASE", wanted.release},
@@ -52,16 +75,14 @@ Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ssh.boot_timeout_seconds);
   std::string last_answer = "no answer";
   while (true) {
-    auto answer = machine.run("uname -r; uname -v", std::nullopt, std::nullopt, 30);
-    if (answer && answer->succeeded()) {
-      std::istringstream lines(answer->out);
-      kernel::KernelIdentity running;
-      std::getline(lines, running.release);
-      std::getline(lines, running.version);
-      if (running == wanted) return {};
-      last_answer = "it runs " + describe(running);
-    } else if (answer) {
-      last_answer = "ssh: " + first_line(answer->err);
+    auto running = ask_running(machine);
+    if (running) {
+      bool fresh = running->boot_id.empty() || running->boot_id != old_boot;
+      if (fresh && running->kernel == wanted) return {};
+      last_answer = "it runs " + describe(running->kernel) +
+                    (fresh ? "" : ", still in the boot from before the command");
+    } else {
+      last_answer = running.error().message;
     }
     if (interrupted()) return fail("interrupted while waiting for {}", machine.machine());
     if (std::chrono::steady_clock::now() + kPollInterval > deadline) {

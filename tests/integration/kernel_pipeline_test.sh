@@ -72,19 +72,25 @@ cat > fakebin/uname <<SH
 #!/bin/sh
 case "\$1" in -r) sed -n 1p "$WORK/running" ;; -v) sed -n 2p "$WORK/running" ;; *) exec /bin/uname "\$@" ;; esac
 SH
-chmod +x fakebin/uname
-echo "some other kernel" > running
+cat > fakebin/cat <<SH
+#!/bin/sh
+[ "\$1" = /proc/sys/kernel/random/boot_id ] && exec sed -n 3p "$WORK/running"
+exec /bin/cat "\$@"
+SH
+chmod +x fakebin/uname fakebin/cat
+printf '%s\n' "some other kernel" "#1" "first-boot" > running
 start_sshd "SetEnv PATH=$WORK/fakebin:/usr/bin:/bin"
 cat > boot.sh <<'SH'
 #!/bin/sh
 echo "$KPGO_KERNEL $KPGO_BZIMAGE $KPGO_SSH_HOST" >> "$WORK/boots"
 [ -f "$KPGO_BZIMAGE" ] || exit 3
-(sleep 4; printf '%s\n%s\n' "$KPGO_RELEASE" "$KPGO_VERSION" > "$WORK/running") > /dev/null 2>&1 &
+(sleep 4; printf '%s\n%s\n%s\n' "$KPGO_RELEASE" "$KPGO_VERSION" "$(/bin/cat /proc/sys/kernel/random/uuid)" \
+  > "$WORK/running") > /dev/null 2>&1 &
 SH
 export WORK
 ssh_opts=(--ssh "127.0.0.1:$ssh_port" --ssh-option=-F --ssh-option="$WORK/ssh_config")
 "$KPGO" bench --workdir "$workdir" --rounds 2 "${ssh_opts[@]}" --boot-command "sh $WORK/boot.sh" \
-  --workload default > bench-ssh.out 2> bench-ssh.err || { tail -30 bench-ssh.err >&2; fail "kpgo bench --ssh failed"; }
+  --workload archive > bench-ssh.out 2> bench-ssh.err || { tail -30 bench-ssh.err >&2; fail "kpgo bench --ssh failed"; }
 pass
 expect_in bench-ssh.out "wall time on 127.0.0.1:$ssh_port" "bench --ssh prints its table"
 [[ $(cut -d' ' -f1 boots | tr '\n' ' ') == "baseline pgo pgo baseline " ]] ||
@@ -95,21 +101,28 @@ import json, sys
 b = json.load(open(sys.argv[1]))["bench"]
 assert b["unit"] == "nanoseconds" and b["machine"].startswith("127.0.0.1:"), b
 (w,) = b["workloads"]
-assert w["name"] == "default", w
+assert w["name"] == "archive", w
 for kernel in ("baseline_wall_ns", "pgo_wall_ns"):
     assert len(w[kernel]) == 2 and all(t > 1_000_000 for t in w[kernel]), w
 for boots in b["boot_seconds"].values():
     assert len(boots) == 2 and all(s >= 4 for s in boots), b["boot_seconds"]
 PY
 pass
-# A boot command that leaves the old kernel running is caught: the baseline (booted last) is
-# still up when the PGO kernel is wanted.
+# A boot command that does not boot is caught: the baseline, booted last, is still up when the
+# baseline is wanted again, but in the same boot.
 echo true > wrong-boot.sh
 cp running running.kept
 expect_fails "bench --ssh with the wrong kernel running" "$KPGO" bench --workdir "$workdir" --rounds 1 \
-  "${ssh_opts[@]}" --boot-command "sh $WORK/wrong-boot.sh" --boot-timeout 5 --workload default
-expect_in "$WORK/err" "did not come up with the" "the wrong kernel is reported"
-expect_in "$WORK/err" "it runs $(head -1 running.kept)" "the running kernel is named"
+  "${ssh_opts[@]}" --boot-command "sh $WORK/wrong-boot.sh" --boot-timeout 5 --workload archive
+expect_in "$WORK/err" "did not come up with the baseline kernel" "a boot that did not happen is reported"
+expect_in "$WORK/err" "it runs $(head -1 running.kept) $(sed -n 2p running.kept), still in the boot from before" \
+  "the running kernel is named"
+# One that boots the other kernel is caught too.
+printf '#!/bin/sh\n[ "$KPGO_KERNEL" = baseline ] && export KPGO_RELEASE=6.0 KPGO_VERSION="#9"\nexec sh %s\n' \
+  "$WORK/boot.sh" > other-boot.sh
+expect_fails "bench --ssh with another kernel booted" "$KPGO" bench --workdir "$workdir" --rounds 1 \
+  "${ssh_opts[@]}" --boot-command "sh $WORK/other-boot.sh" --boot-timeout 10 --workload archive
+expect_in "$WORK/err" "it runs 6.0 #9" "the other kernel is named"
 
 [[ $(readelf -n "$workdir/build-optimized/vmlinux" | awk '/Build ID/ {print $3}') != \
    $(readelf -n "$workdir/build-instrumented/vmlinux" | awk '/Build ID/ {print $3}') ]] ||
