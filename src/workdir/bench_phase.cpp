@@ -10,6 +10,7 @@
 #include "kpgo/system/files.hpp"
 #include "kpgo/workdir/bench.hpp"
 #include "bench_rounds.hpp"
+#include "kpgo/workdir/phases.hpp"
 
 namespace kpgo::workdir {
 
@@ -29,24 +30,13 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
   kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-baseline",
                         instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
                         options.jobs, options.make_args};
-  fs::path instrumented_dir = instrument.value("build_dir", "");
-  auto instrumented_config = read_text_file(instrumented_dir / ".config");
-  if (!instrumented_config) return tl::unexpected(instrumented_config.error());
-  std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
-  std::error_code ec;
-  fs::create_directories(kbuild.output, ec);
-  fs::path dot_config = kbuild.output / ".config";
   auto& record = manifest.data()["baseline"];
   if (!record.is_object()) record = nlohmann::json::object();
   kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline", options.progress};
-  std::string config_key = sha256_hex(wanted);
-  if (record.value("config_input", "") != config_key || !fs::exists(dot_config, ec)) {
+  auto configured = configure_uninstrumented(instrument.value("build_dir", ""), kbuild, record, runner, log);
+  if (!configured) return tl::unexpected(configured.error());
+  if (*configured) {
     record.erase("finished");
-    if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
-    if (auto made = kernel::run_make(kbuild.make({"olddefconfig"}), runner, log); !made) {
-      return tl::unexpected(made.error());
-    }
-    record["config_input"] = config_key;
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   }
   if (auto made = kernel::run_make(kbuild.make({}), runner, log); !made) return tl::unexpected(made.error());

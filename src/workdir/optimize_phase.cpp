@@ -135,6 +135,32 @@ std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(st
   return {{stale_names.begin(), stale_names.end()}, {missing_names.begin(), missing_names.end()}};
 }
 
+Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, const kernel::Kbuild& kbuild,
+                                      nlohmann::json& record, ProcessRunner& runner,
+                                      const kernel::BuildLog& log) {
+  auto instrumented_config = read_text_file(instrumented_dir / ".config");
+  if (!instrumented_config) return tl::unexpected(instrumented_config.error());
+  std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
+  std::error_code ec;
+  fs::create_directories(kbuild.output, ec);
+  fs::path dot_config = kbuild.output / ".config";
+  std::string config_key = sha256_hex(wanted);
+  if (record.value("config_input", "") == config_key && fs::exists(dot_config, ec)) return false;
+  if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
+  if (auto made = kernel::run_make(kbuild.make({"olddefconfig"}), runner, log); !made) {
+    return tl::unexpected(made.error());
+  }
+  auto final_config = kernel::read_config(dot_config);
+  if (!final_config) return tl::unexpected(final_config.error());
+  for (const auto& entry : *final_config) {
+    if (entry.name == "CONFIG_PGO_CLANG" && entry.value && *entry.value == "y") {
+      return fail("{}: CONFIG_PGO_CLANG stayed on", dot_config.string());
+    }
+  }
+  record["config_input"] = config_key;
+  return true;
+}
+
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest) {
   OptimizeOutcome outcome;
@@ -197,26 +223,10 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   for (const char* stale_key : {"finished", "inputs_key", "booted", "report"}) record.erase(stale_key);
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
 
-  // The instrumented build's configuration with the instrumentation off.
-  auto instrumented_config = read_text_file(instrumented_dir / ".config");
-  if (!instrumented_config) return tl::unexpected(instrumented_config.error());
-  std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
-  fs::create_directories(kbuild.output, ec);
-  fs::path dot_config = kbuild.output / ".config";
-  std::string config_key = sha256_hex(wanted);
-  if (record.value("config_input", "") != config_key || !fs::exists(dot_config, ec)) {
-    if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
-    kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
-    if (auto made = kernel::run_make(olddefconfig, runner, config_log); !made) return tl::unexpected(made.error());
-    auto final_config = kernel::read_config(dot_config);
-    if (!final_config) return tl::unexpected(final_config.error());
-    for (const auto& entry : *final_config) {
-      if (entry.name == "CONFIG_PGO_CLANG" && entry.value && *entry.value == "y") {
-        return fail("{}: CONFIG_PGO_CLANG stayed on", dot_config.string());
-      }
-    }
-    record["config_input"] = config_key;
-  }
+  kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
+  auto configured = configure_uninstrumented(instrumented_dir, kbuild, record, runner, config_log);
+  if (!configured) return tl::unexpected(configured.error());
+  std::string config_key = record.value("config_input", "");
 
   // One log per profile and configuration: clang reports per function only when it compiles,
   // so the diagnostics of the build that did compile with this profile stay countable.

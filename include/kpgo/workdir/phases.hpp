@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/elf.hpp"
 #include "kpgo/profile/backends.hpp"
 #include "kpgo/profile/merge.hpp"
@@ -63,6 +64,14 @@ struct OptimizeOutcome {
 // fails when nothing did; smoke-boots the result in QEMU.
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest);
+
+// Configures kbuild.output with the instrumented build's .config, instrumentation off (the
+// optimized and the baseline builds both start there): writes it and runs `olddefconfig`
+// unless `record["config_input"]` says this configuration is already in place, and checks that
+// CONFIG_PGO_CLANG stayed off. Returns whether it configured.
+Result<bool> configure_uninstrumented(const std::filesystem::path& instrumented_dir,
+                                      const kernel::Kbuild& kbuild, nlohmann::json& record,
+                                      ProcessRunner& runner, const kernel::BuildLog& log);
 
 // Counts clang's remarks for indirect calls promoted to direct ones in a build log.
 uint64_t count_promotions(std::string_view log);
