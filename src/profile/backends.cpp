@@ -104,19 +104,23 @@ Result<Backend*> BackendSet::get(unsigned major) {
   return raw;
 }
 
+std::optional<BackendInfo> BackendSet::loaded_info(unsigned major) {
+  auto backend = get(major);
+  if (!backend) {
+    spdlog::warn("{}", backend.error().message);
+    return std::nullopt;
+  }
+  return (*backend)->info();
+}
+
 std::vector<BackendInfo> BackendSet::catalog() {
   std::vector<BackendInfo> out;
   for (unsigned major : majors()) {
     auto known = known_format_versions(major);
     if (known && !loaded_.count(major)) {
       out.push_back({major, std::to_string(major), known->raw, known->indexed});
-      continue;
-    }
-    auto backend = get(major);
-    if (backend) {
-      out.push_back((*backend)->info());
-    } else {
-      spdlog::warn("{}", backend.error().message);
+    } else if (auto info = loaded_info(major)) {
+      out.push_back(*info);
     }
   }
   return out;
@@ -125,12 +129,7 @@ std::vector<BackendInfo> BackendSet::catalog() {
 std::vector<BackendInfo> BackendSet::infos() {
   std::vector<BackendInfo> out;
   for (unsigned major : majors()) {
-    auto backend = get(major);
-    if (backend) {
-      out.push_back((*backend)->info());
-    } else {
-      spdlog::warn("{}", backend.error().message);
-    }
+    if (auto info = loaded_info(major)) out.push_back(*info);
   }
   return out;
 }

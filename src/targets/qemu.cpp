@@ -80,7 +80,9 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
   fs::path initramfs = scratch / "initramfs.cpio";
   fs::path disk = scratch / "out.img";
   if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
-  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+  if (options.output_disk) {
+    if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+  }
 
   QemuOptions boot_options = options;
   if (boot_options.log.empty()) boot_options.log = scratch / "console.log";

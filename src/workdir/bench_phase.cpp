@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
-#include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "kpgo/kernel/build.hpp"
-#include "kpgo/kernel/config.hpp"
-#include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
 #include "kpgo/workdir/bench.hpp"
-#include "bench_rounds.hpp"
 #include "kpgo/workdir/phases.hpp"
+#include "bench_rounds.hpp"
 
 namespace kpgo::workdir {
 

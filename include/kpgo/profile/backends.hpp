@@ -36,6 +36,8 @@ class BackendSet {
 
  private:
   BackendSet() = default;
+  // The backend's info, loading it; a library that does not load is warned about and skipped.
+  std::optional<BackendInfo> loaded_info(unsigned major);
   struct Loaded;
   std::map<unsigned, std::filesystem::path> libraries_;
   std::map<unsigned, std::unique_ptr<Loaded>> loaded_;
