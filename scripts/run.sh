@@ -12,8 +12,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_BUILD_DIR:-$root/build}
 
 bash "$root/scripts/setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)"
+bash "$root/scripts/test.sh" --no-setup --build-only
 kpgo=$build/kpgo
 
 # The toolchain check prints its report and stops here, with the fix, when it cannot work.

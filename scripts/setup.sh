@@ -1,38 +1,55 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs everything kpgo builds, tests and runs with on Debian 12. Idempotent: packages
-# already present are left alone, so a second run only costs apt's dependency check.
+# Installs everything kpgo builds, tests and runs with on Debian 12 (bookworm). Idempotent:
+# packages already present are left alone, so a second run only costs a dpkg query and changes
+# nothing. Runs as root, or through sudo when it is there.
+#   KPGO_LLVM_MAJORS="16 19"   the LLVM majors to install (each gets a merge backend)
+#   --print                    list the packages and exit, installing nothing
 set -euo pipefail
 
 llvm_majors=${KPGO_LLVM_MAJORS:-"16 19"}
+llvm_majors=${llvm_majors//;/ }
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
-  libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  # building kpgo (every find_package in CMakeLists.txt, src/ and tests/) and its .deb
+  build-essential cmake ninja-build pkg-config git ca-certificates dpkg-dev file
+  libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libexpected-dev libgtest-dev libgmock-dev
   libzstd-dev zlib1g-dev libedit-dev libxml2-dev libffi-dev libncurses-dev
-  # kernel build
-  procps binutils patch
-  bc bison flex libelf-dev libssl-dev cpio kmod xz-utils zstd python3 rsync
+  # building kernels
+  make procps binutils patch bc bison flex libelf-dev libssl-dev cpio kmod xz-utils zstd python3 rsync
   linux-source-6.12 linux-source-6.1
-  # guests and transports
-  qemu-system-x86 busybox-static e2fsprogs openssh-client openssh-server
+  # guests, transports and the tests' own tools
+  qemu-system-x86 busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
 )
 for major in $llvm_majors; do
   packages+=("clang-$major" "lld-$major" "llvm-$major" "llvm-$major-dev" "llvm-$major-tools"
              "libclang-rt-$major-dev")
 done
 
+if [[ ${1:-} == --print ]]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
-
-if ((${#missing[@]})); then
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  echo "kpgo setup: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "kpgo setup: all packages present" >&2
+if ((${#missing[@]} == 0)); then
+  echo "kpgo setup: all ${#packages[@]} packages present, nothing to do" >&2
+  exit 0
 fi
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  if ! command -v sudo > /dev/null; then
+    echo "kpgo setup: installing ${missing[*]} needs root; run this script as root or install sudo" >&2
+    exit 1
+  fi
+  as_root=(sudo)
+fi
+echo "kpgo setup: installing ${#missing[@]} packages: ${missing[*]}" >&2
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+echo "kpgo setup: done" >&2

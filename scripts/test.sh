@@ -1,13 +1,59 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Sets up a Debian 12 machine, builds kpgo and runs every test (unit and integration, with the
-# real clang, lld, llvm-profdata, kernel sources and QEMU). Extra arguments go to ctest.
+# Sets up a Debian 12 machine, builds kpgo and runs its tests with the real clang, lld,
+# llvm-profdata, kernel sources and QEMU.
+#
+#   bash scripts/test.sh              unit and integration tests, and one kernel line (6.12)
+#                                     built, booted, profiled, optimized and benchmarked
+#   bash scripts/test.sh --quick      only the tests that need no kernel build (minutes)
+#   bash scripts/test.sh --matrix     also the longer matrix (the 6.1 kernel line); run it before
+#                                     calling a change to what it covers done
+#   --build-only                      set up and build, run nothing
+#   --no-setup                        skip scripts/setup.sh
+#   -- ARGS...                        more arguments for ctest (e.g. -R merge)
+#
+# Each test's time is printed as it ends; a test that fails or times out has the tail of its
+# logs (build/test-logs/NAME/) printed after the summary.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_BUILD_DIR:-$root/build}
 
-bash "$root/scripts/setup.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+selection=(-LE matrix)
+setup=1 build_only=0 ctest_args=()
+while (($#)); do
+  case $1 in
+    --quick) selection=(-LE 'kernel|matrix') ;;
+    --matrix) selection=() ;;
+    --build-only) build_only=1 ;;
+    --no-setup) setup=0 ;;
+    --) shift; ctest_args+=("$@"); break ;;
+    *) ctest_args+=("$1") ;;
+  esac
+  shift
+done
+
+started=$(date +%s)
+((setup)) && bash "$root/scripts/setup.sh"
+configure_log=$(mktemp)
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$configure_log" 2>&1 ||
+  { cat "$configure_log" >&2; rm -f "$configure_log"; exit 1; }
+rm -f "$configure_log"
 cmake --build "$build" -j "$(nproc)"
-cd "$build"
-ctest --output-on-failure -j "$(nproc)" "$@"
+((build_only)) && exit 0
+
+rm -rf "$build/test-logs"
+status=0
+(cd "$build" && ctest --output-on-failure -j "$(nproc)" ${selection[@]+"${selection[@]}"} \
+  ${ctest_args[@]+"${ctest_args[@]}"}) || status=$?
+
+if ((status)) && [[ -f $build/Testing/Temporary/LastTestsFailed.log ]]; then
+  while IFS=: read -r _ name; do
+    for log in "$build/test-logs/$name"/*; do
+      [[ -f $log ]] || continue
+      echo "----- $name: last lines of ${log#"$build"/}" >&2
+      tail -n 40 "$log" >&2
+    done
+  done < "$build/Testing/Temporary/LastTestsFailed.log"
+fi
+echo "kpgo tests: $(($(date +%s) - started)) s in all (setup, build and tests)" >&2
+exit "$status"

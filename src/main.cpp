@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -32,10 +34,33 @@ int main(int argc, char** argv) {
       commands::add_bench_command(app, globals),
   };
 
+  // kpgo's own options take no values, so the first word that is not an option names the command.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word.starts_with("-")) continue;
+    std::string names;
+    bool known = false;
+    for (const auto& command : all) {
+      known = known || command.app->get_name() == word;
+      names += (names.empty() ? "" : ", ") + command.app->get_name();
+    }
+    if (known) break;
+    fmt::print(stderr, "kpgo: error: '{}' is not a kpgo command (commands: {})\n", word, names);
+    return 2;
+  }
+
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One voice for every error, and the usual usage-error status instead of CLI11's own codes.
+    fmt::print(stderr, "kpgo: error: {}\nkpgo: see 'kpgo --help' or 'kpgo COMMAND --help'\n", e.what());
+    return 2;
   }
   setup_logging(globals.quiet ? -1 : globals.verbose);
 

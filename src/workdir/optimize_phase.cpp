@@ -82,6 +82,32 @@ std::set<std::string> instrumented_function_names(const Manifest& manifest, prof
   return names;
 }
 
+// The instrumented build's function symbols (System.map's text symbols, static ones included).
+Result<std::set<std::string>> kernel_text_symbols(const fs::path& system_map) {
+  std::ifstream in(system_map);
+  if (!in) return fail("{}: cannot read", system_map.string());
+  std::set<std::string> names;
+  std::string address, type, name;
+  while (in >> address >> type >> name) {
+    if (type == "t" || type == "T" || type == "w" || type == "W") names.insert(name);
+  }
+  return names;
+}
+
+// Before a build of many minutes: a profile none of whose counted functions this kernel has is
+// from another program or kernel, and would match nothing.
+Result<> check_profile_fits(const profile::ProfileContents& contents, const fs::path& profile_path,
+                            const fs::path& system_map) {
+  auto symbols = kernel_text_symbols(system_map);
+  if (!symbols) return tl::unexpected(symbols.error());
+  for (const auto& name : contents.hot_functions) {
+    if (symbols->count(plain_name(name))) return {};
+  }
+  return fail("{}: the profile matched none of the kernel's functions that ran: none of its {} "
+              "functions with counts is in {}; it is not from this kernel. Nothing was built",
+              profile_path.string(), contents.hot_functions.size(), system_map.string());
+}
+
 MatchReport match_report(const std::pair<std::vector<std::string>, std::vector<std::string>>& diagnostics,
                          const profile::ProfileContents& contents,
                          const std::set<std::string>& kernel_functions, uint64_t records) {
@@ -207,6 +233,15 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   outcome.profdata = stored;
 
   fs::path instrumented_dir = instrument.value("build_dir", "");
+  auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
+  if (!backend) return tl::unexpected(backend.error());
+  profile::ProfileContents contents;
+  if (!options.dry_run) {
+    contents = (*backend)->read(stored.string());
+    if (!contents.error.empty()) return fail("{}: {}", stored.string(), contents.error);
+    auto fits = check_profile_fits(contents, options.profile.value_or(stored), instrumented_dir / "System.map");
+    if (!fits) return tl::unexpected(fits.error());
+  }
   kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-optimized",
                         instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
                         options.jobs, with_profile_flags(options.make_args, stored)};
@@ -237,10 +272,6 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   std::string log_text = read_text_or_empty(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
 
-  auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
-  if (!backend) return tl::unexpected(backend.error());
-  auto contents = (*backend)->read(stored.string());
-  if (!contents.error.empty()) return fail("{}: {}", stored.string(), contents.error);
   auto kernel_functions = instrumented_function_names(manifest, **backend);
   auto total = instrumented_functions(instrumented_dir / "System.map", instrument["llvm"].value("raw_version", 0u));
   if (!total) return tl::unexpected(total.error());

@@ -18,9 +18,20 @@ expect_in "$WORK/out" "kpgo 0." "--version names kpgo"
 expect_in "$WORK/out" "LLVM 16." "--version lists the LLVM 16 backend"
 expect_in "$WORK/out" "LLVM 19." "--version lists the LLVM 19 backend"
 
-expect_fails "no subcommand" "$KPGO"
-expect_fails "unknown subcommand" "$KPGO" frobnicate
-expect_fails "unknown option" "$KPGO" merge --no-such-option
+# A command line kpgo cannot parse: one "kpgo: error:" line naming what is wrong, exit 2.
+expect_usage_error() {  # WHAT TEXT ARGS...
+  local what=$1 text=$2 status=0
+  shift 2
+  "$KPGO" "$@" > "$WORK/out" 2> "$WORK/err" || status=$?
+  ((status == 2)) || fail "$what: exit $status, not 2"
+  [[ $(head -1 "$WORK/err") == "kpgo: error: "*"$text"* ]] || fail "$what: said $(head -1 "$WORK/err")"
+  pass
+  [[ ! -s $WORK/out ]] || fail "$what: printed on stdout"
+}
+expect_usage_error "no subcommand" "A subcommand is required"
+expect_usage_error "unknown subcommand" "'frobnicate' is not a kpgo command" frobnicate
+expect_usage_error "unknown option" "--no-such-option" merge --no-such-option
+expect_usage_error "a number that is not one" "--rounds" bench --rounds many
 
 make_profiles 19 workload p 2
 expect_ok "merge --json" "$KPGO" merge --json -o j.profdata p-1.profraw p-2.profraw

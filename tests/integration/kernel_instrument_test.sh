@@ -17,10 +17,12 @@ expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" 
 expect_in "$WORK/out" "LLVM=-19 ARCH=x86_64" "dry run prints the make commands"
 [[ -e $workdir/build-instrumented/vmlinux || ! -e $workdir/kpgo.json ]] || true
 
-"$KPGO" instrument --source "$tarball" --workdir "$workdir" > "$WORK/out" 2> "$WORK/err" ||
-  { tail -40 "$WORK/err" >&2; fail "kpgo instrument failed"; }
+step "kpgo instrument: Linux $line, clang 19, the small config"
+"$KPGO" instrument --source "$tarball" --workdir "$workdir" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
+  { tail -40 "$TEST_LOGS/instrument.err" >&2; fail "kpgo instrument failed"; }
 pass
-expect_in "$WORK/out" "instrumented kernel built" "instrument's summary"
+step "built"
+expect_in "$TEST_LOGS/instrument.out" "instrumented kernel built" "instrument's summary"
 manifest=$workdir/kpgo.json
 python3 - "$manifest" "$line" <<'PY'
 import json, sys
@@ -51,9 +53,11 @@ expect_ok "second instrument" "$KPGO" instrument --source "$tarball" --workdir "
 pass
 
 cp "$KPGO_SOURCE_DIR/configs/workloads/default.sh" workload.sh
+step "booting the instrumented kernel"
 make_initramfs initramfs.cpio "$KPGO_SOURCE_DIR/tests/integration/guest/pgo-checks.init" workload.sh
-boot_guest "$bzimage" initramfs.cpio disk.img 2 boot.log
-grep -q KPGO-GUEST-DONE boot.log || { tail -40 boot.log >&2; fail "the instrumented kernel did not finish the guest script"; }
+boot_guest "$bzimage" initramfs.cpio disk.img 2 "$TEST_LOGS/boot.log"
+grep -q KPGO-GUEST-DONE "$TEST_LOGS/boot.log" || { tail -40 "$TEST_LOGS/boot.log" >&2; fail "the instrumented kernel did not finish the guest script"; }
+step "booted"
 pass
 unpack_guest_disk disk.img guest
 [[ $(cat guest/out/cpus) == 2 ]] || fail "the guest did not run on 2 CPUs"

@@ -12,11 +12,12 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-6.12
 manifest=$workdir/kpgo.json
 
-"$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2 > run1.out 2> run1.err ||
-  { tail -30 run1.err >&2; fail "kpgo run failed"; }
+step "kpgo run: collect, merge, optimize, smoke boot"
+"$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2 > "$TEST_LOGS/run1.out" 2> "$TEST_LOGS/run1.err" ||
+  { tail -30 "$TEST_LOGS/run1.err" >&2; fail "kpgo run failed"; }
 pass
-expect_in run1.out "the PGO-optimized kernel: $workdir/build-optimized/arch/x86/boot/bzImage" "final output names the kernel"
-expect_in run1.out "smoke boot ok" "the optimized kernel booted"
+expect_in "$TEST_LOGS/run1.out" "the PGO-optimized kernel: $workdir/build-optimized/arch/x86/boot/bzImage" "final output names the kernel"
+expect_in "$TEST_LOGS/run1.out" "smoke boot ok" "the optimized kernel booted"
 python3 - "$manifest" <<'PY'
 import json, os, sys
 m = json.load(open(sys.argv[1]))
@@ -41,10 +42,11 @@ pass
 
 # kpgo bench: a baseline built without profile, the layout check, and two rounds of each kernel
 # in QEMU with -icount, where the same kernel and workload count the same instructions each round.
-"$KPGO" bench --workdir "$workdir" --rounds 2 > bench.out 2> bench.err ||
-  { tail -30 bench.err >&2; fail "kpgo bench failed"; }
+step "kpgo bench in QEMU: baseline build, 2 rounds"
+"$KPGO" bench --workdir "$workdir" --rounds 2 > "$TEST_LOGS/bench.out" 2> "$TEST_LOGS/bench.err" ||
+  { tail -30 "$TEST_LOGS/bench.err" >&2; fail "kpgo bench failed"; }
 pass
-expect_in bench.out "guest instructions" "bench prints its table"
+expect_in "$TEST_LOGS/bench.out" "guest instructions" "bench prints its table"
 python3 - "$manifest" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))["bench"]
@@ -89,10 +91,11 @@ echo "$KPGO_KERNEL $KPGO_BZIMAGE $KPGO_SSH_HOST" >> "$WORK/boots"
 SH
 export WORK
 ssh_opts=(--ssh "127.0.0.1:$ssh_port" --ssh-option=-F --ssh-option="$WORK/ssh_config")
+step "kpgo bench --ssh"
 "$KPGO" bench --workdir "$workdir" --rounds 2 "${ssh_opts[@]}" --boot-command "sh $WORK/boot.sh" \
-  --workload archive > bench-ssh.out 2> bench-ssh.err || { tail -30 bench-ssh.err >&2; fail "kpgo bench --ssh failed"; }
+  --workload archive > "$TEST_LOGS/bench-ssh.out" 2> "$TEST_LOGS/bench-ssh.err" || { tail -30 "$TEST_LOGS/bench-ssh.err" >&2; fail "kpgo bench --ssh failed"; }
 pass
-expect_in bench-ssh.out "wall time on 127.0.0.1:$ssh_port" "bench --ssh prints its table"
+expect_in "$TEST_LOGS/bench-ssh.out" "wall time on 127.0.0.1:$ssh_port" "bench --ssh prints its table"
 [[ $(cut -d' ' -f1 boots | tr '\n' ' ') == "baseline pgo pgo baseline " ]] ||
   fail "boots not alternating per round: $(cat boots)"
 pass
@@ -149,15 +152,19 @@ expect_in "$WORK/err" "the workload exited with 3" "the failed run's reason"
   fail "a failed collect replaced the kept profiles"
 pass
 
-# A profile of another program matches nothing in this kernel: optimize says so and fails.
+# A profile of another program counts none of this kernel's functions: optimize refuses it
+# before building anything, and the optimized kernel and its record stay as they were.
 clang-19 -O1 -fprofile-generate -o other "$KPGO_SOURCE_DIR/tests/programs/workload.c"
 LLVM_PROFILE_FILE=other.profraw ./other 100 1 > /dev/null
+cp "$manifest" manifest.before
 expect_fails "optimize with a foreign profile" "$KPGO" optimize --workdir "$workdir" --profile other.profraw --no-boot
-expect_in "$WORK/err" "the profile matched none of the kernel's" "wrong profile refused"
-python3 - "$manifest" <<'PY'
+expect_in "$WORK/err" "the profile matched none of the kernel's functions that ran" "wrong profile refused"
+expect_in "$WORK/err" "Nothing was built" "refused before the build"
+[[ $(stat -c %Y "$workdir/build-optimized/vmlinux") == "$vmlinux_time" ]] || fail "a refused profile relinked vmlinux"
+python3 - manifest.before "$manifest" <<'PY'
 import json, sys
-o = json.load(open(sys.argv[1]))["optimize"]
-assert "finished" not in o and "inputs_key" not in o, o
+before, after = (json.load(open(p))["optimize"] for p in sys.argv[1:3])
+assert before == after, (before, after)
 PY
 pass
 finish

@@ -10,6 +10,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kpgo-it-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 
+# Logs that outlive the test, even one killed at its timeout: what it says on stderr, and the
+# output of its long steps. scripts/test.sh prints their tails when the test fails.
+TEST_LOGS=${KPGO_BUILD_DIR:-$WORK}/test-logs/${KPGO_TEST_NAME:-${0##*/}}
+rm -rf "$TEST_LOGS"
+mkdir -p "$TEST_LOGS"
+exec 2> >(tee -a "$TEST_LOGS/stderr.log" >&2)
+test_started=$(date +%s)
+# step TEXT: a progress line with the seconds since the test started
+step() { echo "[$(($(date +%s) - test_started)) s] $*" >&2; }
+
 checks=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { checks=$((checks + 1)); }
