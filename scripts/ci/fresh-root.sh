@@ -61,7 +61,7 @@ if [[ -f $tarball ]]; then
 else
   begin "bare $suite root: mmdebstrap --variant=minbase"
   mkdir -p "$cache"
-  mm_args=(--variant=minbase --quiet)
+  mm_args=(--variant=minbase --format=tar --quiet)
   for f in ${aptopts[@]+"${aptopts[@]}"}; do mm_args+=(--aptopt="$f"); done
   for f in ${keyrings[@]+"${keyrings[@]}"}; do mm_args+=(--setup-hook="mkdir -p \"\$1$(dirname "$f")\"; cp $f \"\$1$f\""); done
   rm -f "$tarball.partial"
@@ -148,7 +148,10 @@ staged "installed kpgo: --version, doctor, merge, man page, completion" "$instal
   kpgo merge -o p.profdata p.profraw
   llvm-profdata-19 merge -o ref.profdata p.profraw
   cmp p.profdata ref.profdata
-  kpgo instrument --dry-run --source /nonexistent-tree --support-only 2>&1 | grep -q "/nonexistent-tree" 
+  # A dry run reads the config fragments: with no checkout, only /usr/share/kpgo has them.
+  kpgo instrument --dry-run --source /usr/src/linux-source-6.12.tar.xz --workdir /tmp/w > dry-run.txt
+  grep -q "LLVM=-19 ARCH=x86_64 -j[0-9]* olddefconfig" dry-run.txt
+  man -w kpgo > /dev/null 2>&1 || [[ -f /usr/share/man/man1/kpgo.1.gz ]]
   ls /usr/share/kpgo/kernel/pgo/Kconfig /usr/share/kpgo/configs/pgo.config /usr/share/man/man1/kpgo.1.gz \
      /usr/share/bash-completion/completions/kpgo /usr/lib/kpgo/libkpgo-profile-llvm19.so > /dev/null'
 say "all stages passed in $(($(date +%s) - total_start)) s"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# kpgo bench on the pipeline test's workdir (6.12, clang 19, the small config): a baseline built
+# without profile, the layout check, rounds in QEMU with -icount that repeat exactly, and bench
+# --ssh against a real sshd whose "boots" the test's own boot command makes.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+# The instrument test's workdir, with the pipeline test's optimized kernel in it.
+workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-6.12
+manifest=$workdir/kpgo.json
+[[ -f $workdir/build-optimized/vmlinux ]] || fail "no optimized kernel in $workdir (kernel.pipeline.6.12 makes it)"
+
+# kpgo bench: a baseline built without profile, the layout check, and two rounds of each kernel
+# in QEMU with -icount, where the same kernel and workload count the same instructions each round.
+step "kpgo bench in QEMU: baseline build, 2 rounds"
+"$KPGO" bench --workdir "$workdir" --rounds 2 > "$TEST_LOGS/bench.out" 2> "$TEST_LOGS/bench.err" ||
+  { tail -30 "$TEST_LOGS/bench.err" >&2; fail "kpgo bench failed"; }
+pass
+expect_in "$TEST_LOGS/bench.out" "guest instructions" "bench prints its table"
+python3 - "$manifest" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["bench"]
+names = {w["name"]: w for w in b["workloads"]}
+assert set(names) == {"default", "archive"}, names
+assert names["default"]["trained"] and not names["archive"]["trained"], names
+for w in b["workloads"]:
+    for kernel in ("baseline_instructions", "pgo_instructions"):
+        runs = w[kernel]
+        assert len(runs) == 2 and all(r > 1_000_000 for r in runs), (w["name"], kernel, runs)
+        assert runs[0] == runs[1], f"{w['name']} {kernel}: not deterministic: {runs}"
+    assert w["baseline_instructions"] != w["pgo_instructions"], w
+layout = b["layout"]
+assert layout["pgo"]["hot"] > layout["baseline"]["hot"], layout
+assert layout["pgo"]["unlikely"] != layout["baseline"]["unlikely"], layout
+assert layout["promoted_indirect_calls"] > 0, layout
+PY
+pass
+# kpgo bench --ssh over a real OpenSSH server on loopback. A boot there is what the user's boot
+# command makes it: here the command "installs" a kernel by writing its identity to a file the
+# machine's uname reads, and the switch lands 4 s after the command returns, as a reboot would.
+# kpgo must wait for the wanted kernel, then time each workload by the machine's wall clock.
+mkdir -p fakebin
+cat > fakebin/uname <<SH
+#!/bin/sh
+case "\$1" in -r) sed -n 1p "$WORK/running" ;; -v) sed -n 2p "$WORK/running" ;; *) exec /bin/uname "\$@" ;; esac
+SH
+cat > fakebin/cat <<SH
+#!/bin/sh
+[ "\$1" = /proc/sys/kernel/random/boot_id ] && exec sed -n 3p "$WORK/running"
+exec /bin/cat "\$@"
+SH
+chmod +x fakebin/uname fakebin/cat
+printf '%s\n' "some other kernel" "#1" "first-boot" > running
+start_sshd "SetEnv PATH=$WORK/fakebin:/usr/bin:/bin"
+cat > boot.sh <<'SH'
+#!/bin/sh
+echo "$KPGO_KERNEL $KPGO_BZIMAGE $KPGO_SSH_HOST" >> "$WORK/boots"
+[ -f "$KPGO_BZIMAGE" ] || exit 3
+(sleep 4; printf '%s\n%s\n%s\n' "$KPGO_RELEASE" "$KPGO_VERSION" "$(/bin/cat /proc/sys/kernel/random/uuid)" \
+  > "$WORK/running") > /dev/null 2>&1 &
+SH
+export WORK
+ssh_opts=(--ssh "127.0.0.1:$ssh_port" --ssh-option=-F --ssh-option="$WORK/ssh_config")
+step "kpgo bench --ssh"
+"$KPGO" bench --workdir "$workdir" --rounds 2 "${ssh_opts[@]}" --boot-command "sh $WORK/boot.sh" \
+  --workload archive > "$TEST_LOGS/bench-ssh.out" 2> "$TEST_LOGS/bench-ssh.err" || { tail -30 "$TEST_LOGS/bench-ssh.err" >&2; fail "kpgo bench --ssh failed"; }
+pass
+expect_in "$TEST_LOGS/bench-ssh.out" "wall time on 127.0.0.1:$ssh_port" "bench --ssh prints its table"
+[[ $(cut -d' ' -f1 boots | tr '\n' ' ') == "baseline pgo pgo baseline " ]] ||
+  fail "boots not alternating per round: $(cat boots)"
+pass
+python3 - "$manifest" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["bench"]
+assert b["unit"] == "nanoseconds" and b["machine"].startswith("127.0.0.1:"), b
+(w,) = b["workloads"]
+assert w["name"] == "archive", w
+for kernel in ("baseline_wall_ns", "pgo_wall_ns"):
+    assert len(w[kernel]) == 2 and all(t > 1_000_000 for t in w[kernel]), w
+for boots in b["boot_seconds"].values():
+    assert len(boots) == 2 and all(s >= 4 for s in boots), b["boot_seconds"]
+PY
+pass
+# A boot command that does not boot is caught: the baseline, booted last, is still up when the
+# baseline is wanted again, but in the same boot.
+echo true > wrong-boot.sh
+cp running running.kept
+expect_fails "bench --ssh with the wrong kernel running" "$KPGO" bench --workdir "$workdir" --rounds 1 \
+  "${ssh_opts[@]}" --boot-command "sh $WORK/wrong-boot.sh" --boot-timeout 5 --workload archive
+expect_in "$WORK/err" "did not come up with the baseline kernel" "a boot that did not happen is reported"
+expect_in "$WORK/err" "it runs $(head -1 running.kept) $(sed -n 2p running.kept), still in the boot from before" \
+  "the running kernel is named"
+# One that boots the other kernel is caught too.
+printf '#!/bin/sh\n[ "$KPGO_KERNEL" = baseline ] && export KPGO_RELEASE=6.0 KPGO_VERSION="#9"\nexec sh %s\n' \
+  "$WORK/boot.sh" > other-boot.sh
+expect_fails "bench --ssh with another kernel booted" "$KPGO" bench --workdir "$workdir" --rounds 1 \
+  "${ssh_opts[@]}" --boot-command "sh $WORK/other-boot.sh" --boot-timeout 10 --workload archive
+expect_in "$WORK/err" "it runs 6.0 #9" "the other kernel is named"
+
+finish
