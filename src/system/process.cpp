@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 extern char** environ;
 
@@ -20,13 +22,43 @@ namespace kpgo {
 
 namespace {
 
-std::atomic<pid_t> g_child_group{0};
+// Every running child's process group, so that a signal to kpgo reaches all of them (collect
+// runs one ssh per host at once). A fixed table of lock-free slots: the signal handler may
+// neither lock nor allocate.
+constexpr size_t kChildGroupSlots = 1024;
+std::array<std::atomic<pid_t>, kChildGroupSlots> g_child_groups{};
 std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+// Holds one slot of the table for as long as its child runs.
+class ChildGroupSlot {
+ public:
+  explicit ChildGroupSlot(pid_t group) {
+    for (size_t i = 0; i < kChildGroupSlots; ++i) {
+      pid_t empty = 0;
+      if (g_child_groups[i].compare_exchange_strong(empty, group)) {
+        slot_ = &g_child_groups[i];
+        return;
+      }
+    }
+  }
+  ~ChildGroupSlot() {
+    if (slot_) slot_->store(0);
+  }
+  ChildGroupSlot(const ChildGroupSlot&) = delete;
+  ChildGroupSlot& operator=(const ChildGroupSlot&) = delete;
+  bool registered() const { return slot_ != nullptr; }
+
+ private:
+  std::atomic<pid_t>* slot_ = nullptr;
+};
 
 void forward_signal(int signo) {
   g_interrupted = true;
-  pid_t group = g_child_group.load();
-  if (group > 0) ::kill(-group, signo);
+  for (auto& slot : g_child_groups) {
+    pid_t group = slot.load();
+    if (group > 0) ::kill(-group, signo);
+  }
 }
 
 // Installed once; the handlers only forward, so a child killed by the signal makes kpgo's wait
@@ -53,6 +85,32 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
   for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
   return env;
 }
+
+// After Ctrl-C the forwarded signal may not end a child: a shell's background jobs ignore
+// SIGINT, and a program may catch it. So a group still running 1 s later gets SIGTERM, and
+// 3 s later SIGKILL: every child is gone within 5 s of the interruption.
+class InterruptEscalation {
+ public:
+  // Sends what is due to `group`; returns how long to wait before looking again (ms).
+  int step(pid_t group) {
+    auto now = std::chrono::steady_clock::now();
+    if (!since_) since_ = now;
+    auto waited = now - *since_;
+    if (sent_ < 1 && waited >= std::chrono::seconds(1)) {
+      ::kill(-group, SIGTERM);
+      sent_ = 1;
+    }
+    if (sent_ < 2 && waited >= std::chrono::seconds(3)) {
+      ::kill(-group, SIGKILL);
+      sent_ = 2;
+    }
+    return 100;
+  }
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> since_;
+  int sent_ = 0;
+};
 
 class SystemRunner final : public ProcessRunner {
  public:
@@ -113,8 +171,10 @@ class SystemRunner final : public ProcessRunner {
       ::close(err_pipe[0]);
       return fail("cannot run {}: {}", command.argv[0], std::strerror(rc));
     }
-    g_child_group = pid;
-    if (g_interrupted) ::kill(-pid, SIGTERM);
+    ChildGroupSlot slot(pid);
+    // A signal that came before the slot was taken did not reach this child; nor will one that
+    // comes later when the table is full (over a thousand children at once): end it now.
+    if (g_interrupted || !slot.registered()) ::kill(-pid, SIGTERM);
 
     ProcessOutput output;
     std::string pending[2];
@@ -122,8 +182,11 @@ class SystemRunner final : public ProcessRunner {
     int open_count = 2;
     char buffer[65536];
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(command.timeout_seconds);
+    InterruptEscalation escalation;
     while (open_count > 0) {
-      int wait_ms = -1;
+      // Woken at least once a second, to see an interruption that landed in another thread.
+      int wait_ms = 1000;
+      if (g_interrupted) wait_ms = escalation.step(pid);
       if (command.timeout_seconds) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -133,7 +196,7 @@ class SystemRunner final : public ProcessRunner {
           ::kill(-pid, SIGKILL);
           wait_ms = 1000;
         } else {
-          wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+          wait_ms = static_cast<int>(std::min<long long>(left.count(), wait_ms));
         }
       }
       int ready = ::poll(fds, 2, wait_ms);
@@ -173,7 +236,6 @@ class SystemRunner final : public ProcessRunner {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    g_child_group = 0;
     if (WIFSIGNALED(status)) {
       output.signal = WTERMSIG(status);
     } else {

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "kpgo/system/process.hpp"
 
@@ -75,6 +78,57 @@ TEST(Process, SignalToKpgoReachesTheWholeChildTree) {
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// True while `pid` runs (a zombie waiting for its reaper has ended).
+bool process_runs(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+TEST(Process, CtrlCStopsEveryChildGroupRunningAtOnce) {
+  // As collect runs one ssh per host: four children in four threads, each with a grandchild in
+  // the background. One SIGINT to kpgo ends all of them within 5 seconds.
+  constexpr int kChildren = 4;
+  auto dir = std::filesystem::temp_directory_path() / ("kpgo-ctrl-c-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<std::thread> threads;
+    std::atomic<int> ended_by_sigint{0};
+    for (int i = 0; i < kChildren; ++i) {
+      threads.emplace_back([&, i] {
+        std::string script = "sleep 60 & echo $! > " + (dir / std::to_string(i)).string() + "; wait";
+        auto output = system_runner().capture({{"sh", "-c", script}});
+        // sh itself ends by the SIGINT; its background sleep ignores SIGINT, as background
+        // jobs of a non-interactive shell do, and must be ended all the same.
+        if (output && output->signal == SIGINT) ++ended_by_sigint;
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ::kill(::getpid(), SIGINT);
+    for (auto& thread : threads) thread.join();
+    ::_exit(ended_by_sigint == kChildren && interrupted() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  for (int i = 0; i < kChildren; ++i) {
+    std::ifstream file(dir / std::to_string(i));
+    pid_t grandchild = 0;
+    ASSERT_TRUE(file >> grandchild) << "child " << i << " never started";
+    for (int tries = 0; tries < 50 && process_runs(grandchild); ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_FALSE(process_runs(grandchild)) << "child " << i << "'s background process outlived Ctrl-C";
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ShellQuote, RoundTripsThroughTheShell) {
