@@ -43,6 +43,18 @@ for major in 16 19; do
   expect_ok "indexed + raw" "$KPGO" merge -q -o "ki$major.profdata" "ref$major.profdata" w$major-1.profraw
   expect_same "refi$major.profdata" "ki$major.profdata" "LLVM $major, indexed and raw inputs"
 
+  # Several profiles in one file, as `cat a.profraw b.profraw` makes: each is merged in turn,
+  # exactly as llvm-profdata merges them, on both paths, and as if they were separate inputs.
+  cat w$major-1.profraw w$major-2.profraw w$major-3.profraw w$major-1.profraw > "cat$major.profraw"
+  "llvm-profdata-$major" merge -o "refc$major.profdata" "cat$major.profraw"
+  "llvm-profdata-$major" merge -o "refsep$major.profdata" w$major-1.profraw w$major-2.profraw \
+    w$major-3.profraw w$major-1.profraw
+  expect_same "refc$major.profdata" "refsep$major.profdata" "LLVM $major: llvm-profdata merges a concatenation as its parts"
+  for path in "" --no-fast-path; do
+    expect_ok "concatenated $path" "$KPGO" merge -q $path -o "kc$major.profdata" "cat$major.profraw"
+    expect_same "refc$major.profdata" "kc$major.profdata" "LLVM $major, concatenated profiles ${path:-fast path}"
+  done
+
   # The summary counts what the profile holds: value sites of both kinds were recorded.
   "$KPGO" merge --json -o "kj$major.profdata" "${profiles[@]}" > "summary$major.json"
   python3 - "summary$major.json" "$major" <<'PY'

@@ -17,7 +17,9 @@
 #include "llvm/ProfileData/InstrProf.h"
 #include "llvm/ProfileData/InstrProfReader.h"
 #include "llvm/ProfileData/InstrProfWriter.h"
+#include "llvm/Support/Allocator.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/StringSaver.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/VirtualFileSystem.h"
 #include "llvm/Support/raw_ostream.h"
@@ -151,8 +153,16 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
     return;
   }
   std::unique_ptr<llvm::InstrProfReader> reader = std::move(*reader_or_error);
+  // A record's name points into the reader's symbol table, which a raw reader replaces when the
+  // file holds another profile after the first (`cat a.profraw b.profraw`): the names must
+  // outlive that, as long as the records do.
+  llvm::BumpPtrAllocator name_memory;
+  llvm::UniqueStringSaver names(name_memory);
   std::vector<llvm::NamedInstrProfRecord> records;
-  for (llvm::NamedInstrProfRecord& record : *reader) records.push_back(std::move(record));
+  for (llvm::NamedInstrProfRecord& record : *reader) {
+    record.Name = names.save(record.Name);
+    records.push_back(std::move(record));
+  }
   if (reader->hasError()) {
     context.failures.push_back({index, llvm::toString(reader->getError())});
     return;
