@@ -155,6 +155,14 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& he
       std::memcpy(&value, file.data() + record + offset, size);
       return value;
     };
+    // LLVM's writer keys each function's records by hash in a DenseMap, whose empty and
+    // tombstone keys are the two largest values: a record with either crashes it.
+    uint64_t hash = field(8, 8);
+    if (hash >= ~uint64_t{0} - 1) {
+      return fail("data record {} has function hash {:#x}, which no compiler writes and LLVM's "
+                  "writer cannot hold (a damaged profile)",
+                  i, hash);
+    }
     // Counter pointers are relative to their own record (raw version 8 and later).
     int64_t counter_offset = static_cast<int64_t>(field(16, 8)) -
                              static_cast<int64_t>(header.counters_delta - i * header.data_record_size);

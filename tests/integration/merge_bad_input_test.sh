@@ -26,6 +26,10 @@ record = 16 * 8 + ids + 64                        # second data record
 bad = bytearray(data)
 struct.pack_into("<q", bad, record + 16, 1 << 40) # CounterPtr
 open("badrecord.profraw", "wb").write(bad)
+for name, value in (("hashones", (1 << 64) - 1), ("hashtomb", (1 << 64) - 2)):
+    bad = bytearray(data)
+    struct.pack_into("<Q", bad, record + 8, value)  # FuncHash: LLVM's DenseMap keys
+    open(name + ".profraw", "wb").write(bad)
 names = 16 * 8 + ids + ndata * 64 + pad_before + ncounters * 8 + pad_after + nbitmap + pad_bitmap
 for k in range(2, min(h[9], 40)):
     data[names + k] ^= 0x5a
@@ -48,6 +52,10 @@ check_refused garbage.profraw "not a clang instrumentation profile"
 check_refused words.profraw ""
 check_refused badrecord.profraw "data record 1 points outside the counters section"
 check_refused corrupt.profraw "failed to uncompress data"
+check_refused hashones.profraw "data record 1 has function hash 0xffffffffffffffff"
+check_refused hashtomb.profraw "data record 1 has function hash 0xfffffffffffffffe"
+expect_fails "hash of all ones, generic path" "$KPGO" merge --no-fast-path -o out.profdata hashones.profraw
+expect_in "$WORK/err" "hashones.profraw: data record 1 has function hash" "generic path checks the hash too"
 check_refused old-1.profraw "raw profile format version 8, but LLVM 19 reads only version 10"
 expect_in "$WORK/err" "--llvm -16" "wrong version: the fix"
 check_refused foreign.profraw "comes from another binary"
