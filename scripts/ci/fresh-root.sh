@@ -124,18 +124,38 @@ staged "setup again changes nothing" "$build_root" '
 staged "configure and build kpgo" "$build_root" \
   'cd /root/kpgo && bash scripts/test.sh --build-only > build.log 2>&1 || { tail -30 build.log; exit 1; }'
 staged "kpgo doctor" "$build_root" 'cd /root/kpgo && build/kpgo doctor'
-staged "tests that need no kernel build" "$build_root" 'cd /root/kpgo && bash scripts/test.sh --quick --no-setup'
 staged "kpgo .deb (cpack)" "$build_root" \
   'cd /root/kpgo/build && cpack -G DEB > cpack.log 2>&1 || { tail -30 cpack.log; exit 1; }; ls kpgo_*.deb'
 deb=$(cd "$build_root/root/kpgo/build" && ls kpgo_*.deb)
 
+# The tests in the first root, and at the same time the .deb into a second one: the one is
+# mostly CPU, the other mostly dpkg, so together they take little longer than the longer.
 new_root install_root
 mkdir -p "$install_root/root/deb"
 cp "$build_root/root/kpgo/build/$deb" "$install_root/root/deb/"
-staged "apt-get install ./$deb (a second fresh root, no checkout)" "$install_root" "
-  cd /root/deb
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./$deb > install.log 2>&1 || { tail -30 install.log; exit 1; }"
+install_log=$(mktemp)
+install_step="apt-get install ./$deb (a second fresh root, no checkout)"
+(
+  begin "$install_step"
+  in_root "$install_root" "
+    cd /root/deb
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./$deb > install.log 2>&1 || { tail -30 install.log; exit 1; }"
+  end
+) > "$install_log" 2>&1 &
+installer=$!
+tests_ok=1
+staged_tests() {  # as staged, but a failure is reported after the installer is waited for
+  begin "tests that need no kernel build"
+  in_root "$build_root" 'cd /root/kpgo && bash scripts/test.sh --quick --no-setup' && end || tests_ok=0
+}
+staged_tests
+install_ok=1
+wait "$installer" || install_ok=0
+cat "$install_log" >&2
+rm -f "$install_log"
+((tests_ok)) || die "tests that need no kernel build failed in the fresh root"
+((install_ok)) || die "$install_step failed"
 staged "installed kpgo: --version, doctor, merge, man page, completion" "$install_root" '
   cd /tmp
   [[ $(command -v kpgo) == /usr/bin/kpgo ]]
@@ -152,6 +172,8 @@ staged "installed kpgo: --version, doctor, merge, man page, completion" "$instal
   kpgo instrument --dry-run --source /usr/src/linux-source-6.12.tar.xz --workdir /tmp/w > dry-run.txt
   grep -q "LLVM=-19 ARCH=x86_64 -j[0-9]* olddefconfig" dry-run.txt
   man -w kpgo > /dev/null 2>&1 || [[ -f /usr/share/man/man1/kpgo.1.gz ]]
+  source /usr/share/bash-completion/completions/kpgo
+  COMP_WORDS=(kpgo me); COMP_CWORD=1; _kpgo; [[ ${COMPREPLY[*]} == merge ]]
   ls /usr/share/kpgo/kernel/pgo/Kconfig /usr/share/kpgo/configs/pgo.config /usr/share/man/man1/kpgo.1.gz \
      /usr/share/bash-completion/completions/kpgo /usr/lib/kpgo/libkpgo-profile-llvm19.so > /dev/null'
 say "all stages passed in $(($(date +%s) - total_start)) s"

@@ -33,6 +33,23 @@ expect_usage_error "unknown subcommand" "'frobnicate' is not a kpgo command" fro
 expect_usage_error "unknown option" "--no-such-option" merge --no-such-option
 expect_usage_error "a number that is not one" "--rounds" bench --rounds many
 
+# Bash completion, from the script that is installed, against this kpgo.
+complete_words() {  # WORD...: what completing the last word offers
+  (
+    PATH=$(dirname "$KPGO"):$PATH
+    source "$KPGO_SOURCE_DIR/scripts/completion/kpgo.bash"
+    COMP_WORDS=("$@")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    _kpgo
+    echo "${COMPREPLY[*]}"
+  )
+}
+[[ $(complete_words kpgo "") == "doctor instrument collect merge optimize run bench" ]] ||
+  fail "completion of commands: $(complete_words kpgo "")"
+[[ $(complete_words kpgo -v bench --ro) == --rounds ]] || fail "completion of bench's options"
+[[ $(complete_words kpgo merge --failure-mode "") == "any all warn" ]] || fail "completion of a value"
+pass
+
 make_profiles 19 workload p 2
 expect_ok "merge --json" "$KPGO" merge --json -o j.profdata p-1.profraw p-2.profraw
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["merged"] == 2' "$WORK/out" ||
