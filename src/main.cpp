@@ -10,9 +10,11 @@
 #include "commands/commands.hpp"
 #include "kpgo/system/logging.hpp"
 #include "kpgo/system/process.hpp"
+#include "kpgo/system/signals.hpp"
 
 int main(int argc, char** argv) {
   using namespace kpgo;
+  install_signal_handling();
   CLI::App app{"kpgo: profile-guided optimization of the Linux kernel with clang",
                "kpgo"};
   app.set_version_flag("--version", commands::version_text);
@@ -71,7 +73,7 @@ int main(int argc, char** argv) {
       if (!status) {
         std::fflush(stdout);
         fmt::print(stderr, "kpgo: error: {}\n", status.error().message);
-        return interrupted() ? 130 : 1;
+        return interrupted() ? 128 + interrupting_signal() : 1;
       }
       return *status;
     }

@@ -10,6 +10,7 @@
 
 #include "kpgo/profile/versions.hpp"
 #include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/signals.hpp"
 
 namespace kpgo::profile {
 
@@ -332,6 +333,8 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   MergeReport report;
   // Under `any` one bad input already decides the outcome: LLVM need not read the rest.
   if (!job.inputs.empty() && (request.failure_mode != FailureMode::any || early_failures == 0)) {
+    CurrentActivity activity(fmt::format("merging {} inputs (the first {}) into {}", job.inputs.size(),
+                                         job.inputs.front().path, request.output.string()));
     report = (*backend)->merge(job);
   }
   for (const auto& failure : report.failures) problems[job_index[failure.input]] = failure.reason;

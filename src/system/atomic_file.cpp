@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <string>
 
 namespace kpgo {
 
@@ -33,16 +34,37 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
   if (fd < 0) {
     return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
   }
-  ::fchmod(fd, 0644);
+  AtomicFile file(target, pattern);
+  ::fchmod(fd, mode_for(target));
   ::close(fd);
-  return AtomicFile(target, pattern);
+  return file;
+}
+
+mode_t AtomicFile::mode_for(const fs::path& target) {
+  // A file replaced keeps its permissions; a new one gets what open(2) would give it.
+  struct stat existing {};
+  if (::stat(target.c_str(), &existing) == 0) return existing.st_mode & 07777;
+  return 0666 & ~process_umask();
+}
+
+// Read from /proc rather than by setting it: umask(2) changes it for every thread meanwhile.
+mode_t AtomicFile::process_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  }
+  return 022;
 }
 
 AtomicFile::AtomicFile(fs::path target, fs::path temp)
-    : target_(std::move(target)), temp_(std::move(temp)) {}
+    : target_(std::move(target)), temp_(std::move(temp)), registration_(temp_.string()) {}
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
-    : target_(std::move(other.target_)), temp_(std::move(other.temp_)), done_(other.done_) {
+    : target_(std::move(other.target_)),
+      temp_(std::move(other.temp_)),
+      done_(other.done_),
+      registration_(std::move(other.registration_)) {
   other.done_ = true;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/system/process.hpp"
+#include "kpgo/system/signals.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -21,58 +22,6 @@ extern char** environ;
 namespace kpgo {
 
 namespace {
-
-// Every running child's process group, so that a signal to kpgo reaches all of them (collect
-// runs one ssh per host at once). A fixed table of lock-free slots: the signal handler may
-// neither lock nor allocate.
-constexpr size_t kChildGroupSlots = 1024;
-std::array<std::atomic<pid_t>, kChildGroupSlots> g_child_groups{};
-std::atomic<bool> g_interrupted{false};
-static_assert(std::atomic<pid_t>::is_always_lock_free);
-
-// Holds one slot of the table for as long as its child runs.
-class ChildGroupSlot {
- public:
-  explicit ChildGroupSlot(pid_t group) {
-    for (size_t i = 0; i < kChildGroupSlots; ++i) {
-      pid_t empty = 0;
-      if (g_child_groups[i].compare_exchange_strong(empty, group)) {
-        slot_ = &g_child_groups[i];
-        return;
-      }
-    }
-  }
-  ~ChildGroupSlot() {
-    if (slot_) slot_->store(0);
-  }
-  ChildGroupSlot(const ChildGroupSlot&) = delete;
-  ChildGroupSlot& operator=(const ChildGroupSlot&) = delete;
-  bool registered() const { return slot_ != nullptr; }
-
- private:
-  std::atomic<pid_t>* slot_ = nullptr;
-};
-
-void forward_signal(int signo) {
-  g_interrupted = true;
-  for (auto& slot : g_child_groups) {
-    pid_t group = slot.load();
-    if (group > 0) ::kill(-group, signo);
-  }
-}
-
-// Installed once; the handlers only forward, so a child killed by the signal makes kpgo's wait
-// return and the caller reports the interruption as an error with the usual cleanup.
-void install_forwarders() {
-  static bool installed = [] {
-    struct sigaction action {};
-    action.sa_handler = forward_signal;
-    sigemptyset(&action.sa_mask);
-    for (int signo : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signo, &action, nullptr);
-    return true;
-  }();
-  (void)installed;
-}
 
 std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
   std::vector<std::string> env;
@@ -124,7 +73,6 @@ class SystemRunner final : public ProcessRunner {
  private:
   Result<ProcessOutput> run(const Command& command, const LineSink* sink) {
     if (command.argv.empty()) return fail("internal: empty command");
-    install_forwarders();
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -171,10 +119,10 @@ class SystemRunner final : public ProcessRunner {
       ::close(err_pipe[0]);
       return fail("cannot run {}: {}", command.argv[0], std::strerror(rc));
     }
-    ChildGroupSlot slot(pid);
+    ChildGroupRegistration slot(pid);
     // A signal that came before the slot was taken did not reach this child; nor will one that
     // comes later when the table is full (over a thousand children at once): end it now.
-    if (g_interrupted || !slot.registered()) ::kill(-pid, SIGTERM);
+    if (interrupted() || !slot.registered()) ::kill(-pid, SIGTERM);
 
     ProcessOutput output;
     std::string pending[2];
@@ -186,7 +134,7 @@ class SystemRunner final : public ProcessRunner {
     while (open_count > 0) {
       // Woken at least once a second, to see an interruption that landed in another thread.
       int wait_ms = 1000;
-      if (g_interrupted) wait_ms = escalation.step(pid);
+      if (interrupted()) wait_ms = escalation.step(pid);
       if (command.timeout_seconds) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -251,8 +199,6 @@ ProcessRunner& system_runner() {
   static SystemRunner runner;
   return runner;
 }
-
-bool interrupted() { return g_interrupted.load(); }
 
 std::string shell_quote(std::string_view word) {
   if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -65,6 +65,7 @@ TEST(Process, SignalToKpgoReachesTheWholeChildTree) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    install_signal_handling();  // as kpgo's main does
     std::thread killer([] {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       ::kill(::getpid(), SIGTERM);
@@ -99,6 +100,7 @@ TEST(Process, CtrlCStopsEveryChildGroupRunningAtOnce) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    install_signal_handling();  // as kpgo's main does
     std::vector<std::thread> threads;
     std::atomic<int> ended_by_sigint{0};
     for (int i = 0; i < kChildren; ++i) {

@@ -4,13 +4,17 @@
 #include <filesystem>
 #include <string_view>
 
+#include <sys/types.h>
+
 #include "kpgo/system/error.hpp"
+#include "kpgo/system/signals.hpp"
 
 namespace kpgo {
 
 // A file that appears under its final name only when complete: writers fill `temp_path()`, and
-// `commit()` renames it over the target. Destroyed without commit, the temporary is removed and
-// whatever stood at the target before is untouched.
+// `commit()` renames it over the target. Destroyed without commit, or when a signal ends kpgo
+// (system/signals.hpp), the temporary is removed and whatever stood at the target before is
+// untouched. The file gets the permissions of the file it replaces, or those the umask leaves.
 class AtomicFile {
  public:
   static Result<AtomicFile> create(const std::filesystem::path& target);
@@ -26,9 +30,12 @@ class AtomicFile {
 
  private:
   AtomicFile(std::filesystem::path target, std::filesystem::path temp);
+  static mode_t mode_for(const std::filesystem::path& target);
+  static mode_t process_umask();
   std::filesystem::path target_;
   std::filesystem::path temp_;
   bool done_ = false;
+  TemporaryFileRegistration registration_;
 };
 
 // Writes `content` to `target` through an AtomicFile.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kpgo/system/error.hpp"
+#include "kpgo/system/signals.hpp"
 
 namespace kpgo {
 
@@ -34,8 +35,9 @@ struct ProcessOutput {
 // Called with each complete line the child writes, stdout and stderr alike.
 using LineSink = std::function<void(std::string_view line)>;
 
-// Runs programs in their own process group, so that Ctrl-C (SIGINT, SIGTERM, SIGHUP) delivered to
-// kpgo reaches every process of the tree, make's children included, and kpgo exits after them.
+// Runs programs in their own process group, registered so that Ctrl-C (SIGINT, SIGTERM, SIGHUP)
+// delivered to kpgo reaches every process of every tree running (system/signals.hpp), make's
+// children included, and kpgo exits after them.
 class ProcessRunner {
  public:
   virtual ~ProcessRunner() = default;
@@ -47,9 +49,6 @@ class ProcessRunner {
 };
 
 ProcessRunner& system_runner();
-
-// True once kpgo received SIGINT/SIGTERM/SIGHUP: long loops stop and report instead of going on.
-bool interrupted();
 
 // Quotes one word for a POSIX shell, so that --dry-run output and remote commands can be pasted.
 // A command whose first word is "#" renders as a shell comment: a step kpgo does itself.
