@@ -4,10 +4,11 @@
 # llvm-profdata, kernel sources and QEMU.
 #
 #   bash scripts/test.sh              unit and integration tests, and one kernel line (6.12)
-#                                     built, booted, profiled, optimized and benchmarked
+#                                     built, booted, profiled and optimized
 #   bash scripts/test.sh --quick      only the tests that need no kernel build (minutes)
-#   bash scripts/test.sh --matrix     also the longer matrix (the 6.1 kernel line); run it before
-#                                     calling a change to what it covers done
+#   bash scripts/test.sh --matrix     also the longer matrix (bench with its baseline build, the
+#                                     6.1 line); run it before calling a change to what it covers
+#                                     done (docs/testing.md)
 #   --build-only                      set up and build, run nothing
 #   --no-setup                        skip scripts/setup.sh
 #   -- ARGS...                        more arguments for ctest (e.g. -R merge)
