@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/kernel/source.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -28,7 +29,12 @@ Result<KernelVersion> read_kernel_version(const fs::path& tree) {
     if (key == "EXTRAVERSION") {
       version.extraversion = value;
     } else if (!value.empty()) {
-      int number = std::stoi(value);
+      int number = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+      if (error != std::errc() || end != value.data() + value.size() || number < 0) {
+        return fail("{}/Makefile line {}: {} = {} is not a version number", tree.string(), n + 1,
+                    key, value);
+      }
       if (key == "VERSION") {
         version.version = number;
         seen_version = true;

@@ -28,6 +28,18 @@ TEST(KernelVersion, NotAKernelTree) {
   EXPECT_FALSE(read_kernel_version(tree.path()));
 }
 
+TEST(KernelVersion, ANumberThatIsNotOneIsNamed) {
+  TempDir tree;
+  std::ofstream(tree / "Makefile") << "VERSION = six\nPATCHLEVEL = 12\n";
+  auto version = read_kernel_version(tree.path());
+  ASSERT_FALSE(version);
+  EXPECT_NE(version.error().message.find("Makefile line 1: VERSION = six is not a version number"),
+            std::string::npos)
+      << version.error().message;
+  std::ofstream(tree / "Makefile") << "VERSION = 6\nPATCHLEVEL = 12x\n";
+  EXPECT_FALSE(read_kernel_version(tree.path()));
+}
+
 TEST(PgoSupport, TellsStockNativeAndKpgoTreesApart) {
   TempDir tree;
   EXPECT_EQ(detect_pgo_support(tree.path()), PgoSupport::none);
