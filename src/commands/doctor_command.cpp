@@ -116,7 +116,14 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   } else {
     fmt::print("{}", text);
   }
-  return ok ? 0 : 1;
+  if (ok) return 0;
+  // The report is data on stdout; the failure is also said where errors go.
+  std::string problems;
+  for (const auto& finding : report.findings) {
+    if (finding.level == toolchain::Finding::Level::problem) problems += "; " + finding.message;
+  }
+  return fail("LLVM={}{}: this combination cannot work{}", spec->value,
+              options.source.empty() ? "" : " with " + options.source, problems);
 }
 
 }  // namespace

@@ -41,6 +41,10 @@ done
 expect_fails "doctor without ld.lld" "$KPGO" doctor --llvm "$WORK/nolld/"
 expect_in "$WORK/out" "ld.lld not found" "missing linker named"
 expect_in "$WORK/out" "verdict: this combination cannot work" "missing linker verdict"
+expect_in "$WORK/err" "kpgo: error: LLVM=$WORK/nolld/: this combination cannot work" "the failure on stderr too"
+expect_in "$WORK/err" "ld.lld not found" "stderr names the problem"
+[[ $(tail -c1 "$WORK/out" | od -An -c | tr -d ' ') == '\n' ]] || fail "the verdict does not end its line"
+pass
 
 expect_fails "doctor with a clang that does not exist" "$KPGO" doctor --llvm -99
 expect_in "$WORK/out" "clang-99 not found; apt-get install clang-99 lld-99 llvm-99" "install hint"
