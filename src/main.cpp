@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
 #include "kpgo/system/logging.hpp"
@@ -71,6 +72,13 @@ int main(int argc, char** argv) {
       if (!command.app->parsed()) continue;
       Result<int> status = command.run();
       if (!status) {
+        // --json promises one document on stdout: a failure is one too, unless the command
+        // already printed its own (doctor's report says why it failed).
+        if (globals.json && !globals.json_written) {
+          nlohmann::json error = {{"error", {{"command", command.app->get_name()},
+                                             {"message", status.error().message}}}};
+          fmt::print("{}\n", error.dump(2));
+        }
         std::fflush(stdout);
         fmt::print(stderr, "kpgo: error: {}\n", status.error().message);
         return interrupted() ? 128 + interrupting_signal() : 1;

@@ -14,6 +14,9 @@ struct GlobalOptions {
   int verbose = 0;
   bool quiet = false;
   bool json = false;
+  // Set by a command that printed its --json document, so that a failure after it does not
+  // print a second one.
+  mutable bool json_written = false;
 };
 
 // A subcommand: its CLI11 node and what to run once the command line parsed. The action's

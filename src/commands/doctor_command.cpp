@@ -113,6 +113,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
              : "verdict: this combination cannot work; fix the problems above\n";
   if (globals.json) {
     fmt::print("{}\n", json.dump(2));
+    globals.json_written = true;
   } else {
     fmt::print("{}", text);
   }

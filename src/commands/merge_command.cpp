@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "commands/commands.hpp"
 #include "kpgo/profile/merge.hpp"
+#include "kpgo/system/atomic_file.hpp"
 #include "kpgo/toolchain/llvm.hpp"
 
 namespace kpgo::commands {
@@ -50,17 +56,33 @@ nlohmann::json to_json(const profile::MergeOutcome& outcome) {
   };
 }
 
-void print_text(const profile::MergeOutcome& outcome) {
+// The summary; on stderr when stdout carries the profile (-o -).
+void print_text(const profile::MergeOutcome& outcome, std::FILE* to) {
   const auto& s = outcome.stats;
-  fmt::print("merged {} of {} inputs into {} (LLVM {}, indexed version {})\n", outcome.merged,
+  fmt::print(to, "merged {} of {} inputs into {} (LLVM {}, indexed version {})\n", outcome.merged,
              outcome.inputs, outcome.output.string(), outcome.backend.llvm_version,
              outcome.backend.indexed_version);
-  if (!outcome.skipped.empty()) fmt::print("  skipped      {}\n", outcome.skipped.size());
-  fmt::print("  functions    {} ({} with non-zero counts)\n", s.functions, s.functions_with_counts);
-  fmt::print("  counters     {}\n", s.counters);
-  fmt::print("  max count    {}\n", s.max_count);
-  fmt::print("  value sites  {} ({} indirect call, {} memory op)\n", s.value_sites,
+  if (!outcome.skipped.empty()) fmt::print(to, "  skipped      {}\n", outcome.skipped.size());
+  fmt::print(to, "  functions    {} ({} with non-zero counts)\n", s.functions, s.functions_with_counts);
+  fmt::print(to, "  counters     {}\n", s.counters);
+  fmt::print(to, "  max count    {}\n", s.max_count);
+  fmt::print(to, "  value sites  {} ({} indirect call, {} memory op)\n", s.value_sites,
              s.indirect_call_sites, s.memop_sites);
+}
+
+Result<> copy_file_to_stdout(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::fflush(stdout);
+  char buffer[1 << 16];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    std::streamsize n = in.gcount();
+    if (n > 0 && std::fwrite(buffer, 1, static_cast<size_t>(n), stdout) != static_cast<size_t>(n)) {
+      return fail("cannot write the profile to standard output: {}", std::strerror(errno));
+    }
+  }
+  if (std::fflush(stdout) != 0) return fail("cannot write the profile to standard output: {}", std::strerror(errno));
+  return {};
 }
 
 Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals) {
@@ -86,9 +108,23 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
     request.consumer_major = *major;
   }
 
+  // -o -: the profile goes to standard output, through a file (LLVM's writer writes files).
+  std::optional<TemporaryFile> to_stdout;
+  if (options.output == "-") {
+    if (globals.json) return fail("-o - and --json both write to standard output; choose one");
+    auto file = TemporaryFile::create("kpgo-merge-stdout");
+    if (!file) return tl::unexpected(file.error());
+    to_stdout.emplace(std::move(*file));
+    request.output = to_stdout->path();
+  }
+
   auto backends = profile::BackendSet::discover();
   auto outcome = profile::merge_profiles(request, backends);
   if (!outcome) return tl::unexpected(outcome.error());
+  if (to_stdout) {
+    if (auto copied = copy_file_to_stdout(to_stdout->path()); !copied) return tl::unexpected(copied.error());
+    outcome->output = "-";
+  }
 
   for (const auto& skip : outcome->skipped) spdlog::warn("skipped {}: {}", skip.path, skip.reason);
   constexpr size_t kShown = 20;
@@ -102,7 +138,7 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   if (globals.json) {
     fmt::print("{}\n", to_json(*outcome).dump(2));
   } else if (!globals.quiet) {
-    print_text(*outcome);
+    print_text(*outcome, to_stdout ? stderr : stdout);
   }
   return 0;
 }
@@ -114,7 +150,7 @@ Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   CLI::App* app = parent.add_subcommand(
       "merge", "Merge raw (.profraw) and indexed (.profdata) profiles into one indexed profile");
   app->add_option("inputs", options->inputs, "Profiles, or directories searched for them");
-  app->add_option("-o,--output", options->output, "Output profile (default: vmlinux.profdata)");
+  app->add_option("-o,--output", options->output, "Output profile, - for standard output (default: vmlinux.profdata)");
   app->add_option("--weighted-input", options->weighted, "W,FILE: an input whose counts weigh W")
       ->allow_extra_args(false);
   app->add_option("-f,--input-files", options->lists,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -87,6 +88,29 @@ Result<> AtomicFile::commit() {
   }
   done_ = true;
   return {};
+}
+
+Result<TemporaryFile> TemporaryFile::create(std::string_view stem) {
+  const char* tmpdir = std::getenv("TMPDIR");
+  fs::path dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  std::string pattern = (dir / (std::string(stem) + "-XXXXXX")).string();
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0) {
+    return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+  }
+  ::close(fd);
+  return TemporaryFile(pattern);
+}
+
+TemporaryFile::TemporaryFile(TemporaryFile&& other) noexcept
+    : path_(std::move(other.path_)), registration_(std::move(other.registration_)) {
+  other.owner_ = false;
+}
+
+TemporaryFile::~TemporaryFile() {
+  if (!owner_) return;
+  std::error_code ec;
+  fs::remove(path_, ec);
 }
 
 Result<> write_file_atomically(const fs::path& target, std::string_view content) {

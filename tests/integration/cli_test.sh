@@ -57,6 +57,35 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["merged"] 
 pass
 [[ ! -s "$WORK/err" ]] || fail "a clean merge logged on stderr"
 pass
+# --json on a failure: still one document on stdout, the error object; the line on stderr.
+expect_fails "merge --json of nothing usable" "$KPGO" --json merge -o bad.profdata "$WORK/nosuch.profraw"
+python3 - "$WORK/out" <<'PY' || fail "--json failure output is not one error object"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["error"]["command"] == "merge" and "nosuch.profraw" in d["error"]["message"], d
+PY
+expect_in "$WORK/err" "kpgo: error:" "--json failure on stderr too"
+
+# -o -: the profile on stdout, byte for byte what a file gets, the summary on stderr.
+expect_ok "merge -o -" "$KPGO" merge -o - p-1.profraw p-2.profraw
+"$KPGO" merge -q -o file.profdata p-1.profraw p-2.profraw
+expect_same file.profdata "$WORK/out" "-o - writes the profile to stdout"
+expect_in "$WORK/err" "merged 2 of 2 inputs into -" "-o -: summary on stderr"
+[[ ! -e ./- ]] || fail "-o - made a file named -"
+pass
+! compgen -G "${TMPDIR:-/tmp}/kpgo-merge-stdout-*" > /dev/null || fail "-o - left its temporary file"
+pass
+
+# Outputs get the permissions the umask leaves, or those of the file they replace.
+(umask 077 && "$KPGO" merge -q -o private.profdata p-1.profraw)
+[[ $(stat -c %a private.profdata) == 600 ]] || fail "umask 077: mode $(stat -c %a private.profdata)"
+(umask 022 && "$KPGO" merge -q -o shared.profdata p-1.profraw)
+[[ $(stat -c %a shared.profdata) == 644 ]] || fail "umask 022: mode $(stat -c %a shared.profdata)"
+chmod 640 shared.profdata
+"$KPGO" merge -q -o shared.profdata p-2.profraw
+[[ $(stat -c %a shared.profdata) == 640 ]] || fail "a replaced output lost its mode"
+pass
+
 expect_ok "-q" "$KPGO" -q merge -o q.profdata p-1.profraw
 [[ ! -s "$WORK/out" && ! -s "$WORK/err" ]] || fail "-q still printed"
 pass

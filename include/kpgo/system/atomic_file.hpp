@@ -38,6 +38,22 @@ class AtomicFile {
   TemporaryFileRegistration registration_;
 };
 
+// A file of kpgo's own in $TMPDIR (or /tmp), removed when destroyed or when a signal ends kpgo.
+class TemporaryFile {
+ public:
+  static Result<TemporaryFile> create(std::string_view stem);
+  TemporaryFile(TemporaryFile&& other) noexcept;
+  TemporaryFile& operator=(TemporaryFile&&) = delete;
+  ~TemporaryFile();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)), registration_(path_.string()) {}
+  std::filesystem::path path_;
+  TemporaryFileRegistration registration_;
+  bool owner_ = true;
+};
+
 // Writes `content` to `target` through an AtomicFile.
 Result<> write_file_atomically(const std::filesystem::path& target, std::string_view content);
 
