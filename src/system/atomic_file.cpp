@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -30,15 +33,34 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
                 "into place)", target.string());
   }
   // The temporary sits beside the target so that rename() stays on one filesystem.
-  std::string pattern = (dir / ("." + target.filename().string() + ".kpgo-XXXXXX")).string();
-  int fd = ::mkstemp(pattern.data());
-  if (fd < 0) {
-    return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path temp = dir / ("." + target.filename().string() + ".kpgo-" + random_suffix());
+    // Registered before it exists: a signal at any instant finds it to remove.
+    AtomicFile file(target, temp);
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) {
+      file.done_ = true;  // someone else's file: not ours to remove
+      continue;
+    }
+    if (fd < 0) {
+      file.done_ = true;
+      return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+    }
+    ::fchmod(fd, mode_for(target));
+    ::close(fd);
+    return file;
   }
-  AtomicFile file(target, pattern);
-  ::fchmod(fd, mode_for(target));
-  ::close(fd);
-  return file;
+  return fail("cannot create a temporary file in {}: every name tried exists", dir.string());
+}
+
+std::string random_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device random;
+  uint64_t bits = (uint64_t{random()} << 32 | random()) ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string suffix;
+  for (int i = 0; i < 8; ++i, bits /= 62) suffix += kAlphabet[bits % 62];
+  return suffix;
 }
 
 mode_t AtomicFile::mode_for(const fs::path& target) {
@@ -93,13 +115,19 @@ Result<> AtomicFile::commit() {
 Result<TemporaryFile> TemporaryFile::create(std::string_view stem) {
   const char* tmpdir = std::getenv("TMPDIR");
   fs::path dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
-  std::string pattern = (dir / (std::string(stem) + "-XXXXXX")).string();
-  int fd = ::mkstemp(pattern.data());
-  if (fd < 0) {
-    return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    TemporaryFile file(dir / (std::string(stem) + "-" + random_suffix()));  // registered first
+    int fd = ::open(file.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      return file;
+    }
+    file.owner_ = false;
+    if (errno != EEXIST) {
+      return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
+    }
   }
-  ::close(fd);
-  return TemporaryFile(pattern);
+  return fail("cannot create a temporary file in {}: every name tried exists", dir.string());
 }
 
 TemporaryFile::TemporaryFile(TemporaryFile&& other) noexcept

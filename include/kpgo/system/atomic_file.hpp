@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include <sys/types.h>
@@ -53,6 +54,9 @@ class TemporaryFile {
   TemporaryFileRegistration registration_;
   bool owner_ = true;
 };
+
+// Eight random letters and digits, for names of temporary files.
+std::string random_suffix();
 
 // Writes `content` to `target` through an AtomicFile.
 Result<> write_file_atomically(const std::filesystem::path& target, std::string_view content);
