@@ -72,6 +72,7 @@ void print_text(const profile::MergeOutcome& outcome, std::FILE* to) {
 
 Result<> copy_file_to_stdout(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot read {}, the profile for standard output", path.string());
   std::fflush(stdout);
   char buffer[1 << 16];
   while (in) {

@@ -33,24 +33,10 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
                 "into place)", target.string());
   }
   // The temporary sits beside the target so that rename() stays on one filesystem.
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path temp = dir / ("." + target.filename().string() + ".kpgo-" + random_suffix());
-    // Registered before it exists: a signal at any instant finds it to remove.
-    AtomicFile file(target, temp);
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST) {
-      file.done_ = true;  // someone else's file: not ours to remove
-      continue;
-    }
-    if (fd < 0) {
-      file.done_ = true;
-      return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
-    }
-    ::fchmod(fd, mode_for(target));
-    ::close(fd);
-    return file;
-  }
-  return fail("cannot create a temporary file in {}: every name tried exists", dir.string());
+  auto temp = TemporaryFile::create_in(dir, "." + target.filename().string() + ".kpgo");
+  if (!temp) return tl::unexpected(temp.error());
+  ::chmod(temp->path().c_str(), mode_for(target));
+  return AtomicFile(target, std::move(*temp));
 }
 
 std::string random_suffix() {
@@ -80,49 +66,29 @@ mode_t AtomicFile::process_umask() {
   return 022;
 }
 
-AtomicFile::AtomicFile(fs::path target, fs::path temp)
-    : target_(std::move(target)), temp_(std::move(temp)), registration_(temp_.string()) {}
-
-AtomicFile::AtomicFile(AtomicFile&& other) noexcept
-    : target_(std::move(other.target_)),
-      temp_(std::move(other.temp_)),
-      done_(other.done_),
-      registration_(std::move(other.registration_)) {
-  other.done_ = true;
-}
-
-AtomicFile::~AtomicFile() {
-  if (!done_) {
-    std::error_code ec;
-    fs::remove(temp_, ec);
-  }
-}
-
 Result<> AtomicFile::commit() {
-  int fd = ::open(temp_.c_str(), O_RDONLY);
+  int fd = ::open(temp_path().c_str(), O_RDONLY);
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
   }
-  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-    return fail("cannot rename {} to {}: {}", temp_.string(), target_.string(),
+  if (::rename(temp_path().c_str(), target_.c_str()) != 0) {
+    return fail("cannot rename {} to {}: {}", temp_path().string(), target_.string(),
                 std::strerror(errno));
   }
-  done_ = true;
+  temp_.release();
   return {};
 }
 
-Result<TemporaryFile> TemporaryFile::create(std::string_view stem) {
-  const char* tmpdir = std::getenv("TMPDIR");
-  fs::path dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+Result<TemporaryFile> TemporaryFile::create_in(const fs::path& dir, std::string_view prefix) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    TemporaryFile file(dir / (std::string(stem) + "-" + random_suffix()));  // registered first
+    TemporaryFile file(dir / (std::string(prefix) + "-" + random_suffix()));  // registered first
     int fd = ::open(file.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
       ::close(fd);
       return file;
     }
-    file.owner_ = false;
+    file.release();  // not created: someone else's name, or none at all
     if (errno != EEXIST) {
       return fail("cannot create a temporary file in {}: {}", dir.string(), std::strerror(errno));
     }
@@ -130,8 +96,13 @@ Result<TemporaryFile> TemporaryFile::create(std::string_view stem) {
   return fail("cannot create a temporary file in {}: every name tried exists", dir.string());
 }
 
+Result<TemporaryFile> TemporaryFile::create(std::string_view prefix) {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return create_in(tmpdir && *tmpdir ? tmpdir : "/tmp", prefix);
+}
+
 TemporaryFile::TemporaryFile(TemporaryFile&& other) noexcept
-    : path_(std::move(other.path_)), registration_(std::move(other.registration_)) {
+    : path_(std::move(other.path_)), registration_(std::move(other.registration_)), owner_(other.owner_) {
   other.owner_ = false;
 }
 
