@@ -11,6 +11,8 @@
 #                                     done (docs/testing.md)
 #   --build-only                      set up and build, run nothing
 #   --no-setup                        skip scripts/setup.sh
+#   --sanitize                        build kpgo and its backends with ASan and UBSan (in
+#                                     build-sanitize/) and run the tests with that build; CI does
 #   -- ARGS...                        more arguments for ctest (e.g. -R merge)
 #
 # Each test's time is printed as it ends; a test that fails or times out has the tail of its
@@ -20,13 +22,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_BUILD_DIR:-$root/build}
 
 selection=(-LE matrix)
-setup=1 build_only=0 ctest_args=()
+setup=1 build_only=0 sanitize=0 ctest_args=()
 while (($#)); do
   case $1 in
     --quick) selection=(-LE 'kernel|matrix') ;;
     --matrix) selection=() ;;
     --build-only) build_only=1 ;;
     --no-setup) setup=0 ;;
+    --sanitize) sanitize=1 ;;
     --) shift; ctest_args+=("$@"); break ;;
     *) ctest_args+=("$1") ;;
   esac
@@ -36,7 +39,16 @@ done
 started=$(date +%s)
 ((setup)) && bash "$root/scripts/setup.sh"
 configure_log=$(mktemp)
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$configure_log" 2>&1 ||
+options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if ((sanitize)); then
+  # kpgo and its backends with AddressSanitizer and UBSan, in a build directory of their own;
+  # the first report ends the process (and so fails the test that ran it).
+  build=${KPGO_BUILD_DIR:-$root/build-sanitize}
+  options+=(-DKPGO_SANITIZE=ON)
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
+cmake -S "$root" -B "$build" -G Ninja "${options[@]}" > "$configure_log" 2>&1 ||
   { cat "$configure_log" >&2; rm -f "$configure_log"; exit 1; }
 rm -f "$configure_log"
 cmake --build "$build" -j "$(nproc)"

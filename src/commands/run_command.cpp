@@ -26,7 +26,32 @@ struct RunArgs : KernelBuildArgs {
   unsigned cpus = 2;
   std::string accel = "tcg";
   bool no_boot = false;
+  bool dry_run = false;
 };
+
+// The phases that would run, and the exact commands of those that know them in advance.
+int print_plan(const std::vector<workdir::PlannedPhase>& plan, const GlobalOptions& globals) {
+  if (globals.json) {
+    nlohmann::json phases = nlohmann::json::array();
+    for (const auto& phase : plan) {
+      nlohmann::json commands = nlohmann::json::array();
+      for (const auto& command : phase.commands) commands.push_back(render_command(command));
+      phases.push_back({{"name", phase.name}, {"runs", phase.runs}, {"what", phase.what},
+                        {"commands", commands}});
+    }
+    fmt::print("{}\n", nlohmann::json{{"phases", phases}}.dump(2));
+    return 0;
+  }
+  for (const auto& phase : plan) {
+    if (!phase.runs) {
+      fmt::print("# {}: up to date\n", phase.name);
+      continue;
+    }
+    fmt::print("# {}: runs{}{}\n", phase.name, phase.what.empty() ? "" : ": ", phase.what);
+    for (const auto& command : phase.commands) fmt::print("{}\n", render_command(command));
+  }
+  return 0;
+}
 
 Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   bool progress = !globals.quiet && ::isatty(STDERR_FILENO);
@@ -59,6 +84,11 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   auto manifest = workdir::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
   auto backends = profile::BackendSet::discover();
+  if (args.dry_run) {
+    auto plan = workdir::plan_pipeline(options, system_runner(), backends, *manifest);
+    if (!plan) return tl::unexpected(plan.error());
+    return print_plan(*plan, globals);
+  }
   auto outcome = workdir::run_pipeline(options, system_runner(), backends, *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
 
@@ -111,6 +141,8 @@ Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--cpus", args->cpus, "QEMU guest CPUs")->capture_default_str();
   app->add_option("--accel", args->accel, "QEMU accelerator")->capture_default_str();
   app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
+  app->add_flag("--dry-run", args->dry_run,
+                "Say which phases would run and print their commands; change nothing");
   return {app, [args, &globals] { return run_run(*args, globals); }};
 }
 

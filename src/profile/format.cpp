@@ -133,6 +133,9 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
                           &header.padding_after_counters, &header.padding_after_bitmap}) {
     if (*field > kSane) return fail("raw header is corrupt (a section size of {})", *field);
   }
+  if (header.binary_ids_size % 8) {
+    return fail("raw header is corrupt (a binary ID section of {} bytes)", header.binary_ids_size);
+  }
   if (header.value_kind_last > 16) {
     return fail("raw header is corrupt (value kind count {})", header.value_kind_last);
   }
@@ -143,8 +146,51 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
   return header;
 }
 
-Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& header) {
-  if (!header.pointers_64bit) return {};  // 32-bit layouts are left to LLVM's reader
+Result<uint64_t> validate_value_data(std::span<const uint8_t> file, uint64_t offset, uint64_t end,
+                                     uint64_t kinds) {
+  // TotalSize (u32), NumValueKinds (u32), then per kind: Kind (u32), NumValueSites (u32), a
+  // count byte per site padded to 8, and 16 bytes (value, count) per recorded value.
+  end = std::min<uint64_t>(end, file.size());
+  if (offset > end || end - offset < 8) return fail("its value profile data is cut off");
+  uint32_t total_size, num_kinds;
+  std::memcpy(&total_size, file.data() + offset, 4);
+  std::memcpy(&num_kinds, file.data() + offset + 4, 4);
+  if (total_size < 8 || total_size % 8) {
+    return fail("its value profile data has an impossible size {}", total_size);
+  }
+  if (total_size > end - offset) {
+    return fail("truncated: its value profile data needs {} bytes, {} remain", total_size,
+                end - offset);
+  }
+  if (num_kinds > kinds) return fail("its value profile data claims {} value kinds", num_kinds);
+  uint64_t cursor = offset + 8;
+  uint64_t block_end = offset + total_size;
+  for (uint32_t k = 0; k < num_kinds; ++k) {
+    if (block_end - cursor < 8) return fail("its value profile record {} is cut off", k);
+    uint32_t kind, sites;
+    std::memcpy(&kind, file.data() + cursor, 4);
+    std::memcpy(&sites, file.data() + cursor + 4, 4);
+    if (kind >= kinds) return fail("its value profile record {} has kind {}", k, kind);
+    uint64_t head = align_to_8(8 + static_cast<uint64_t>(sites));
+    if (head > block_end - cursor) return fail("its value profile sites run past their data");
+    uint64_t values = 0;
+    for (uint32_t s = 0; s < sites; ++s) values += file[cursor + 8 + s];
+    if (values * 16 > block_end - cursor - head) {
+      return fail("its value profile values run past their data");
+    }
+    cursor += head + values * 16;
+  }
+  return total_size;
+}
+
+namespace {
+
+// One profile's data records and value data, the profile starting at file[0]. Returns where the
+// profile ends: the next profile in the file, if any, starts after zero padding.
+Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHeader& header) {
+  if (!header.pointers_64bit) {
+    return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
+  }
   uint64_t kinds = header.value_kind_last + 1;
   uint64_t counters_bytes = header.num_counters * header.counter_size;
   uint64_t value_offset = header.value_data_offset();
@@ -174,45 +220,39 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& he
     bool has_values = false;
     for (uint64_t k = 0; k < kinds; ++k) has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;
     if (!has_values) continue;
-    // One ValueProfData per record with value sites: TotalSize (u32), NumValueKinds (u32), then
-    // per kind: Kind (u32), NumValueSites (u32), a count byte per site padded to 8, and 16 bytes
-    // (value, count) per recorded value.
-    if (value_offset > file.size() || file.size() - value_offset < 8) {
-      return fail("truncated: the value profile data of record {} is missing", i);
-    }
-    uint32_t total_size, num_kinds;
-    std::memcpy(&total_size, file.data() + value_offset, 4);
-    std::memcpy(&num_kinds, file.data() + value_offset + 4, 4);
-    if (total_size < 8 || total_size % 8) {
-      return fail("value profile data of record {} has an impossible size {}", i, total_size);
-    }
-    if (total_size > file.size() - value_offset) {
-      return fail("truncated: the value profile data of record {} needs {} bytes, {} remain", i,
-                  total_size, file.size() - value_offset);
-    }
-    if (num_kinds > kinds) {
-      return fail("value profile data of record {} claims {} value kinds", i, num_kinds);
-    }
-    uint64_t cursor = value_offset + 8;
-    uint64_t end = value_offset + total_size;
-    for (uint32_t k = 0; k < num_kinds; ++k) {
-      if (end - cursor < 8 || cursor > end) return fail("value profile record of record {} is cut off", i);
-      uint32_t kind, sites;
-      std::memcpy(&kind, file.data() + cursor, 4);
-      std::memcpy(&sites, file.data() + cursor + 4, 4);
-      if (kind >= kinds) return fail("value profile record of record {} has kind {}", i, kind);
-      uint64_t head = align_to_8(8 + static_cast<uint64_t>(sites));
-      if (head > end - cursor) return fail("value profile sites of record {} run past their data", i);
-      uint64_t values = 0;
-      for (uint32_t s = 0; s < sites; ++s) values += file[cursor + 8 + s];
-      if (values * 16 > end - cursor - head) {
-        return fail("value profile values of record {} run past their data", i);
-      }
-      cursor += head + values * 16;
-    }
-    value_offset = end;
+    auto size = validate_value_data(file, value_offset, file.size(), kinds);
+    if (!size) return fail("data record {}: {}", i, size.error().message);
+    value_offset += *size;
   }
-  return {};
+  return value_offset;
+}
+
+}  // namespace
+
+Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& first) {
+  RawHeader header = first;
+  uint64_t start = 0;
+  for (size_t profile = 1;; ++profile) {
+    auto end = validate_one_profile(file.subspan(start), header);
+    if (!end) {
+      if (profile == 1) return tl::unexpected(end.error());
+      return fail("profile {} in the file (at byte {}): {}", profile, start, end.error().message);
+    }
+    // LLVM's raw reader takes what follows a profile, after zero bytes, as the next profile's
+    // header, which must be 8-byte aligned and of the same pointer size as the first.
+    start += *end;
+    while (start < file.size() && file[start] == 0) ++start;
+    if (start == file.size()) return {};
+    if (start % 8 || file.size() - start < 16 || load_u64(file.subspan(start), 0) != kRawMagic64) {
+      return fail("{} bytes after profile {} (at byte {}) are no further profile", file.size() - start,
+                  profile, start);
+    }
+    auto next = parse_raw_header(file.subspan(start), file.size() - start);
+    if (!next) {
+      return fail("profile {} in the file (at byte {}): {}", profile + 1, start, next.error().message);
+    }
+    header = *next;
+  }
 }
 
 Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section) {
@@ -223,6 +263,8 @@ Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> secti
     uint64_t length;
     std::memcpy(&length, section.data() + offset, 8);
     offset += 8;
+    // LLVM's readers refuse an ID of length 0 (a zeroed section), so kpgo does on both paths.
+    if (length == 0) return fail("binary ID of length 0 (a damaged binary ID section)");
     if (length > section.size() - offset) {
       return fail("binary ID of {} bytes runs past its section", length);
     }
@@ -290,12 +332,18 @@ namespace kpgo::profile {
 
 Result<ProfileIdentity> inspect_profile(const fs::path& path) {
   auto id = identify_profile(path);
-  if (!id || id->kind != ProfileKind::raw) return id;
+  if (!id || id->kind == ProfileKind::text) return id;
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> file(id->file_size);
   in.read(reinterpret_cast<char*>(file.data()), static_cast<std::streamsize>(file.size()));
   if (static_cast<uint64_t>(in.gcount()) != id->file_size) {
     return fail("{}: cannot read all of it", path.string());
+  }
+  if (id->kind == ProfileKind::indexed) {
+    if (auto valid = validate_indexed_profile(file); !valid) {
+      return fail("{}: {}", path.string(), valid.error().message);
+    }
+    return id;
   }
   if (auto valid = validate_raw_records(file, id->raw); !valid) {
     return fail("{}: {}", path.string(), valid.error().message);

@@ -37,13 +37,6 @@ int take_slot(std::array<std::atomic<T>, kSlots>& table, T value) {
   return -1;
 }
 
-bool any_child_running() {
-  for (auto& slot : g_child_groups) {
-    if (slot.load() > 0) return true;
-  }
-  return false;
-}
-
 void remove_temporaries() {
   for (auto& slot : g_temporaries) {
     char* path = slot.load();

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/workdir/pipeline.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "kpgo/system/data_dir.hpp"
@@ -68,6 +70,46 @@ bool exists(const std::string& path) {
   return !path.empty() && fs::exists(path, ec);
 }
 
+bool instrument_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
+  const auto& instrument = manifest.data().value("instrument", nlohmann::json::object());
+  return instrument.value("inputs_key", "") == instrument_key(options.instrument) &&
+         instrument.contains("finished") &&
+         exists(instrument.value("artifacts", nlohmann::json::object()).value("bzImage", ""));
+}
+
+bool collect_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
+  const auto& collect = manifest.data().value("collect", nlohmann::json::object());
+  return collect.value("inputs_key", "") == collect_key(options.collect, manifest) &&
+         profiles_intact(manifest);
+}
+
+bool optimize_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
+  const auto& optimized = manifest.data().value("optimize", nlohmann::json::object());
+  return optimized.value("inputs_key", "") == optimize_key(options.optimize, manifest) &&
+         optimized.contains("finished") &&
+         exists(optimized.value("artifacts", nlohmann::json::object()).value("bzImage", ""));
+}
+
+// A line as each phase starts and one as it ends, with its time: a CI log read later shows
+// where the time went, and a 15-minute kernel build is not taken for a hang.
+class PhaseLine {
+ public:
+  explicit PhaseLine(std::string name) : name_(std::move(name)) {
+    spdlog::info("phase {}: started", name_);
+  }
+  ~PhaseLine() {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    spdlog::info("phase {}: {} after {:.0f} s", name_, done_ ? "finished" : "stopped", seconds);
+  }
+  void done() { done_ = true; }
+  static void up_to_date(const char* name) { spdlog::info("phase {}: up to date", name); }
+
+ private:
+  std::string name_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  bool done_ = false;
+};
+
 }  // namespace
 
 Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunner& runner,
@@ -77,10 +119,10 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
 
   std::string key = instrument_key(options.instrument);
   const auto& instrument = data.value("instrument", nlohmann::json::object());
-  bool instrument_done = instrument.value("inputs_key", "") == key && instrument.contains("finished") &&
-                         exists(instrument["artifacts"].value("bzImage", ""));
+  bool instrument_done = instrument_up_to_date(options, manifest);
+  if (instrument_done) PhaseLine::up_to_date("instrument");
   if (!instrument_done) {
-    spdlog::info("instrument: building the instrumented kernel");
+    PhaseLine line("instrument");
     std::string old_build_id = instrument.value("vmlinux_build_id", "");
     auto built = kernel::instrument(options.instrument, runner, manifest);
     if (!built) return tl::unexpected(built.error());
@@ -96,13 +138,15 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
       data.erase("merge");
     }
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    line.done();
   }
   outcome.phases.push_back({"instrument", !instrument_done});
 
   key = collect_key(options.collect, manifest);
-  bool collect_done = data.value("collect", nlohmann::json::object()).value("inputs_key", "") == key &&
-                      profiles_intact(manifest);
+  bool collect_done = collect_up_to_date(options, manifest);
+  if (collect_done) PhaseLine::up_to_date("collect");
   if (!collect_done) {
+    PhaseLine line("collect");
     auto collected = targets::collect_profiles(options.collect, runner, manifest);
     if (!collected) return tl::unexpected(collected.error());
     if (!collected->failed.empty()) {
@@ -115,19 +159,25 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
     }
     data["collect"]["inputs_key"] = key;
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    line.done();
   }
   outcome.phases.push_back({"collect", !collect_done});
   outcome.profiles = data["collect"]["profiles"].size();
 
-  auto merged = merge_workdir_profiles(manifest, backends);
-  if (!merged) return tl::unexpected(merged.error());
-  outcome.phases.push_back({"merge", merged->merged});
+  {
+    // Whether the merge is up to date is for merge_workdir_profiles to find out.
+    PhaseLine line("merge");
+    auto merged = merge_workdir_profiles(manifest, backends);
+    if (!merged) return tl::unexpected(merged.error());
+    outcome.phases.push_back({"merge", merged->merged});
+    line.done();
+  }
 
   key = optimize_key(options.optimize, manifest);
   const auto& optimized = data.value("optimize", nlohmann::json::object());
-  bool optimize_done = optimized.value("inputs_key", "") == key && optimized.contains("finished") &&
-                       exists(optimized["artifacts"].value("bzImage", ""));
+  bool optimize_done = optimize_up_to_date(options, manifest);
   if (optimize_done) {
+    PhaseLine::up_to_date("optimize");
     const auto& report = optimized["report"];
     outcome.optimized.bzimage = optimized["artifacts"].value("bzImage", "");
     outcome.optimized.vmlinux = optimized["artifacts"].value("vmlinux", "");
@@ -137,14 +187,69 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
                                 report.value("stale", 0ull),     report.value("without_data", 0ull),
                                 report.value("hot", 0ull),       report.value("hot_matched", 0ull)};
   } else {
+    PhaseLine line("optimize");
     auto built = optimize(options.optimize, runner, backends, manifest);
     if (!built) return tl::unexpected(built.error());
     outcome.optimized = *built;
     data["optimize"]["inputs_key"] = key;
     if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    line.done();
   }
   outcome.phases.push_back({"optimize", !optimize_done});
   return outcome;
+}
+
+Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
+                                                ProcessRunner& runner, profile::BackendSet& backends,
+                                                Manifest& manifest) {
+  std::vector<PlannedPhase> plan;
+  bool instrument_runs = !instrument_up_to_date(options, manifest);
+  PlannedPhase instrument{"instrument", instrument_runs, "", {}};
+  if (instrument_runs) {
+    kernel::InstrumentOptions dry = options.instrument;
+    dry.dry_run = true;
+    auto outcome = kernel::instrument(dry, runner, manifest);
+    if (!outcome) return tl::unexpected(outcome.error());
+    instrument.commands = outcome->commands;
+  }
+  plan.push_back(instrument);
+
+  // A new kernel makes every profile of the old one useless.
+  bool collect_runs = instrument_runs || !collect_up_to_date(options, manifest);
+  const auto& c = options.collect;
+  std::string where = c.kind == targets::TargetKind::qemu  ? "a QEMU guest of the instrumented kernel"
+                      : c.kind == targets::TargetKind::ssh ? fmt::format("{} over ssh", fmt::join(c.ssh_hosts, ", "))
+                                                           : "this machine";
+  plan.push_back({"collect", collect_runs,
+                  fmt::format("reset the counters, run workload {} ({}) {} times on {}, take each "
+                              "profile out and check it against the instrumented vmlinux",
+                              c.workload.name, c.workload.script.string(), c.runs, where),
+                  {}});
+
+  const auto& merge = manifest.data().value("merge", nlohmann::json::object());
+  fs::path merged = manifest.workdir() / "vmlinux.profdata";
+  bool merge_runs = collect_runs || merge.value("sha256", "") != file_hash(merged);
+  plan.push_back({"merge", merge_runs,
+                  fmt::format("merge the collected profiles into {} with the LLVM of the "
+                              "instrumenting clang",
+                              merged.string()),
+                  {}});
+
+  bool optimize_runs = merge_runs || !optimize_up_to_date(options, manifest);
+  PlannedPhase optimize_phase{"optimize", optimize_runs, "", {}};
+  if (optimize_runs && !instrument_runs) {
+    OptimizeOptions dry = options.optimize;
+    dry.dry_run = true;
+    auto outcome = optimize(dry, runner, backends, manifest);
+    if (!outcome) return tl::unexpected(outcome.error());
+    optimize_phase.commands = outcome->commands;
+  } else if (optimize_runs) {
+    optimize_phase.what = "rebuild the kernel from the instrumented build's source and .config with "
+                          "-fprofile-use (its make commands are known once the instrumented build "
+                          "exists: kpgo optimize --dry-run)";
+  }
+  plan.push_back(optimize_phase);
+  return plan;
 }
 
 }  // namespace kpgo::workdir

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "kpgo/profile/format.hpp"
 #include "kpgo/profile/versions.hpp"
 #include "unit/raw_builder.hpp"
@@ -134,4 +136,49 @@ TEST(RawRecords, RecordSizePerVersion) {
   EXPECT_EQ(raw_data_record_size(9), 64u);
   EXPECT_EQ(raw_data_record_size(10), 64u);
   EXPECT_EQ(raw_data_record_size(7), 0u);
+}
+
+namespace {
+std::span<const uint8_t> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+}  // namespace
+
+TEST(TextProfile, CountsThatTheLinesCannotHoldAreRefused) {
+  std::string good = ":ir\nmain\n# Func Hash:\n1234\n# Num Counters:\n2\n7\n3\n";
+  EXPECT_TRUE(validate_text_profile(bytes_of(good), true));
+  std::string counters = ":ir\nmain\n1234\n4611686018427387904\n7\n";
+  auto refused = validate_text_profile(bytes_of(counters), true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("function main: 4611686018427387904 counters"),
+            std::string::npos)
+      << refused.error().message;
+  std::string sites = "f\n1\n1\n5\n1\n0\n4000000000\n";
+  EXPECT_FALSE(validate_text_profile(bytes_of(sites), true));
+}
+
+TEST(TextProfile, BitmapLinesFollowTheReadingLlvmsGrammar) {
+  // For LLVM 18 and later "$2" starts two bitmap bytes; for older ones it is the next
+  // function's name, whose counter count then follows its hash.
+  std::string text = "f\n1\n1\n5\n$2\n7\n99999999999\n";
+  EXPECT_TRUE(validate_text_profile(bytes_of(text), true));
+  auto old = validate_text_profile(bytes_of(text), false);
+  ASSERT_FALSE(old);
+  EXPECT_NE(old.error().message.find("function $2: 99999999999 counters"), std::string::npos)
+      << old.error().message;
+}
+
+TEST(IndexedProfile, HeaderOfAnUnknownVersionOrCutShortIsRefused) {
+  std::vector<uint8_t> file(16, 0);
+  std::memcpy(file.data(), &kIndexedMagic, 8);
+  uint64_t version = 13;
+  std::memcpy(file.data() + 8, &version, 8);
+  auto refused = validate_indexed_profile(file);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("indexed format version 13"), std::string::npos);
+  version = 12;
+  std::memcpy(file.data() + 8, &version, 8);
+  refused = validate_indexed_profile(file);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cut off"), std::string::npos) << refused.error().message;
 }

@@ -69,9 +69,46 @@ uint64_t raw_data_record_size(uint64_t version);
 // Parses a raw header from the first bytes of a file, checking it against the file's size.
 Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file_size);
 
-// Walks every data record and its value-profile data with bounds checks: LLVM's own reader
-// trusts the value-profile sizes and can read past its buffer on a corrupt file.
+// Walks every data record and its value-profile data with bounds checks, in every profile of the
+// file (`cat a.profraw b.profraw` holds two; `header` is the first's), as LLVM's raw reader
+// would read them: it trusts the value-profile sizes and can read past its buffer on a corrupt
+// file. 32-bit profiles are refused.
 Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& header);
+
+// One ValueProfData block (the value-profile data of one function, in raw and indexed profiles)
+// at `offset`, checked to lie whole before `end`: every record's kind below `kinds`, its site
+// counts and values inside the block. LLVM's ValueProfData::checkIntegrity reads a record's
+// site counts before it knows they are in the block. Returns the block's size.
+Result<uint64_t> validate_value_data(std::span<const uint8_t> file, uint64_t offset, uint64_t end,
+                                     uint64_t kinds);
+
+// The layout facts of an indexed (.profdata) header, per indexed version.
+struct IndexedHeader {
+  uint64_t version = 0;
+  uint64_t variant_flags = 0;
+  uint64_t hash_type = 0;
+  uint64_t hash_offset = 0;
+  uint64_t memprof_offset = 0;       // v8+
+  uint64_t binary_id_offset = 0;     // v9+
+  uint64_t traces_offset = 0;        // v10+
+  uint64_t vtable_names_offset = 0;  // v12+
+  uint64_t header_size = 0;
+};
+
+// Indexed versions whose layout kpgo checks: 4 (LLVM 3.9, the first with a summary) to 12
+// (LLVM 19 and later).
+inline constexpr uint64_t kOldestIndexedVersion = 4;
+inline constexpr uint64_t kNewestIndexedVersion = 12;
+
+// Checks a whole indexed profile before LLVM maps it: header, summaries, the hash table's
+// buckets and every entry's key, counts, bitmap and value data, binary IDs and vtable names,
+// each inside the file. LLVM's indexed reader trusts these sizes and offsets.
+Result<IndexedHeader> validate_indexed_profile(std::span<const uint8_t> file);
+
+// Checks a text profile where LLVM's text reader trusts it: every count it reserves room for
+// (counters, bitmap bytes, value sites) must fit in the lines that are left. `bitmaps`: the
+// reading LLVM (18 and later) knows MC/DC bitmap lines.
+Result<> validate_text_profile(std::span<const uint8_t> file, bool bitmaps);
 
 // Binary IDs (build IDs) from the section after the raw header, as lowercase hex.
 Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section);
@@ -89,7 +126,9 @@ struct ProfileIdentity {
 // file is as long as its header says. Errors name the file and the reason.
 Result<ProfileIdentity> identify_profile(const std::filesystem::path& path);
 
-// identify_profile, and for raw profiles also validate_raw_records over the whole file.
+// identify_profile, then the whole file checked: validate_raw_records or
+// validate_indexed_profile. A text profile's grammar depends on the LLVM that reads it, so the
+// merge backend checks it.
 Result<ProfileIdentity> inspect_profile(const std::filesystem::path& path);
 
 // A profile just taken from a kernel, checked before it is kept: a raw profile of the expected

@@ -28,6 +28,19 @@ struct PipelineOutcome {
   size_t profiles = 0;
 };
 
+struct PlannedPhase {
+  std::string name;
+  bool runs = false;              // false: up to date
+  std::string what;               // what it would do, when its commands are not known in advance
+  std::vector<Command> commands;  // the commands it would run, when they are
+};
+
+// What run_pipeline would do, doing nothing: which phases run, and the exact commands of those
+// that know them in advance (instrument; optimize once an instrumented kernel exists).
+Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
+                                                ProcessRunner& runner, profile::BackendSet& backends,
+                                                Manifest& manifest);
+
 // instrument, collect, merge, optimize; a phase whose inputs (and so everything it depends on)
 // are unchanged since it last completed is skipped, so a second run redoes nothing and a changed
 // workload redoes collect and what follows.

@@ -2,6 +2,7 @@
 #include "raw_layout.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstring>
 #include <unordered_map>
@@ -156,12 +157,31 @@ uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) 
   return hasher.state;
 }
 
+// Indexed and text inputs go to LLVM's readers whole; first they are checked where those
+// readers trust the file. A text profile is one whose every byte is printable or a space, as
+// LLVM's text reader decides.
+Result<> validate_other_input(std::span<const uint8_t> file) {
+  uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
+  if (magic == kIndexedMagic) {
+    auto header = validate_indexed_profile(file);
+    if (!header) return tl::unexpected(header.error());
+    return {};
+  }
+  bool text = std::all_of(file.begin(), file.end(),
+                          [](uint8_t c) { return std::isprint(c) || std::isspace(c); });
+  if (!text) return {};  // LLVM refuses it as an unknown format
+  return validate_text_profile(file, LLVM_VERSION_MAJOR >= 18);
+}
+
 }  // namespace
 
 Screening screen_input(std::span<const uint8_t> file) {
   Screening screening;
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
-  if (magic != kRawMagic64 && magic != kRawMagic32) return screening;  // LLVM reads the others
+  if (magic != kRawMagic64 && magic != kRawMagic32) {
+    if (auto valid = validate_other_input(file); !valid) screening.failure = valid.error().message;
+    return screening;
+  }
   screening.raw = true;
   auto header = parse_raw_header(file, file.size());
   if (!header) {

@@ -32,7 +32,8 @@ struct Screening {
 };
 
 // Checks an input as kpgo merge requires before LLVM reads it (raw profiles: every data and value
-// record in bounds) and decides whether it may take the fast path: a raw profile of this LLVM's
+// record in bounds; indexed and text profiles: validate_indexed_profile, validate_text_profile)
+// and decides whether it may take the fast path: a raw profile of this LLVM's
 // own raw version holding nothing the fast path does not model (bitmaps, vtables, temporal
 // traces, coverage bytes, several profiles in one file, counts LLVM's reader warns about).
 Screening screen_input(std::span<const uint8_t> file);
