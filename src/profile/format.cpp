@@ -21,9 +21,10 @@ uint64_t padding_to_8(uint64_t size) { return (8 - size % 8) % 8; }
 
 uint64_t align_to_8(uint64_t size) { return size + padding_to_8(size); }
 
+// As LLVM's text reader decides: its first 8 bytes are printable or spaces.
 bool looks_like_text(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return false;
-  for (uint8_t c : bytes.first(std::min<size_t>(bytes.size(), 1024))) {
+  for (uint8_t c : bytes.first(std::min<size_t>(bytes.size(), 8))) {
     if (!std::isprint(c) && !std::isspace(c)) return false;
   }
   return true;

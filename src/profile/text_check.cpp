@@ -20,6 +20,7 @@ namespace {
 // The lines LLVM's reader sees: blank lines and lines starting with '#' are skipped.
 std::vector<std::string_view> meaningful_lines(std::span<const uint8_t> file) {
   std::string_view text(reinterpret_cast<const char*>(file.data()), file.size());
+  text = text.substr(0, text.find('\0'));  // LLVM's line iterator ends at a NUL byte
   std::vector<std::string_view> lines;
   while (!text.empty()) {
     size_t end = text.find('\n');

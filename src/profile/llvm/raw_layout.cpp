@@ -158,8 +158,8 @@ uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) 
 }
 
 // Indexed and text inputs go to LLVM's readers whole; first they are checked where those
-// readers trust the file. A text profile is one whose every byte is printable or a space, as
-// LLVM's text reader decides.
+// readers trust the file. A text profile is one whose first 8 bytes are printable or spaces:
+// that is all LLVM's text reader looks at before it takes a file as text.
 Result<> validate_other_input(std::span<const uint8_t> file) {
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
   if (magic == kIndexedMagic) {
@@ -167,7 +167,8 @@ Result<> validate_other_input(std::span<const uint8_t> file) {
     if (!header) return tl::unexpected(header.error());
     return {};
   }
-  bool text = std::all_of(file.begin(), file.end(),
+  auto head = file.first(std::min<size_t>(file.size(), 8));
+  bool text = std::all_of(head.begin(), head.end(),
                           [](uint8_t c) { return std::isprint(c) || std::isspace(c); });
   if (!text) return {};  // LLVM refuses it as an unknown format
   return validate_text_profile(file, LLVM_VERSION_MAJOR >= 18);
