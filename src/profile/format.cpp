@@ -192,6 +192,9 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
   if (!header.pointers_64bit) {
     return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
   }
+  if (auto ids = parse_binary_ids(file.subspan(header.header_size, header.binary_ids_size)); !ids) {
+    return tl::unexpected(ids.error());
+  }
   uint64_t kinds = header.value_kind_last + 1;
   uint64_t counters_bytes = header.num_counters * header.counter_size;
   uint64_t value_offset = header.value_data_offset();
@@ -266,7 +269,8 @@ Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> secti
     offset += 8;
     // LLVM's readers refuse an ID of length 0 (a zeroed section), so kpgo does on both paths.
     if (length == 0) return fail("binary ID of length 0 (a damaged binary ID section)");
-    if (length > section.size() - offset) {
+    // LLVM's readers want the ID's padding to 8 bytes inside the section too.
+    if (length > section.size() - offset || align_to_8(length) > section.size() - offset) {
       return fail("binary ID of {} bytes runs past its section", length);
     }
     std::string hex;

@@ -116,10 +116,16 @@ zero = bytearray(data)
 header = {8: 11, 9: 14, 10: 16}[data[8]] * 8
 zero[header:header + ids_size] = bytes(ids_size)
 open(f"{prefix}-zeroids.profraw", "wb").write(zero)
+# A binary ID longer than its section (found by scripts/fuzz.sh: the fast path took it).
+if ids_size:
+    long_id = bytearray(data)
+    struct.pack_into("<Q", long_id, header, 0x70000000014)
+    open(f"{prefix}-longid.profraw", "wb").write(long_id)
 PY
   refused "r$major-second.profraw" "profile 2 in the file"
   refused "r$major-tail.profraw" "are no further profile"
   same_decision "$major" "r$major-zeroids.profraw"
+  [[ -e r$major-longid.profraw ]] && same_decision "$major" "r$major-longid.profraw"
 
   # Random damage to indexed and text profiles: a verdict every time, never a crash.
   python3 - "good$major.profdata" "good$major.proftext" "m$major" <<'PY'
