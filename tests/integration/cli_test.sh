@@ -98,4 +98,14 @@ NO_COLOR=1 "$KPGO" merge --failure-mode=warn -o w.profdata p-1.profraw empty.pro
 ! grep -q $'\e\[' "$WORK/err" || fail "NO_COLOR: escape codes on stderr"
 pass
 expect_in "$WORK/err" "kpgo: warning: skipped empty.profraw: empty file" "warning format"
+# run --dry-run: which phases would run and their commands, and nothing made.
+if [[ -f /usr/src/linux-source-6.12.tar.xz ]]; then
+  expect_ok "run --dry-run" "$KPGO" run --dry-run --workdir dry-work
+  expect_in "$WORK/out" "# instrument: runs" "run --dry-run: instrument"
+  expect_in "$WORK/out" "LLVM=-19 ARCH=x86_64" "run --dry-run: the make commands"
+  expect_in "$WORK/out" "# optimize: runs" "run --dry-run: optimize"
+  [[ ! -e dry-work ]] || fail "run --dry-run made its workdir"
+  pass
+fi
+
 finish
