@@ -21,7 +21,8 @@ uint64_t padding_to_8(uint64_t size) { return (8 - size % 8) % 8; }
 
 uint64_t align_to_8(uint64_t size) { return size + padding_to_8(size); }
 
-// As LLVM's text reader decides: its first 8 bytes are printable or spaces.
+}  // namespace
+
 bool looks_like_text(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return false;
   for (uint8_t c : bytes.first(std::min<size_t>(bytes.size(), 8))) {
@@ -29,8 +30,6 @@ bool looks_like_text(std::span<const uint8_t> bytes) {
   }
   return true;
 }
-
-}  // namespace
 
 const char* to_string(ProfileKind kind) {
   switch (kind) {

@@ -105,6 +105,9 @@ inline constexpr uint64_t kNewestIndexedVersion = 12;
 // each inside the file. LLVM's indexed reader trusts these sizes and offsets.
 Result<IndexedHeader> validate_indexed_profile(std::span<const uint8_t> file);
 
+// Whether LLVM's reader takes a file as text: its first 8 bytes are printable or spaces.
+bool looks_like_text(std::span<const uint8_t> bytes);
+
 // Checks a text profile where LLVM's text reader trusts it: every count it reserves room for
 // (counters, bitmap bytes, value sites) must fit in the lines that are left. `bitmaps`: the
 // reading LLVM (18 and later) knows MC/DC bitmap lines.

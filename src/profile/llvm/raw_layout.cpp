@@ -2,7 +2,6 @@
 #include "raw_layout.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstddef>
 #include <cstring>
 #include <unordered_map>
@@ -158,8 +157,7 @@ uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) 
 }
 
 // Indexed and text inputs go to LLVM's readers whole; first they are checked where those
-// readers trust the file. A text profile is one whose first 8 bytes are printable or spaces:
-// that is all LLVM's text reader looks at before it takes a file as text.
+// readers trust the file.
 Result<> validate_other_input(std::span<const uint8_t> file) {
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
   if (magic == kIndexedMagic) {
@@ -167,10 +165,7 @@ Result<> validate_other_input(std::span<const uint8_t> file) {
     if (!header) return tl::unexpected(header.error());
     return {};
   }
-  auto head = file.first(std::min<size_t>(file.size(), 8));
-  bool text = std::all_of(head.begin(), head.end(),
-                          [](uint8_t c) { return std::isprint(c) || std::isspace(c); });
-  if (!text) return {};  // LLVM refuses it as an unknown format
+  if (!looks_like_text(file)) return {};  // LLVM refuses it as an unknown format
   return validate_text_profile(file, LLVM_VERSION_MAJOR >= 18);
 }
 
