@@ -47,6 +47,7 @@ namespace {
 struct RecordLayout {
   uint64_t num_counters_offset;
   uint64_t value_sites_offset;
+  uint64_t num_bitmap_bytes_offset;  // 0 before v9
   uint64_t size;
 };
 
@@ -58,7 +59,10 @@ RecordLayout record_layout(uint64_t version, uint64_t pointer, uint64_t value_ki
   layout.num_counters_offset = 8 + 8 + pointer + (version >= 9 ? pointer : 0) + pointer + pointer;
   layout.value_sites_offset = layout.num_counters_offset + 4;
   uint64_t end = layout.value_sites_offset + 2 * value_kinds;
-  if (version >= 9) end = (end + 3) / 4 * 4 + 4;
+  if (version >= 9) {
+    layout.num_bitmap_bytes_offset = (end + 3) / 4 * 4;
+    end = layout.num_bitmap_bytes_offset + 4;
+  }
   layout.size = (end + 7) / 8 * 8;
   return layout;
 }
@@ -122,6 +126,7 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
   auto layout = record_layout(header.version, pointer, header.value_kind_last + 1);
   header.num_counters_offset = layout.num_counters_offset;
   header.value_sites_offset = layout.value_sites_offset;
+  header.num_bitmap_bytes_offset = layout.num_bitmap_bytes_offset;
   header.data_record_size = layout.size;
   header.counter_size = (header.variant_flags & kVariantByteCoverage) ? 1 : 8;
   header.vtable_record_size = align_to_8(8 + pointer + 4);
@@ -187,6 +192,24 @@ namespace {
 
 // One profile's data records and value data, the profile starting at file[0]. Returns where the
 // profile ends: the next profile in the file, if any, starts after zero padding.
+// A record's MC/DC bitmap bytes (raw version 9 and later) must lie inside the bitmap section,
+// as LLVM's reader requires; a record with none is not checked further, as LLVM does not.
+template <typename Field>
+Result<> check_record_bitmap(const RawHeader& header, uint64_t i, const Field& field) {
+  if (header.version < 9) return {};
+  uint64_t bytes = field(header.num_bitmap_bytes_offset, 4);
+  if (bytes == 0) return {};
+  uint64_t pointer_offset = 8 + 8 + 8;  // after NameRef, FuncHash and CounterPtr
+  int64_t offset = static_cast<int64_t>(field(pointer_offset, 8) -
+                                        (header.bitmap_delta - i * header.data_record_size));
+  if (offset < 0 || static_cast<uint64_t>(offset) > header.num_bitmap_bytes ||
+      bytes > header.num_bitmap_bytes - static_cast<uint64_t>(offset)) {
+    return fail("data record {} has {} bitmap bytes outside the {}-byte bitmap section", i, bytes,
+                header.num_bitmap_bytes);
+  }
+  return {};
+}
+
 Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHeader& header) {
   if (!header.pointers_64bit) {
     return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
@@ -212,13 +235,18 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
                   "writer cannot hold (a damaged profile)",
                   i, hash);
     }
-    // Counter pointers are relative to their own record (raw version 8 and later).
-    int64_t counter_offset = static_cast<int64_t>(field(16, 8)) -
-                             static_cast<int64_t>(header.counters_delta - i * header.data_record_size);
+    // Counter pointers are relative to their own record (raw version 8 and later). The
+    // difference is taken modulo 2^64 and then read as signed: a damaged pointer must not
+    // overflow a signed subtraction.
+    int64_t counter_offset =
+        static_cast<int64_t>(field(16, 8) - (header.counters_delta - i * header.data_record_size));
     uint64_t num_counters = field(header.num_counters_offset, 4);
     if (counter_offset < 0 || static_cast<uint64_t>(counter_offset) > counters_bytes ||
         num_counters * header.counter_size > counters_bytes - static_cast<uint64_t>(counter_offset)) {
       return fail("data record {} points outside the counters section", i);
+    }
+    if (auto bitmap = check_record_bitmap(header, i, field); !bitmap) {
+      return tl::unexpected(bitmap.error());
     }
     bool has_values = false;
     for (uint64_t k = 0; k < kinds; ++k) has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;

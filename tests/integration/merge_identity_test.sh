@@ -79,6 +79,16 @@ if clang-16 -fprofile-use=from19.profdata -c -o /dev/null "$KPGO_SOURCE_DIR/test
   fail "clang 16 read an LLVM 19 profile: the version test below proves nothing"
 fi
 pass
+# MC/DC coverage profiles carry bitmap bytes: merged on the generic path, byte for byte.
+clang-19 -fprofile-instr-generate -fcoverage-mapping -fcoverage-mcdc -o decisions \
+  "$KPGO_SOURCE_DIR/tests/programs/decisions.c"
+LLVM_PROFILE_FILE=mcdc-1.profraw ./decisions || true
+LLVM_PROFILE_FILE=mcdc-2.profraw ./decisions a b c d || true
+llvm-profdata-19 merge -o refmcdc.profdata mcdc-1.profraw mcdc-2.profraw
+expect_ok "MC/DC profiles" "$KPGO" merge -q -o kmcdc.profdata mcdc-1.profraw mcdc-2.profraw
+expect_same refmcdc.profdata kmcdc.profdata "LLVM 19, MC/DC bitmaps"
+pass
+
 expect_fails "--llvm -16 with clang 19 profiles" "$KPGO" merge --llvm -16 -o x.profdata w19-1.profraw
 expect_in "$WORK/err" "raw profile format version 10, but LLVM 16 reads only version 8" "version mismatch message"
 expect_ok "--llvm -17 picks the LLVM 16 backend" "$KPGO" merge --llvm -17 --json -o k17.profdata w16-1.profraw

@@ -128,6 +128,29 @@ TEST(RawRecords, ValidRecordsPassAndStrayCounterPointersAreNamed) {
     auto checked = validate_raw_records(bytes, *header);
     ASSERT_FALSE(checked);
     EXPECT_NE(checked.error().message.find("data record 1 points outside"), std::string::npos);
+    // The most negative pointer once overflowed a signed subtraction (a fuzz finding under UBSan).
+    uint64_t most_negative = 1ULL << 63;
+    std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16, &most_negative, 8);
+    auto negative = validate_raw_records(bytes, *header);
+    ASSERT_FALSE(negative);
+    EXPECT_NE(negative.error().message.find("data record 1 points outside"), std::string::npos);
+  }
+}
+
+TEST(RawRecords, BitmapBytesOutsideTheBitmapSectionAreNamed) {
+  for (uint64_t version : {9, 10}) {
+    auto bytes = build_raw({.version = version, .num_data = 2, .num_counters = 4});
+    auto header = parse_raw_header(bytes, bytes.size());
+    ASSERT_TRUE(header);
+    // The file has no bitmap section, so one bitmap byte in a record is out of bounds wherever
+    // it points (LLVM's reader refuses it; the fast path once merged it: a fuzz finding).
+    uint32_t one = 1;
+    std::memcpy(bytes.data() + header->data_offset() + header->num_bitmap_bytes_offset, &one, 4);
+    auto checked = validate_raw_records(bytes, *header);
+    ASSERT_FALSE(checked) << version;
+    EXPECT_NE(checked.error().message.find("data record 0 has 1 bitmap bytes outside"),
+              std::string::npos)
+        << checked.error().message;
   }
 }
 

@@ -46,6 +46,7 @@ struct RawHeader {
   uint64_t data_record_size = 0;
   uint64_t num_counters_offset = 0;  // within a data record
   uint64_t value_sites_offset = 0;   // within a data record
+  uint64_t num_bitmap_bytes_offset = 0;  // within a data record, v9+
   uint64_t counter_size = 0;
   uint64_t vtable_record_size = 0;
 
