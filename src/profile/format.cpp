@@ -190,8 +190,6 @@ Result<uint64_t> validate_value_data(std::span<const uint8_t> file, uint64_t off
 
 namespace {
 
-// One profile's data records and value data, the profile starting at file[0]. Returns where the
-// profile ends: the next profile in the file, if any, starts after zero padding.
 // A record's MC/DC bitmap bytes (raw version 9 and later) must lie inside the bitmap section,
 // as LLVM's reader requires; a record with none is not checked further, as LLVM does not.
 template <typename Field>
@@ -210,12 +208,59 @@ Result<> check_record_bitmap(const RawHeader& header, uint64_t i, const Field& f
   return {};
 }
 
+// LLVM's name strings (the names section and, from v10, the vtable names): chunks of a ULEB128
+// uncompressed size, a ULEB128 compressed size (0: not compressed), the bytes, then zero
+// padding. LLVM's reader trusts both sizes: it reads past the section or allocates whatever the
+// uncompressed size says. Each chunk must lie inside the section, and a compressed chunk can
+// expand at most as far as deflate can (1032 to 1).
+Result<> check_name_strings(std::span<const uint8_t> section, const char* what) {
+  size_t at = 0;
+  auto uleb = [&](uint64_t& value) {
+    value = 0;
+    for (unsigned shift = 0; at < section.size() && shift < 64; shift += 7) {
+      uint8_t byte = section[at++];
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return shift < 63 || (byte & 0x7f) <= 1;
+    }
+    return false;
+  };
+  while (at < section.size()) {
+    uint64_t chunk = at, plain = 0, compressed = 0;
+    if (!uleb(plain) || !uleb(compressed)) {
+      return fail("its {} chunk at byte {} has a size that does not decode", what, chunk);
+    }
+    uint64_t stored = compressed ? compressed : plain;
+    if (stored > section.size() - at) {
+      return fail("its {} chunk at byte {} runs {} bytes past the section", what, chunk,
+                  stored - (section.size() - at));
+    }
+    if (compressed && plain / 1032 > compressed) {
+      return fail("its {} chunk at byte {} claims {} bytes from {} compressed ones", what, chunk,
+                  plain, compressed);
+    }
+    at += stored;
+    while (at < section.size() && section[at] == 0) ++at;
+  }
+  return {};
+}
+
+// One profile's data records and value data, the profile starting at file[0]. Returns where the
+// profile ends: the next profile in the file, if any, starts after zero padding.
 Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHeader& header) {
   if (!header.pointers_64bit) {
     return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
   }
   if (auto ids = parse_binary_ids(file.subspan(header.header_size, header.binary_ids_size)); !ids) {
     return tl::unexpected(ids.error());
+  }
+  if (auto names = check_name_strings(file.subspan(header.names_offset(), header.names_size), "names");
+      !names) {
+    return tl::unexpected(names.error());
+  }
+  if (auto vnames = check_name_strings(file.subspan(header.vnames_offset(), header.vnames_size),
+                                       "vtable names");
+      !vnames) {
+    return tl::unexpected(vnames.error());
   }
   uint64_t kinds = header.value_kind_last + 1;
   uint64_t counters_bytes = header.num_counters * header.counter_size;

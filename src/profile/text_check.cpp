@@ -32,11 +32,30 @@ std::vector<std::string_view> meaningful_lines(std::span<const uint8_t> file) {
   return lines;
 }
 
-// A decimal number as StringRef::getAsInteger(10) reads one: digits only, all of the line.
-bool decimal(std::string_view line, uint64_t& value) {
+// A number as StringRef::getAsInteger reads one: all of the line in the given radix, and no
+// more than its type holds (LLVM reads some counts into 32 bits: a larger one is not a number).
+template <typename Integer = uint64_t>
+bool number(std::string_view line, uint64_t& value, int radix = 10) {
   if (line.empty()) return false;
-  auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
+  Integer parsed = 0;
+  auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), parsed, radix);
+  value = parsed;
   return ec == std::errc() && end == line.data() + line.size();
+}
+
+bool decimal(std::string_view line, uint64_t& value) { return number(line, value); }
+
+// getAsInteger with radix 0: "0x" and "0b" in either case, "0o", or a leading 0 (then a digit)
+// for octal, else decimal.
+bool any_radix(std::string_view line, uint64_t& value) {
+  auto starts = [&](std::string_view prefix) { return line.starts_with(prefix); };
+  if (starts("0x") || starts("0X")) return number(line.substr(2), value, 16);
+  if (starts("0b") || starts("0B")) return number(line.substr(2), value, 2);
+  if (starts("0o")) return number(line.substr(2), value, 8);
+  if (line.size() > 1 && line[0] == '0' && line[1] >= '0' && line[1] <= '9') {
+    return number(line.substr(1), value, 8);
+  }
+  return number(line, value);
 }
 
 class TextWalk {
@@ -86,8 +105,7 @@ class TextWalk {
       std::string_view count = lines_[at_++].substr(1);
       while (!count.empty() && (count.front() == ' ' || count.front() == '\t')) count.remove_prefix(1);
       while (!count.empty() && (count.back() == ' ' || count.back() == '\t')) count.remove_suffix(1);
-      if (!decimal(count, bytes)) return true;  // LLVM reads other radixes too, but reserves
-                                                // nothing it cannot then also read line by line
+      if (!any_radix(count, bytes)) return false;  // LLVM: not a valid integer
       if (auto room = fits(bytes, "bitmap bytes"); !room) return tl::unexpected(room.error());
       at_ += bytes;
     }
@@ -97,8 +115,9 @@ class TextWalk {
   // NumValueKinds, then per kind: ValueKind, NumValueSites, and per site NumValueData and that
   // many "value:count" lines. A first line that is no number means the record has none.
   Result<bool> walk_value_data() {
+    // LLVM reads the number of kinds into 32 bits: a line it cannot read so is the next name.
     uint64_t kinds = 0;
-    if (at_ >= lines_.size() || !decimal(lines_[at_], kinds)) return true;
+    if (at_ >= lines_.size() || !number<uint32_t>(lines_[at_], kinds)) return true;
     ++at_;
     if (kinds == 0 || kinds > 3) return false;
     for (uint64_t k = 0; k < kinds; ++k) {

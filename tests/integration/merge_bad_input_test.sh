@@ -31,8 +31,20 @@ for name, value in (("hashones", (1 << 64) - 1), ("hashtomb", (1 << 64) - 2)):
     struct.pack_into("<Q", bad, record + 8, value)  # FuncHash: LLVM's DenseMap keys
     open(name + ".profraw", "wb").write(bad)
 names = 16 * 8 + ids + ndata * 64 + pad_before + ncounters * 8 + pad_after + nbitmap + pad_bitmap
-for k in range(2, min(h[9], 40)):
-    data[names + k] ^= 0x5a
+def uleb_end(at):
+    while data[at] & 0x80:
+        at += 1
+    return at + 1
+compressed_at = uleb_end(names)                      # after the uncompressed size
+sizes_end = uleb_end(compressed_at)
+# The compressed size made as large as its bytes can say: past the end of the section.
+overrun = bytearray(data)
+width = sizes_end - compressed_at
+overrun[compressed_at:sizes_end] = b"\xff" * (width - 1) + b"\x7f"
+assert (1 << (7 * width)) - 1 > h[9] - (sizes_end - names), "the overrun would fit"
+open("overrun.profraw", "wb").write(overrun)
+for k in range(sizes_end, names + min(h[9], 40)):
+    data[k] ^= 0x5a                                  # the compressed bytes themselves
 open("corrupt.profraw", "wb").write(data)
 PY
 
@@ -52,6 +64,7 @@ check_refused garbage.profraw "not a clang instrumentation profile"
 check_refused words.profraw ""
 check_refused badrecord.profraw "data record 1 points outside the counters section"
 check_refused corrupt.profraw "failed to uncompress data"
+check_refused overrun.profraw "its names chunk at byte 0 runs"
 check_refused hashones.profraw "data record 1 has function hash 0xffffffffffffffff"
 check_refused hashtomb.profraw "data record 1 has function hash 0xfffffffffffffffe"
 expect_fails "hash of all ones, generic path" "$KPGO" merge --no-fast-path -o out.profdata hashones.profraw

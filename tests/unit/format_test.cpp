@@ -154,6 +154,31 @@ TEST(RawRecords, BitmapBytesOutsideTheBitmapSectionAreNamed) {
   }
 }
 
+TEST(RawRecords, NameChunksMustLieInsideTheNamesSection) {
+  for (uint64_t version : {8, 10}) {
+    auto bytes = build_raw({.version = version, .num_data = 1, .num_counters = 1, .names_size = 8});
+    auto header = parse_raw_header(bytes, bytes.size());
+    ASSERT_TRUE(header);
+    uint8_t* names = bytes.data() + header->names_offset();
+    const uint8_t plain[] = {3, 0, 'f', 0x01, 'g'};  // two names, not compressed
+    std::memcpy(names, plain, sizeof plain);
+    EXPECT_TRUE(validate_raw_records(bytes, *header)) << version;
+    names[0] = 100;  // LLVM's reader would read 100 bytes from an 8-byte section (a fuzz finding)
+    auto past = validate_raw_records(bytes, *header);
+    ASSERT_FALSE(past);
+    EXPECT_NE(past.error().message.find("names chunk at byte 0 runs 94 bytes past the section"),
+              std::string::npos)
+        << past.error().message;
+    const uint8_t bomb[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 1, 0x78};  // 4 GiB from one byte
+    std::memcpy(names, bomb, sizeof bomb);
+    auto expands = validate_raw_records(bytes, *header);
+    ASSERT_FALSE(expands);
+    EXPECT_NE(expands.error().message.find("claims 4294967295 bytes from 1 compressed"),
+              std::string::npos)
+        << expands.error().message;
+  }
+}
+
 TEST(RawRecords, RecordSizePerVersion) {
   EXPECT_EQ(raw_data_record_size(8), 48u);
   EXPECT_EQ(raw_data_record_size(9), 64u);
@@ -189,6 +214,29 @@ TEST(TextProfile, BitmapLinesFollowTheReadingLlvmsGrammar) {
   ASSERT_FALSE(old);
   EXPECT_NE(old.error().message.find("function $2: 99999999999 counters"), std::string::npos)
       << old.error().message;
+}
+
+TEST(TextProfile, BitmapCountsAreReadInAnyRadixAsLlvmReadsThem) {
+  // LLVM reads "$N" with radix 0 and reserves N bytes before reading them.
+  for (std::string count : {"0x4000000000000", "0b11111111111111111111111111111111111", "0o7777777777777",
+                            "077777777777777"}) {
+    std::string text = "f\n1\n1\n5\n$" + count + "\n7\n";
+    auto refused = validate_text_profile(bytes_of(text), true);
+    EXPECT_FALSE(refused) << count;
+  }
+  EXPECT_TRUE(validate_text_profile(bytes_of("f\n1\n1\n5\n$0x2\n7\n9\n"), true));
+}
+
+TEST(TextProfile, AValueKindCountBeyond32BitsIsTheNextName) {
+  // LLVM reads the number of value kinds into 32 bits; a longer number is no value data, so it
+  // is the next function's name, and a huge counter count after it must still be caught (a
+  // fuzz finding: LLVM 16 reserved 7e13 counters).
+  std::string text = "f\n1\n1\n5\n742261400423665229\n1\n74226141896690\n";
+  auto refused = validate_text_profile(bytes_of(text), false);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("function 742261400423665229: 74226141896690 counters"),
+            std::string::npos)
+      << refused.error().message;
 }
 
 TEST(IndexedProfile, HeaderOfAnUnknownVersionOrCutShortIsRefused) {
