@@ -320,7 +320,9 @@ class LlvmBackend final : public Backend {
     PhaseClock clock;
     std::vector<fast::Screening> screens(job.inputs.size());
     LayoutShelf shelf;
-    parallel_for(job.inputs.size(), std::thread::hardware_concurrency(), [&](size_t i) {
+    // -j bounds every stage: -j 1 screens on the calling thread too.
+    size_t screeners = job.threads ? job.threads : std::thread::hardware_concurrency();
+    parallel_for(job.inputs.size(), screeners, [&](size_t i) {
       auto mapped = MappedFile::open(job.inputs[i].path);
       if (!mapped) {
         screens[i].failure = mapped.error().message;
