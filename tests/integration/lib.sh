@@ -24,6 +24,10 @@ checks=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { checks=$((checks + 1)); }
 finish() { echo "${0##*/}: $checks checks passed"; }
+# How many randomly damaged inputs a test makes: DEFAULT, or KPGO_TEST_MUTATIONS when set (the
+# sanitizer run of scripts/test.sh sets fewer: each run of kpgo costs more there, and the
+# fuzz stage covers random damage in depth under the same sanitizers).
+mutations() { echo "${KPGO_TEST_MUTATIONS:-$1}"; }
 
 # expect_same FILE_A FILE_B WHAT
 expect_same() {

@@ -101,10 +101,10 @@ pass
 
 # Mangled profiles: every run ends with a verdict, never a crash. (llvm-profdata 19 itself
 # crashes on some of these: its value-profile check reads past its buffer.)
-python3 - good-1.profraw old-1.profraw <<'PY'
+python3 - good-1.profraw old-1.profraw "$(mutations 300)" <<'PY'
 import random, sys
 random.seed(1234)
-for i in range(300):
+for i in range(int(sys.argv[3])):
     data = open(sys.argv[1 + i % 2], "rb").read()
     buf = bytearray(data)
     for _ in range(random.randint(1, 8)):

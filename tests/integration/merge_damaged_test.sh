@@ -128,10 +128,10 @@ PY
   [[ -e r$major-longid.profraw ]] && same_decision "$major" "r$major-longid.profraw"
 
   # Random damage to indexed and text profiles: a verdict every time, never a crash.
-  python3 - "good$major.profdata" "good$major.proftext" "m$major" <<'PY'
+  python3 - "good$major.profdata" "good$major.proftext" "m$major" "$(mutations 100)" <<'PY'
 import random, sys
 random.seed(4321)
-for i in range(100):
+for i in range(int(sys.argv[4])):
     src = sys.argv[1 + i % 2]
     ext = "profdata" if i % 2 == 0 else "proftext"
     buf = bytearray(open(src, "rb").read())
