@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "commands/commands.hpp"
+#include "cli/commands.hpp"
 #include "kpgo/system/logging.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/system/signals.hpp"

@@ -1,14 +1,33 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/kernel/source.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/files.hpp"
+
 namespace kpgo::kernel {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+bool is_tarball(const fs::path& path) {
+  std::string name = path.filename().string();
+  for (const char* suffix : {".tar", ".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar.zst"}) {
+    std::string_view s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 
 std::string KernelVersion::to_string() const {
   return fmt::format("{}.{}.{}{}", version, patchlevel, sublevel, extraversion);
@@ -76,6 +95,48 @@ fs::path running_kernel_profile() {
     if (fs::exists(candidate, ec)) return candidate;
   }
   return {};
+}
+
+Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
+                                ProcessRunner& runner, std::vector<Command>* planned) {
+  std::error_code ec;
+  if (fs::is_directory(source, ec)) return fs::absolute(source);
+  if (!fs::exists(source, ec)) return fail("--source {}: no such file or directory", source.string());
+  if (!is_tarball(source)) {
+    return fail("--source {}: neither a kernel tree nor a tarball (.tar, .tar.xz, .tar.gz, "
+                ".tar.bz2, .tar.zst)",
+                source.string());
+  }
+  fs::path target = fs::absolute(workdir) / "source";
+  fs::path stamp = target / ".kpgo-unpacked-from";
+  std::string origin = fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
+  if (fs::exists(stamp, ec)) {
+    auto previous = read_text_file(stamp);
+    if (previous && *previous == origin) return target;
+    return fail("{} holds another tarball's tree; use another --workdir", target.string());
+  }
+  Command unpack{{"tar", "-xf", fs::absolute(source).string(), "-C",
+                  (fs::absolute(workdir) / ".source-partial").string()}, std::nullopt, {}};
+  if (planned) planned->push_back(unpack);
+  if (dry_run) return target;
+  // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.
+  fs::path partial = fs::absolute(workdir) / ".source-partial";
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  spdlog::info("unpacking {} into {} (once per workdir)", source.string(), target.string());
+  auto output = runner.capture(unpack);
+  if (!output) return tl::unexpected(output.error());
+  if (!output->succeeded()) return fail("cannot unpack {}: {}", source.string(), output->err);
+  fs::path top = partial;
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(partial, ec)) entries.push_back(entry.path());
+  if (entries.size() == 1 && fs::is_directory(entries.front())) top = entries.front();
+  if (!fs::exists(top / "Makefile")) return fail("{}: holds no kernel tree", source.string());
+  fs::rename(top, target, ec);
+  if (ec) return fail("cannot move the unpacked tree to {}: {}", target.string(), ec.message());
+  fs::remove_all(partial, ec);
+  if (auto written = write_file_atomically(stamp, origin); !written) return tl::unexpected(written.error());
+  return target;
 }
 
 }  // namespace kpgo::kernel

@@ -2,10 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "kpgo/kernel/bzimage.hpp"
-#include "kpgo/workdir/bench.hpp"
-#include "kpgo/workdir/phases.hpp"
+#include "kpgo/bench/bench.hpp"
+#include "kpgo/pipeline/phases.hpp"
 
-using namespace kpgo::workdir;
+using namespace kpgo::bench;
+using kpgo::pipeline::count_promotions;
 
 TEST(Bench, MedianTakesTheLowerMiddle) {
   EXPECT_EQ(median_of({}), 0u);

@@ -5,7 +5,7 @@
 
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/shell.hpp"
-#include "kpgo/workdir/phases.hpp"
+#include "kpgo/pipeline/phases.hpp"
 #include "unit/raw_builder.hpp"
 
 using namespace kpgo;
@@ -40,7 +40,7 @@ TEST(PgoDiagnostics, CountsEachFunctionOnce) {
       "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
       "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
       "  CC      kernel/fork.o\n";
-  auto [stale, missing] = workdir::pgo_diagnostics(log);
+  auto [stale, missing] = pipeline::pgo_diagnostics(log);
   EXPECT_EQ(stale, std::vector<std::string>{"foo"});
   EXPECT_EQ(missing, std::vector<std::string>{"bar"});
 }

@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <string>
 
+#include <vector>
+
 #include "kpgo/system/error.hpp"
+#include "kpgo/system/process.hpp"
 
 namespace kpgo::kernel {
 
@@ -30,5 +33,13 @@ PgoSupport detect_pgo_support(const std::filesystem::path& tree);
 
 // The profile file of the kernel kpgo runs on, if that kernel exports one.
 std::filesystem::path running_kernel_profile();
+
+// A kernel tree to build from: SOURCE itself when it is a directory, else the tarball SOURCE
+// unpacked once into WORKDIR/source (beside, then renamed, so an interrupted unpack is redone).
+// The unpack command is added to `planned` when it runs (or would, with dry_run).
+Result<std::filesystem::path> resolve_source(const std::filesystem::path& source,
+                                             const std::filesystem::path& workdir, bool dry_run,
+                                             ProcessRunner& runner,
+                                             std::vector<Command>* planned = nullptr);
 
 }  // namespace kpgo::kernel

@@ -43,4 +43,10 @@ class Target {
   virtual Result<std::vector<RunOutcome>> collect(const CollectRequest& request) = 0;
 };
 
+enum class TargetKind { qemu, ssh, local };
+
+// The workload kpgo ships under configs/workloads/NAME.sh, or a script path.
+Result<Workload> find_workload(const std::string& name_or_path,
+                               const std::vector<std::filesystem::path>& files);
+
 }  // namespace kpgo::targets

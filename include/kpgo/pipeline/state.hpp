@@ -8,7 +8,7 @@
 
 #include "kpgo/system/error.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 // WORKDIR/kpgo.json: what each phase did, its inputs and outputs, so that later phases and later
 // runs can use, check and skip it. One JSON object; each phase owns one key ("instrument",
@@ -35,4 +35,4 @@ std::string utc_timestamp();
 Result<std::string> sha256_file(const std::filesystem::path& path);
 std::string sha256_hex(std::string_view bytes);
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

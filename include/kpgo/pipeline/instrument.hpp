@@ -8,9 +8,9 @@
 
 #include "kpgo/system/error.hpp"
 #include "kpgo/system/process.hpp"
-#include "kpgo/workdir/manifest.hpp"
+#include "kpgo/pipeline/state.hpp"
 
-namespace kpgo::kernel {
+namespace kpgo::pipeline {
 
 struct InstrumentOptions {
   std::filesystem::path source;          // a kernel tree, or a tarball of one
@@ -38,14 +38,7 @@ struct InstrumentOutcome {
 
 // Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,
 // configuration (fragments merged, then verified in the final .config), build, manifest.
-Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRunner& runner,
-                                     workdir::Manifest& manifest);
+Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options,
+                                            ProcessRunner& runner, Manifest& manifest);
 
-// A tarball is unpacked once into WORKDIR/source; a directory is used where it is. The unpack
-// command is added to `planned` when it runs (or would, with dry_run).
-Result<std::filesystem::path> resolve_source(const std::filesystem::path& source,
-                                             const std::filesystem::path& workdir, bool dry_run,
-                                             ProcessRunner& runner,
-                                             std::vector<Command>* planned = nullptr);
-
-}  // namespace kpgo::kernel
+}  // namespace kpgo::pipeline

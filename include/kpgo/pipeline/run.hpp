@@ -4,16 +4,16 @@
 #include <string>
 #include <vector>
 
-#include "kpgo/kernel/instrument.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/profile/backends.hpp"
-#include "kpgo/targets/collect.hpp"
-#include "kpgo/workdir/phases.hpp"
+#include "kpgo/pipeline/collect.hpp"
+#include "kpgo/pipeline/phases.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 struct PipelineOptions {
-  kernel::InstrumentOptions instrument;   // its workdir is the pipeline's
-  targets::CollectOptions collect;
+  InstrumentOptions instrument;   // its workdir is the pipeline's
+  CollectOptions collect;
   OptimizeOptions optimize;
 };
 
@@ -47,4 +47,4 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
 Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunner& runner,
                                      profile::BackendSet& backends, Manifest& manifest);
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

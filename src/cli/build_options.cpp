@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "commands/build_options.hpp"
+#include "cli/build_options.hpp"
 
 #include "kpgo/toolchain/llvm.hpp"
 
@@ -21,8 +21,8 @@ void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   app.add_option("make_args", args.make_args, "After --: more arguments for make");
 }
 
-kernel::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress) {
-  kernel::InstrumentOptions options;
+pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress) {
+  pipeline::InstrumentOptions options;
   options.source = args.source;
   options.workdir = args.workdir;
   options.llvm = args.llvm;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/utsname.h>
 
-#include "commands/commands.hpp"
+#include "cli/commands.hpp"
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/toolchain/checks.hpp"
 

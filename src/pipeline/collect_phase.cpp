@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "kpgo/targets/collect.hpp"
+#include "kpgo/pipeline/collect.hpp"
 
 #include <future>
 
@@ -8,35 +8,9 @@
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/data_dir.hpp"
 
-namespace kpgo::targets {
+namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
-
-Result<Workload> find_workload(const std::string& name_or_path, const std::vector<fs::path>& files) {
-  Workload workload;
-  workload.files = files;
-  std::error_code ec;
-  fs::path script = name_or_path;
-  if (!fs::exists(script, ec) && name_or_path.find('/') == std::string::npos) {
-    auto data = data_dir();
-    if (!data) return tl::unexpected(data.error());
-    script = *data / "configs" / "workloads" / (name_or_path + ".sh");
-    if (!fs::exists(script, ec)) {
-      std::string known;
-      for (const auto& entry : fs::directory_iterator(*data / "configs" / "workloads", ec)) {
-        known += (known.empty() ? "" : ", ") + entry.path().stem().string();
-      }
-      return fail("--workload {}: no such script, nor a workload kpgo ships ({})", name_or_path, known);
-    }
-  }
-  if (!fs::is_regular_file(script, ec)) return fail("--workload {}: not a file", script.string());
-  for (const auto& file : files) {
-    if (!fs::is_regular_file(file, ec)) return fail("--file {}: no such file", file.string());
-  }
-  workload.script = fs::absolute(script);
-  workload.name = script.stem().string();
-  return workload;
-}
 
 namespace {
 
@@ -50,7 +24,7 @@ std::string file_safe(std::string text) {
 }  // namespace
 
 Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRunner& runner,
-                                        workdir::Manifest& manifest) {
+                                        Manifest& manifest) {
   const auto& instrument = manifest.data().value("instrument", nlohmann::json::object());
   if (!instrument.contains("finished")) {
     return fail("{} has no instrumented kernel; run kpgo instrument --workdir {} first",
@@ -63,21 +37,21 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     return fail("--label '{}': use letters, digits, '-', '_' and '.'", label);
   }
 
-  std::vector<std::unique_ptr<Target>> targets;
-  if (options.kind == TargetKind::qemu) {
-    QemuOptions qemu = options.qemu;
+  std::vector<std::unique_ptr<targets::Target>> machines;
+  if (options.kind == targets::TargetKind::qemu) {
+    targets::QemuOptions qemu = options.qemu;
     qemu.kernel = instrument["artifacts"].value("bzImage", "");
     if (qemu.log.empty()) qemu.log = manifest.workdir() / "logs" / "collect-qemu-console.log";
-    targets.push_back(std::make_unique<QemuTarget>(qemu, runner));
-  } else if (options.kind == TargetKind::local) {
-    targets.push_back(std::make_unique<ShellTarget>(local_transport(runner), options.files));
+    machines.push_back(std::make_unique<targets::QemuTarget>(qemu, runner));
+  } else if (options.kind == targets::TargetKind::local) {
+    machines.push_back(std::make_unique<targets::ShellTarget>(targets::local_transport(runner), options.files));
   } else {
     if (options.ssh_hosts.empty()) return fail("--ssh needs at least one host");
     for (const auto& text : options.ssh_hosts) {
-      auto host = parse_ssh_host(text);
+      auto host = targets::parse_ssh_host(text);
       if (!host) return tl::unexpected(host.error());
-      targets.push_back(std::make_unique<ShellTarget>(
-          ssh_transport(*host, runner, options.ssh_options), options.files));
+      machines.push_back(std::make_unique<targets::ShellTarget>(
+          targets::ssh_transport(*host, runner, options.ssh_options), options.files));
     }
   }
 
@@ -86,20 +60,20 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
   fs::create_directories(manifest.workdir() / "logs", ec);
-  CollectRequest request{options.workload, options.runs, options.timeout_seconds, scratch};
+  targets::CollectRequest request{options.workload, options.runs, options.timeout_seconds, scratch};
 
   // Machines run at once: each has its own transport and scratch directory.
-  std::vector<std::future<Result<std::vector<RunOutcome>>>> running;
-  for (auto& target : targets) {
+  std::vector<std::future<Result<std::vector<targets::RunOutcome>>>> running;
+  for (auto& target : machines) {
     spdlog::info("collecting {} run(s) of {} on {}", options.runs, options.workload.name, target->describe());
     running.push_back(std::async(std::launch::async, [&target, &request] { return target->collect(request); }));
   }
-  std::vector<RunOutcome> outcomes;
+  std::vector<targets::RunOutcome> outcomes;
   for (size_t i = 0; i < running.size(); ++i) {
     auto result = running[i].get();
     if (!result) {
       // The machine as a whole failed: one outcome for it, run 0.
-      outcomes.push_back({targets[i]->describe(), 0, {}, result.error().message, 0, {}});
+      outcomes.push_back({machines[i]->describe(), 0, {}, result.error().message, 0, {}});
       continue;
     }
     outcomes.insert(outcomes.end(), result->begin(), result->end());
@@ -107,7 +81,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
 
   fs::path profiles_dir = manifest.workdir() / "profiles";
   fs::create_directories(profiles_dir, ec);
-  bool several = targets.size() > 1;
+  bool several = machines.size() > 1;
   CollectOutcome collected;
   auto& record = manifest.data()["collect"];
   if (!record.is_object()) record = nlohmann::json::object();
@@ -129,7 +103,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     fs::path kept = profiles_dir / name;
     fs::rename(outcome.profile, kept, ec);
     if (ec) return fail("cannot move {} to {}: {}", outcome.profile.string(), kept.string(), ec.message());
-    auto sha = workdir::sha256_file(kept);
+    auto sha = sha256_file(kept);
     KeptProfile entry{kept, outcome.machine, outcome.run, fs::file_size(kept, ec), sha ? *sha : "", outcome.seconds};
     kept_entries.push_back({{"path", kept.string()},
                             {"label", label},
@@ -141,7 +115,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
                             {"kernel_release", outcome.kernel_release},
                             {"seconds", outcome.seconds},
                             {"workload", options.workload.script.string()},
-                            {"collected", workdir::utc_timestamp()}});
+                            {"collected", utc_timestamp()}});
     collected.kept.push_back(std::move(entry));
   }
 
@@ -158,10 +132,10 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   }
   for (auto& entry : kept_entries) remaining.push_back(std::move(entry));
   record["profiles"] = remaining;
-  record["updated"] = workdir::utc_timestamp();
+  record["updated"] = utc_timestamp();
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
 
   return collected;
 }
 
-}  // namespace kpgo::targets
+}  // namespace kpgo::pipeline

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "kpgo/kernel/instrument.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -16,20 +16,13 @@
 #include "kpgo/system/files.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
-namespace kpgo::kernel {
+namespace kpgo::pipeline {
+
+
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool is_tarball(const fs::path& path) {
-  std::string name = path.filename().string();
-  for (const char* suffix : {".tar", ".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar.zst"}) {
-    std::string_view s(suffix);
-    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
-  }
-  return false;
-}
 
 Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm,
                                                          ProcessRunner& runner) {
@@ -51,50 +44,8 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
 
 }  // namespace
 
-Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
-                                ProcessRunner& runner, std::vector<Command>* planned) {
-  std::error_code ec;
-  if (fs::is_directory(source, ec)) return fs::absolute(source);
-  if (!fs::exists(source, ec)) return fail("--source {}: no such file or directory", source.string());
-  if (!is_tarball(source)) {
-    return fail("--source {}: neither a kernel tree nor a tarball (.tar, .tar.xz, .tar.gz, "
-                ".tar.bz2, .tar.zst)",
-                source.string());
-  }
-  fs::path target = fs::absolute(workdir) / "source";
-  fs::path stamp = target / ".kpgo-unpacked-from";
-  std::string origin = fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
-  if (fs::exists(stamp, ec)) {
-    auto previous = read_text_file(stamp);
-    if (previous && *previous == origin) return target;
-    return fail("{} holds another tarball's tree; use another --workdir", target.string());
-  }
-  Command unpack{{"tar", "-xf", fs::absolute(source).string(), "-C",
-                  (fs::absolute(workdir) / ".source-partial").string()}, std::nullopt, {}};
-  if (planned) planned->push_back(unpack);
-  if (dry_run) return target;
-  // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.
-  fs::path partial = fs::absolute(workdir) / ".source-partial";
-  fs::remove_all(partial, ec);
-  fs::create_directories(partial, ec);
-  spdlog::info("unpacking {} into {} (once per workdir)", source.string(), target.string());
-  auto output = runner.capture(unpack);
-  if (!output) return tl::unexpected(output.error());
-  if (!output->succeeded()) return fail("cannot unpack {}: {}", source.string(), output->err);
-  fs::path top = partial;
-  std::vector<fs::path> entries;
-  for (const auto& entry : fs::directory_iterator(partial, ec)) entries.push_back(entry.path());
-  if (entries.size() == 1 && fs::is_directory(entries.front())) top = entries.front();
-  if (!fs::exists(top / "Makefile")) return fail("{}: holds no kernel tree", source.string());
-  fs::rename(top, target, ec);
-  if (ec) return fail("cannot move the unpacked tree to {}: {}", target.string(), ec.message());
-  fs::remove_all(partial, ec);
-  if (auto written = write_file_atomically(stamp, origin); !written) return tl::unexpected(written.error());
-  return target;
-}
-
-Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRunner& runner,
-                                     workdir::Manifest& manifest) {
+Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
+                                     Manifest& manifest) {
   InstrumentOutcome outcome;
   if (options.arch != "x86_64") {
     return fail("--arch {}: kpgo's kernel support covers x86_64 only", options.arch);
@@ -104,33 +55,33 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   auto data = data_dir();
   if (!data) return tl::unexpected(data.error());
 
-  auto tree = resolve_source(options.source, options.workdir, options.dry_run, runner,
+  auto tree = kernel::resolve_source(options.source, options.workdir, options.dry_run, runner,
                              &outcome.commands);
   if (!tree) return tl::unexpected(tree.error());
-  auto version = read_kernel_version(*tree);
+  auto version = kernel::read_kernel_version(*tree);
   if (!version && !options.dry_run) return tl::unexpected(version.error());
 
   // Kernel support: the tree's own, or kpgo's hooks for its line (known once it is unpacked).
-  auto files = support_files(*data);
+  auto files = kernel::support_files(*data);
   if (!fs::exists(*tree / "Makefile")) {
     outcome.commands.push_back({{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
   } else {
-    auto plan = plan_support(*tree, files, runner);
+    auto plan = kernel::plan_support(*tree, files, runner);
     if (!plan) return tl::unexpected(plan.error());
-    outcome.support = plan->before == PgoSupport::native ? "native" : "kpgo";
+    outcome.support = plan->before == kernel::PgoSupport::native ? "native" : "kpgo";
     outcome.support_added = plan->changes_tree;
     outcome.commands.insert(outcome.commands.end(), plan->commands.begin(), plan->commands.end());
     if (!options.dry_run) {
-      if (auto applied = apply_support(*tree, files, *plan, runner); !applied) {
+      if (auto applied = kernel::apply_support(*tree, files, *plan, runner); !applied) {
         return tl::unexpected(applied.error());
       }
     }
   }
 
-  Kbuild kbuild{*tree, fs::absolute(options.workdir) / "build-instrumented", options.llvm,
+  kernel::Kbuild kbuild{*tree, fs::absolute(options.workdir) / "build-instrumented", options.llvm,
                 options.arch, options.jobs, options.make_args};
   outcome.build_dir = kbuild.output;
-  BuildLog log{fs::absolute(options.workdir) / "logs" / "instrument.log", "instrument",
+  kernel::BuildLog log{fs::absolute(options.workdir) / "logs" / "instrument.log", "instrument",
                options.progress};
 
   // Configuration: a base, then kpgo's and the user's fragments, olddefconfig, verification.
@@ -143,7 +94,7 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
   };
   // --config names a .config file, or a kbuild target that makes one (defconfig, tinyconfig...).
   bool config_is_target = options.config && !fs::exists(*options.config) &&
-                          is_config_target(options.config->string());
+                          kernel::is_config_target(options.config->string());
   Command base_command = kbuild.make({config_is_target ? options.config->string() : "tinyconfig"});
   if (config_is_target) {
     outcome.commands.push_back(base_command);
@@ -173,43 +124,43 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
     if (!text) return tl::unexpected(text.error());
     base = *text;
   } else {
-    if (auto made = run_make(base_command, runner, log); !made) return tl::unexpected(made.error());
+    if (auto made = kernel::run_make(base_command, runner, log); !made) return tl::unexpected(made.error());
     auto text = read_text_file(dot_config);
     if (!text) return tl::unexpected(text.error());
     base = *text;
   }
   std::vector<std::string> fragment_texts;
   for (const auto& [name, text] : fragments) fragment_texts.push_back(text);
-  if (auto written = write_file_atomically(dot_config, merge_config(base, fragment_texts)); !written) {
+  if (auto written = write_file_atomically(dot_config, kernel::merge_config(base, fragment_texts)); !written) {
     return tl::unexpected(written.error());
   }
-  if (auto made = run_make(olddefconfig, runner, log); !made) return tl::unexpected(made.error());
-  auto final_config = read_config(dot_config);
+  if (auto made = kernel::run_make(olddefconfig, runner, log); !made) return tl::unexpected(made.error());
+  auto final_config = kernel::read_config(dot_config);
   if (!final_config) return tl::unexpected(final_config.error());
-  auto unmet = unmet_requests(*final_config, fragments);
+  auto unmet = kernel::unmet_requests(*final_config, fragments);
   if (!unmet.empty()) {
     std::string list;
-    for (const auto& request : unmet) list += "\n  " + describe(request);
+    for (const auto& request : unmet) list += "\n  " + kernel::describe(request);
     return fail("{} options did not land in {}:{}", unmet.size(), dot_config.string(), list);
   }
 
   auto& record = manifest.data()["instrument"];
   if (!record.is_object()) record = nlohmann::json::object();
-  record["started"] = workdir::utc_timestamp();
+  record["started"] = utc_timestamp();
   record.erase("finished");
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
 
-  if (auto made = run_make(build, runner, log); !made) return tl::unexpected(made.error());
+  if (auto made = kernel::run_make(build, runner, log); !made) return tl::unexpected(made.error());
 
   outcome.vmlinux = kbuild.output / "vmlinux";
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
-  auto build_id = read_build_id(outcome.vmlinux);
+  auto build_id = kernel::read_build_id(outcome.vmlinux);
   if (!build_id) return tl::unexpected(build_id.error());
   outcome.build_id = *build_id;
 
   nlohmann::json commands = nlohmann::json::array();
   for (const auto& command : outcome.commands) commands.push_back(render_command(command));
-  auto config_hash = workdir::sha256_file(dot_config);
+  auto config_hash = sha256_file(dot_config);
   record["source"] = tree->string();
   record["kernel_version"] = version ? version->to_string() : "";
   record["support"] = outcome.support;
@@ -228,9 +179,9 @@ Result<InstrumentOutcome> instrument(const InstrumentOptions& options, ProcessRu
                          {"log", log.file.string()}};
   record["vmlinux_build_id"] = outcome.build_id;
   record["commands"] = commands;
-  record["finished"] = workdir::utc_timestamp();
+  record["finished"] = utc_timestamp();
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   return outcome;
 }
 
-}  // namespace kpgo::kernel
+}  // namespace kpgo::pipeline

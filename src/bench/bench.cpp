@@ -3,11 +3,11 @@
 
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/system/files.hpp"
-#include "kpgo/workdir/bench.hpp"
-#include "kpgo/workdir/phases.hpp"
-#include "bench_rounds.hpp"
+#include "kpgo/bench/bench.hpp"
+#include "kpgo/pipeline/phases.hpp"
+#include "rounds.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::bench {
 
 namespace fs = std::filesystem;
 
@@ -20,7 +20,7 @@ struct Baseline {
 };
 
 // The instrumented build's source and configuration, instrumentation off, no profile.
-Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner, Manifest& manifest) {
+Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
   const auto& instrument = manifest.data()["instrument"];
   kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-baseline",
                         instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
@@ -28,7 +28,7 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
   auto& record = manifest.data()["baseline"];
   if (!record.is_object()) record = nlohmann::json::object();
   kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline", options.progress};
-  auto configured = configure_uninstrumented(instrument.value("build_dir", ""), kbuild, record, runner, log);
+  auto configured = pipeline::configure_uninstrumented(instrument.value("build_dir", ""), kbuild, record, runner, log);
   if (!configured) return tl::unexpected(configured.error());
   if (*configured) {
     record.erase("finished");
@@ -39,14 +39,14 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
                     kbuild.output};
   record["build_dir"] = kbuild.output.string();
   record["artifacts"] = {{"bzImage", baseline.bzimage.string()}, {"log", log.file.string()}};
-  record["finished"] = utc_timestamp();
+  record["finished"] = pipeline::utc_timestamp();
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   return baseline;
 }
 
 // Workloads the collected profiles came from: their scripts, and their labels (a workload's
 // name unless --label said otherwise).
-std::vector<std::string> trained_workloads(const Manifest& manifest) {
+std::vector<std::string> trained_workloads(const pipeline::Manifest& manifest) {
   std::vector<std::string> trained;
   const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
   for (const auto& profile : profiles) {
@@ -65,7 +65,7 @@ uint64_t median_of(std::vector<uint64_t> values) {
   return values[(values.size() - 1) / 2];
 }
 
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, Manifest& manifest) {
+Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
   const auto instrument = manifest.data().value("instrument", nlohmann::json::object());
   const auto optimize = manifest.data().value("optimize", nlohmann::json::object());
   if (!instrument.contains("finished") || !optimize.contains("finished")) {
@@ -138,9 +138,9 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, M
   }
   record["workloads"] = workloads;
   record["boot_seconds"] = {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}};
-  record["finished"] = utc_timestamp();
+  record["finished"] = pipeline::utc_timestamp();
   if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
   return outcome;
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::bench

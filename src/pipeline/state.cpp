@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "kpgo/workdir/manifest.hpp"
+#include "kpgo/pipeline/state.hpp"
 
 #include <array>
 #include <chrono>
@@ -9,7 +9,7 @@
 
 #include "kpgo/system/atomic_file.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -137,4 +137,4 @@ Result<std::string> sha256_file(const fs::path& path) {
   return hash.hex();
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

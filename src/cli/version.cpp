@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "commands/commands.hpp"
+#include "cli/commands.hpp"
 #include "kpgo/profile/backends.hpp"
 
 #ifndef KPGO_VERSION

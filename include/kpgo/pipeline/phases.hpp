@@ -12,9 +12,9 @@
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
-#include "kpgo/workdir/manifest.hpp"
+#include "kpgo/pipeline/state.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 struct WorkdirMerge {
   std::filesystem::path profdata;  // WORKDIR/vmlinux.profdata
@@ -80,4 +80,4 @@ uint64_t count_promotions(std::string_view log);
 // function names.
 std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log);
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

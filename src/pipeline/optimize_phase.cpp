@@ -12,9 +12,9 @@
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
-#include "kpgo/workdir/phases.hpp"
+#include "kpgo/pipeline/phases.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -323,4 +323,4 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   return outcome;
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

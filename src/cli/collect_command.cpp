@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "commands/commands.hpp"
-#include "kpgo/targets/collect.hpp"
+#include "cli/commands.hpp"
+#include "kpgo/pipeline/collect.hpp"
 
 namespace kpgo::commands {
 
@@ -39,7 +39,7 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   auto workload = targets::find_workload(args.workload, files);
   if (!workload) return tl::unexpected(workload.error());
 
-  targets::CollectOptions options;
+  pipeline::CollectOptions options;
   options.kind = !args.ssh.empty() ? targets::TargetKind::ssh
                  : args.local      ? targets::TargetKind::local
                                    : targets::TargetKind::qemu;
@@ -55,9 +55,9 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   options.qemu.accel = args.accel;
   options.files = {args.profile_path, args.reset_path};
 
-  auto manifest = workdir::Manifest::load(args.workdir);
+  auto manifest = pipeline::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
-  auto outcome = targets::collect_profiles(options, system_runner(), *manifest);
+  auto outcome = pipeline::collect_profiles(options, system_runner(), *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
 
   if (globals.json) {

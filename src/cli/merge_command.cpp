@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "commands/commands.hpp"
+#include "cli/commands.hpp"
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/toolchain/llvm.hpp"

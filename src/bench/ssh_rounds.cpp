@@ -5,11 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "bench_rounds.hpp"
+#include "rounds.hpp"
 #include "kpgo/kernel/bzimage.hpp"
 #include "kpgo/targets/shell.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::bench {
 
 namespace fs = std::filesystem;
 
@@ -117,7 +117,7 @@ Result<WallTiming> parse_wall_timing(const std::string& output) {
 }
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                        ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome) {
+                        ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome) {
   const SshBenchOptions& ssh = *options.ssh;
   auto host = targets::parse_ssh_host(ssh.host);
   if (!host) return tl::unexpected(host.error());
@@ -174,4 +174,4 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
   return {};
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::bench

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands/build_options.hpp"
-#include "commands/commands.hpp"
-#include "kpgo/kernel/instrument.hpp"
+#include "cli/build_options.hpp"
+#include "cli/commands.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/kernel/support.hpp"
 #include "kpgo/system/data_dir.hpp"
 
@@ -75,9 +75,9 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
   auto options = instrument_options(args, !globals.quiet && ::isatty(STDERR_FILENO));
   options.dry_run = args.dry_run;
 
-  auto manifest = workdir::Manifest::load(args.workdir);
+  auto manifest = pipeline::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
-  auto outcome = kernel::instrument(options, system_runner(), *manifest);
+  auto outcome = pipeline::instrument_kernel(options, system_runner(), *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
 
   if (args.dry_run) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <spdlog/spdlog.h>
 
-#include "kpgo/workdir/phases.hpp"
+#include "kpgo/pipeline/phases.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -62,4 +62,4 @@ Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::Backend
   return result;
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "kpgo/workdir/pipeline.hpp"
+#include "kpgo/pipeline/run.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -10,7 +10,7 @@
 
 #include "kpgo/system/data_dir.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -21,7 +21,7 @@ std::string file_hash(const fs::path& path) {
   return sha ? *sha : "missing:" + path.string();
 }
 
-std::string instrument_key(const kernel::InstrumentOptions& o) {
+std::string instrument_key(const InstrumentOptions& o) {
   nlohmann::json inputs = {{"source", fs::absolute(o.source).string()}, {"llvm", o.llvm}, {"arch", o.arch},
                            {"atomic", o.atomic_counters}, {"make_args", o.make_args}};
   inputs["config"] = o.config ? file_hash(*o.config) : "tinyconfig";
@@ -35,7 +35,7 @@ std::string instrument_key(const kernel::InstrumentOptions& o) {
   return sha256_hex(inputs.dump());
 }
 
-std::string collect_key(const targets::CollectOptions& o, const Manifest& manifest) {
+std::string collect_key(const CollectOptions& o, const Manifest& manifest) {
   nlohmann::json inputs = {{"build_id", manifest.data()["instrument"].value("vmlinux_build_id", "")},
                            {"workload", file_hash(o.workload.script)},
                            {"runs", o.runs},
@@ -124,7 +124,7 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
   if (!instrument_done) {
     PhaseLine line("instrument");
     std::string old_build_id = instrument.value("vmlinux_build_id", "");
-    auto built = kernel::instrument(options.instrument, runner, manifest);
+    auto built = instrument_kernel(options.instrument, runner, manifest);
     if (!built) return tl::unexpected(built.error());
     data["instrument"]["inputs_key"] = key;
     if (built->build_id != old_build_id) {
@@ -147,7 +147,7 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
   if (collect_done) PhaseLine::up_to_date("collect");
   if (!collect_done) {
     PhaseLine line("collect");
-    auto collected = targets::collect_profiles(options.collect, runner, manifest);
+    auto collected = collect_profiles(options.collect, runner, manifest);
     if (!collected) return tl::unexpected(collected.error());
     if (!collected->failed.empty()) {
       std::string reasons;
@@ -206,9 +206,9 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   bool instrument_runs = !instrument_up_to_date(options, manifest);
   PlannedPhase instrument{"instrument", instrument_runs, "", {}};
   if (instrument_runs) {
-    kernel::InstrumentOptions dry = options.instrument;
+    InstrumentOptions dry = options.instrument;
     dry.dry_run = true;
-    auto outcome = kernel::instrument(dry, runner, manifest);
+    auto outcome = instrument_kernel(dry, runner, manifest);
     if (!outcome) return tl::unexpected(outcome.error());
     instrument.commands = outcome->commands;
   }
@@ -252,4 +252,4 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   return plan;
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::pipeline

@@ -5,9 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "commands/commands.hpp"
-#include "kpgo/targets/collect.hpp"
-#include "kpgo/workdir/bench.hpp"
+#include "cli/commands.hpp"
+#include "kpgo/pipeline/collect.hpp"
+#include "kpgo/bench/bench.hpp"
 
 namespace kpgo::commands {
 
@@ -29,7 +29,7 @@ struct BenchArgs {
   std::vector<std::string> make_args;
 };
 
-void print_table(const workdir::BenchOutcome& outcome, unsigned rounds) {
+void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
   const auto& b = outcome.baseline_layout;
   const auto& p = outcome.pgo_layout;
   fmt::print("code layout (vmlinux.o)     baseline        pgo\n");
@@ -44,7 +44,7 @@ void print_table(const workdir::BenchOutcome& outcome, unsigned rounds) {
   }
   fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo", "pgo/base");
   for (const auto& w : outcome.workloads) {
-    uint64_t base = workdir::median_of(w.baseline_ns), pgo = workdir::median_of(w.pgo_ns);
+    uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
     double ratio = base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0;
     fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no", base, pgo, ratio);
   }
@@ -59,9 +59,9 @@ void print_table(const workdir::BenchOutcome& outcome, unsigned rounds) {
 }
 
 Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
-  auto manifest = workdir::Manifest::load(args.workdir);
+  auto manifest = pipeline::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
-  workdir::BenchOptions options;
+  bench::BenchOptions options;
   for (const auto& name : args.workloads) {
     auto workload = targets::find_workload(name, {});
     if (!workload) return tl::unexpected(workload.error());
@@ -75,11 +75,11 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   options.qemu.cpus = args.cpus;
   options.make_args = args.make_args;
   if (!args.ssh.empty()) {
-    options.ssh = workdir::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
+    options.ssh = bench::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
   } else if (!args.boot_command.empty()) {
     return fail("--boot-command is for --ssh; QEMU boots its kernels itself");
   }
-  auto outcome = workdir::bench(options, system_runner(), *manifest);
+  auto outcome = bench::bench(options, system_runner(), *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
   if (globals.json) {
     fmt::print("{}\n", manifest->data()["bench"].dump(2));

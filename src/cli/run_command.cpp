@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands/build_options.hpp"
-#include "commands/commands.hpp"
-#include "kpgo/workdir/pipeline.hpp"
+#include "cli/build_options.hpp"
+#include "cli/commands.hpp"
+#include "kpgo/pipeline/run.hpp"
 
 namespace kpgo::commands {
 
@@ -30,7 +30,7 @@ struct RunArgs : KernelBuildArgs {
 };
 
 // The phases that would run, and the exact commands of those that know them in advance.
-int print_plan(const std::vector<workdir::PlannedPhase>& plan, const GlobalOptions& globals) {
+int print_plan(const std::vector<pipeline::PlannedPhase>& plan, const GlobalOptions& globals) {
   if (globals.json) {
     nlohmann::json phases = nlohmann::json::array();
     for (const auto& phase : plan) {
@@ -55,7 +55,7 @@ int print_plan(const std::vector<workdir::PlannedPhase>& plan, const GlobalOptio
 
 Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   bool progress = !globals.quiet && ::isatty(STDERR_FILENO);
-  workdir::PipelineOptions options;
+  pipeline::PipelineOptions options;
   options.instrument = instrument_options(args, progress);
 
   std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
@@ -81,15 +81,15 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   optimize.qemu.accel = args.accel;
   optimize.make_args = args.make_args;
 
-  auto manifest = workdir::Manifest::load(args.workdir);
+  auto manifest = pipeline::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
   auto backends = profile::BackendSet::discover();
   if (args.dry_run) {
-    auto plan = workdir::plan_pipeline(options, system_runner(), backends, *manifest);
+    auto plan = pipeline::plan_pipeline(options, system_runner(), backends, *manifest);
     if (!plan) return tl::unexpected(plan.error());
     return print_plan(*plan, globals);
   }
-  auto outcome = workdir::run_pipeline(options, system_runner(), backends, *manifest);
+  auto outcome = pipeline::run_pipeline(options, system_runner(), backends, *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
 
   const auto& report = outcome->optimized.report;

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "kpgo/workdir/bench.hpp"
+#include "kpgo/bench/bench.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::bench {
 
 struct BenchKernel {
   std::string name;  // "baseline" or "pgo"
@@ -27,9 +27,9 @@ inline const BenchKernel& kernel_for(const BenchKernels& kernels, unsigned round
 }
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                         ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome);
+                         ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome);
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                        ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome);
+                        ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome);
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::bench

@@ -11,9 +11,9 @@
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
 #include "kpgo/targets/target.hpp"
-#include "kpgo/workdir/manifest.hpp"
+#include "kpgo/pipeline/state.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::bench {
 
 // Real hardware over ssh: the user's own command installs a kernel and boots it, kpgo waits for
 // the machine to answer with that kernel, then times each workload there by the wall clock.
@@ -61,7 +61,7 @@ struct BenchOutcome {
 // then boots baseline and PGO kernels alternately, round after round (in QEMU with -icount, or
 // on the user's machine over ssh), and times each workload there. Results go into the manifest
 // under "bench".
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, Manifest& manifest);
+Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest);
 
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);
@@ -76,4 +76,4 @@ Result<WallTiming> parse_wall_timing(const std::string& output);
 // The guest init's body that times each of `workloads` (installed at /kpgo/w/NAME.sh).
 std::string bench_guest_body(const std::vector<targets::Workload>& workloads);
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::bench

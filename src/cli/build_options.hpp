@@ -6,7 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "kpgo/kernel/instrument.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 
 namespace kpgo::commands {
 
@@ -24,6 +24,6 @@ struct KernelBuildArgs {
 };
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args);
-kernel::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress);
+pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress);
 
 }  // namespace kpgo::commands

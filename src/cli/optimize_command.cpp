@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands/commands.hpp"
-#include "kpgo/workdir/phases.hpp"
+#include "cli/commands.hpp"
+#include "kpgo/pipeline/phases.hpp"
 
 namespace kpgo::commands {
 
@@ -23,7 +23,7 @@ struct OptimizeArgs {
   std::vector<std::string> make_args;
 };
 
-void print_report(const workdir::OptimizeOutcome& outcome) {
+void print_report(const pipeline::OptimizeOutcome& outcome) {
   const auto& r = outcome.report;
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("optimized kernel {}\n  bzImage        {}\n  vmlinux        {}\n  profile        {}\n",
@@ -43,9 +43,9 @@ void print_report(const workdir::OptimizeOutcome& outcome) {
 }
 
 Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals) {
-  auto manifest = workdir::Manifest::load(args.workdir);
+  auto manifest = pipeline::Manifest::load(args.workdir);
   if (!manifest) return tl::unexpected(manifest.error());
-  workdir::OptimizeOptions options;
+  pipeline::OptimizeOptions options;
   if (!args.profile.empty()) options.profile = args.profile;
   options.jobs = args.jobs;
   options.dry_run = args.dry_run;
@@ -55,7 +55,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   options.qemu.accel = args.accel;
   options.make_args = args.make_args;
   auto backends = profile::BackendSet::discover();
-  auto outcome = workdir::optimize(options, system_runner(), backends, *manifest);
+  auto outcome = pipeline::optimize(options, system_runner(), backends, *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
   if (args.dry_run) {
     for (const auto& command : outcome->commands) fmt::print("{}\n", render_command(command));

@@ -3,13 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "bench_rounds.hpp"
+#include "rounds.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/toolchain/llvm.hpp"
 
-namespace kpgo::workdir {
+namespace kpgo::bench {
 
 namespace fs = std::filesystem;
 
@@ -91,7 +91,7 @@ std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
 }
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                         ProcessRunner& runner, Manifest& manifest, BenchOutcome& outcome) {
+                         ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome) {
   outcome.machine = "qemu";
   fs::path scratch = manifest.workdir() / "scratch" / "bench";
   std::error_code ec;
@@ -131,4 +131,4 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
   return {};
 }
 
-}  // namespace kpgo::workdir
+}  // namespace kpgo::bench
