@@ -36,7 +36,8 @@ std::string instrument_key(const InstrumentOptions& o) {
 }
 
 std::string collect_key(const CollectOptions& o, const Manifest& manifest) {
-  nlohmann::json inputs = {{"build_id", manifest.data()["instrument"].value("vmlinux_build_id", "")},
+  const auto& instrument = manifest.data().value("instrument", nlohmann::json::object());
+  nlohmann::json inputs = {{"build_id", instrument.value("vmlinux_build_id", "")},
                            {"workload", file_hash(o.workload.script)},
                            {"runs", o.runs},
                            {"kind", static_cast<int>(o.kind)},

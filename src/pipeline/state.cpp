@@ -13,6 +13,142 @@ namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+enum class Kind { string, number, boolean, object, array };
+
+const char* describe(Kind kind) {
+  switch (kind) {
+    case Kind::string: return "a string";
+    case Kind::number: return "a number";
+    case Kind::boolean: return "true or false";
+    case Kind::object: return "an object";
+    case Kind::array: return "an array";
+  }
+  return "?";
+}
+
+bool is(const nlohmann::json& value, Kind kind) {
+  switch (kind) {
+    case Kind::string: return value.is_string();
+    case Kind::number: return value.is_number();
+    case Kind::boolean: return value.is_boolean();
+    case Kind::object: return value.is_object();
+    case Kind::array: return value.is_array();
+  }
+  return false;
+}
+
+// What the phases read back from kpgo.json. A field of a finished phase must be there; any field
+// that is there must have its type: a hand-edited or damaged file is refused by name here
+// rather than crash a phase later.
+struct FieldRule {
+  const char* path;  // dotted, from the top
+  Kind kind;
+  bool needed_when_finished;
+};
+
+constexpr FieldRule kRules[] = {
+    {"instrument", Kind::object, false},
+    {"instrument.source", Kind::string, true},
+    {"instrument.arch", Kind::string, true},
+    {"instrument.build_dir", Kind::string, true},
+    {"instrument.vmlinux_build_id", Kind::string, true},
+    {"instrument.atomic_counters", Kind::boolean, false},
+    {"instrument.llvm", Kind::object, true},
+    {"instrument.llvm.value", Kind::string, true},
+    {"instrument.llvm.major", Kind::number, true},
+    {"instrument.llvm.raw_version", Kind::number, true},
+    {"instrument.llvm.merge_backend", Kind::number, false},
+    {"instrument.artifacts", Kind::object, true},
+    {"instrument.artifacts.vmlinux", Kind::string, true},
+    {"instrument.artifacts.bzImage", Kind::string, true},
+    {"instrument.inputs_key", Kind::string, false},
+    {"collect", Kind::object, false},
+    {"collect.profiles", Kind::array, false},
+    {"collect.inputs_key", Kind::string, false},
+    {"merge", Kind::object, false},
+    {"merge.inputs", Kind::array, true},
+    {"merge.output", Kind::string, true},
+    {"merge.sha256", Kind::string, false},
+    {"optimize", Kind::object, false},
+    {"optimize.profile", Kind::string, true},
+    {"optimize.build_dir", Kind::string, true},
+    {"optimize.artifacts", Kind::object, true},
+    {"optimize.artifacts.vmlinux", Kind::string, true},
+    {"optimize.artifacts.bzImage", Kind::string, true},
+    {"optimize.report", Kind::object, true},
+    {"optimize.layout", Kind::object, false},
+    {"optimize.config_input", Kind::string, false},
+    {"optimize.inputs_key", Kind::string, false},
+    {"baseline", Kind::object, false},
+    {"baseline.build_dir", Kind::string, true},
+    {"baseline.artifacts", Kind::object, true},
+    {"baseline.artifacts.bzImage", Kind::string, true},
+    {"baseline.config_input", Kind::string, false},
+    {"bench", Kind::object, false},
+};
+
+// Each profile entry of collect is read back by the merge phase and the resume keys.
+constexpr FieldRule kProfileRules[] = {
+    {"path", Kind::string, true},
+    {"sha256", Kind::string, true},
+    {"weight", Kind::number, false},
+    {"label", Kind::string, false},
+};
+
+const nlohmann::json* find(const nlohmann::json& root, std::string_view path) {
+  const nlohmann::json* at = &root;
+  while (!path.empty()) {
+    size_t dot = path.find('.');
+    std::string key(path.substr(0, dot));
+    if (!at->is_object() || !at->contains(key)) return nullptr;
+    at = &(*at)[key];
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  }
+  return at;
+}
+
+Result<> check_rule(const nlohmann::json& root, const FieldRule& rule, std::string_view prefix) {
+  std::string_view path(rule.path);
+  const nlohmann::json* value = find(root, path);
+  std::string section(path.substr(0, path.find('.')));
+  if (!value) {
+    const nlohmann::json* owner = find(root, section);
+    bool finished = owner && owner->is_object() && owner->contains("finished");
+    if (rule.needed_when_finished && finished) return fail("{}{} is missing", prefix, rule.path);
+    return {};
+  }
+  if (!is(*value, rule.kind)) {
+    return fail("{}{} is {}, not {}", prefix, rule.path, value->type_name(), describe(rule.kind));
+  }
+  return {};
+}
+
+Result<> check_shape(const nlohmann::json& data) {
+  for (const auto& rule : kRules) {
+    if (auto checked = check_rule(data, rule, ""); !checked) return checked;
+  }
+  const nlohmann::json* profiles = find(data, "collect.profiles");
+  if (!profiles) return {};
+  for (size_t i = 0; i < profiles->size(); ++i) {
+    const auto& entry = (*profiles)[i];
+    std::string prefix = fmt::format("collect.profiles[{}].", i);
+    if (!entry.is_object()) return fail("collect.profiles[{}] is {}, not an object", i, entry.type_name());
+    for (const auto& rule : kProfileRules) {
+      if (!entry.contains(rule.path)) {
+        if (rule.needed_when_finished) return fail("{}{} is missing", prefix, rule.path);
+      } else if (!is(entry[rule.path], rule.kind)) {
+        return fail("{}{} is {}, not {}", prefix, rule.path, entry[rule.path].type_name(),
+                    describe(rule.kind));
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<Manifest> Manifest::load(const fs::path& workdir) {
   Manifest manifest;
   manifest.workdir_ = workdir;
@@ -25,6 +161,11 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
                 e.what());
   }
   if (!manifest.data_.is_object()) return fail("{}: not a kpgo manifest", manifest.path().string());
+  if (auto shape = check_shape(manifest.data_); !shape) {
+    return fail("{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
+                "section (or the file) to redo it",
+                manifest.path().string(), shape.error().message);
+  }
   return manifest;
 }
 
