@@ -39,9 +39,10 @@ bool is(const nlohmann::json& value, Kind kind) {
   return false;
 }
 
-// What the phases read back from kpgo.json. A field of a finished phase must be there; any field
-// that is there must have its type: a hand-edited or damaged file is refused by name here
-// rather than crash a phase later.
+// What the phases read back from kpgo.json. Any field that is there must have its type, and the
+// objects the phases index into must be there once their phase finished: a hand-edited or
+// damaged file is refused by name here rather than crash a phase later. Other fields may be
+// missing (a phase reading one falls back to its default, or says what it lacks).
 struct FieldRule {
   const char* path;  // dotted, from the top
   Kind kind;
@@ -50,41 +51,41 @@ struct FieldRule {
 
 constexpr FieldRule kRules[] = {
     {"instrument", Kind::object, false},
-    {"instrument.source", Kind::string, true},
-    {"instrument.arch", Kind::string, true},
-    {"instrument.build_dir", Kind::string, true},
-    {"instrument.vmlinux_build_id", Kind::string, true},
+    {"instrument.source", Kind::string, false},
+    {"instrument.arch", Kind::string, false},
+    {"instrument.build_dir", Kind::string, false},
+    {"instrument.vmlinux_build_id", Kind::string, false},
     {"instrument.atomic_counters", Kind::boolean, false},
     {"instrument.llvm", Kind::object, true},
-    {"instrument.llvm.value", Kind::string, true},
-    {"instrument.llvm.major", Kind::number, true},
-    {"instrument.llvm.raw_version", Kind::number, true},
+    {"instrument.llvm.value", Kind::string, false},
+    {"instrument.llvm.major", Kind::number, false},
+    {"instrument.llvm.raw_version", Kind::number, false},
     {"instrument.llvm.merge_backend", Kind::number, false},
     {"instrument.artifacts", Kind::object, true},
-    {"instrument.artifacts.vmlinux", Kind::string, true},
-    {"instrument.artifacts.bzImage", Kind::string, true},
+    {"instrument.artifacts.vmlinux", Kind::string, false},
+    {"instrument.artifacts.bzImage", Kind::string, false},
     {"instrument.inputs_key", Kind::string, false},
     {"collect", Kind::object, false},
     {"collect.profiles", Kind::array, false},
     {"collect.inputs_key", Kind::string, false},
     {"merge", Kind::object, false},
-    {"merge.inputs", Kind::array, true},
-    {"merge.output", Kind::string, true},
+    {"merge.inputs", Kind::array, false},
+    {"merge.output", Kind::string, false},
     {"merge.sha256", Kind::string, false},
     {"optimize", Kind::object, false},
-    {"optimize.profile", Kind::string, true},
-    {"optimize.build_dir", Kind::string, true},
+    {"optimize.profile", Kind::string, false},
+    {"optimize.build_dir", Kind::string, false},
     {"optimize.artifacts", Kind::object, true},
-    {"optimize.artifacts.vmlinux", Kind::string, true},
-    {"optimize.artifacts.bzImage", Kind::string, true},
-    {"optimize.report", Kind::object, true},
+    {"optimize.artifacts.vmlinux", Kind::string, false},
+    {"optimize.artifacts.bzImage", Kind::string, false},
+    {"optimize.report", Kind::object, false},
     {"optimize.layout", Kind::object, false},
     {"optimize.config_input", Kind::string, false},
     {"optimize.inputs_key", Kind::string, false},
     {"baseline", Kind::object, false},
-    {"baseline.build_dir", Kind::string, true},
+    {"baseline.build_dir", Kind::string, false},
     {"baseline.artifacts", Kind::object, true},
-    {"baseline.artifacts.bzImage", Kind::string, true},
+    {"baseline.artifacts.bzImage", Kind::string, false},
     {"baseline.config_input", Kind::string, false},
     {"bench", Kind::object, false},
 };
