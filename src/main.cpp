@@ -76,11 +76,11 @@ int main(int argc, char** argv) {
         // already printed its own (doctor's report says why it failed).
         if (globals.json && !globals.json_written) {
           nlohmann::json error = {{"error", {{"command", command.app->get_name()},
-                                             {"message", status.error().message}}}};
+                                             {"message", status.error().what()}}}};
           fmt::print("{}\n", error.dump(2));
         }
         std::fflush(stdout);
-        fmt::print(stderr, "kpgo: error: {}\n", status.error().message);
+        fmt::print(stderr, "kpgo: error: {}\n", status.error().what());
         return interrupted() ? 128 + interrupting_signal() : 1;
       }
       return *status;

@@ -32,15 +32,15 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
   if (!configured) return tl::unexpected(configured.error());
   if (*configured) {
     record.erase("finished");
-    if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    KPGO_TRY(manifest.save());
   }
-  if (auto made = kernel::run_make(kbuild.make({}), runner, log); !made) return tl::unexpected(made.error());
+  KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
   Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage", kbuild.output / "vmlinux.o",
                     kbuild.output};
   record["build_dir"] = kbuild.output.string();
   record["artifacts"] = {{"bzImage", baseline.bzimage.string()}, {"log", log.file.string()}};
   record["finished"] = pipeline::utc_timestamp();
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
   return baseline;
 }
 
@@ -139,7 +139,7 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, p
   record["workloads"] = workloads;
   record["boot_seconds"] = {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}};
   record["finished"] = pipeline::utc_timestamp();
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
   return outcome;
 }
 

@@ -47,7 +47,7 @@ Result<fs::path> build_timer(const nlohmann::json& instrument, const fs::path& s
   if (!spec) return tl::unexpected(spec.error());
   fs::path source = scratch / "run-timed.c";
   fs::path binary = scratch / "run-timed";
-  if (auto written = write_file_atomically(source, kTimerSource); !written) return tl::unexpected(written.error());
+  KPGO_TRY(write_file_atomically(source, kTimerSource));
   auto built = runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}});
   if (!built) return tl::unexpected(built.error());
   if (!built->succeeded()) {
@@ -62,11 +62,9 @@ Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::pa
   auto image = targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)));
   if (!image) return tl::unexpected(image.error());
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
-  if (auto added = image->add_host_file("kpgo/run-timed", timer, 0755); !added) return tl::unexpected(added.error());
+  KPGO_TRY(image->add_host_file("kpgo/run-timed", timer, 0755));
   for (const auto& workload : options.workloads) {
-    if (auto added = image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755); !added) {
-      return tl::unexpected(added.error());
-    }
+    KPGO_TRY(image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755));
     image->add_directory("kpgo/files/" + workload.name);
     for (const auto& file : workload.files) {
       auto added = image->add_host_file("kpgo/files/" + workload.name + "/" + file.filename().string(), file);

@@ -82,7 +82,7 @@ Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
       last_answer = "it runs " + describe(running->kernel) +
                     (fresh ? "" : ", still in the boot from before the command");
     } else {
-      last_answer = running.error().message;
+      last_answer = running.error().what();
     }
     if (interrupted()) return fail("interrupted while waiting for {}", machine.machine());
     if (std::chrono::steady_clock::now() + kPollInterval > deadline) {
@@ -143,9 +143,7 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
                    kernel.name, machine->machine());
       auto started = std::chrono::steady_clock::now();
       fs::path log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-boot.log", kernel.name, round);
-      if (auto booted = boot(ssh, kernel, wanted, *machine, log, runner); !booted) {
-        return tl::unexpected(booted.error());
-      }
+      KPGO_TRY(boot(ssh, kernel, wanted, *machine, log, runner));
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(seconds);
 
@@ -160,7 +158,7 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
         auto timing = parse_wall_timing(ran->out);
         if (!timing) {
           return fail("workload {} on {}: {}{}", workload.name, machine->machine(),
-                      timing.error().message, ran->err.empty() ? "" : "; ssh said: " + first_line(ran->err));
+                      timing.error().what(), ran->err.empty() ? "" : "; ssh said: " + first_line(ran->err));
         }
         if (timing->status != 0) {
           return fail("workload {} failed on the {} kernel on {} (exit {}); its last lines:\n{}",

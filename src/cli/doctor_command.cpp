@@ -74,7 +74,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
     auto version = kernel::read_kernel_version(options.source);
     if (!version) {
       source_ok = false;
-      report.findings.push_back({toolchain::Finding::Level::problem, version.error().message});
+      report.findings.push_back({toolchain::Finding::Level::problem, version.error().what()});
     } else {
       auto support = kernel::detect_pgo_support(options.source);
       json["source"] = {{"path", options.source},

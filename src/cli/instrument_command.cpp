@@ -50,9 +50,7 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
     for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));
     return 0;
   }
-  if (auto applied = kernel::apply_support(*tree, files, *plan, system_runner()); !applied) {
-    return tl::unexpected(applied.error());
-  }
+  KPGO_TRY(kernel::apply_support(*tree, files, *plan, system_runner()));
   const char* state = plan->before == kernel::PgoSupport::native ? "native"
                       : plan->changes_tree                        ? "added"
                                                                   : "present";

@@ -123,7 +123,7 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   auto outcome = profile::merge_profiles(request, backends);
   if (!outcome) return tl::unexpected(outcome.error());
   if (to_stdout) {
-    if (auto copied = copy_file_to_stdout(to_stdout->path()); !copied) return tl::unexpected(copied.error());
+    KPGO_TRY(copy_file_to_stdout(to_stdout->path()));
     outcome->output = "-";
   }
 

@@ -135,7 +135,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
   fs::rename(top, target, ec);
   if (ec) return fail("cannot move the unpacked tree to {}: {}", target.string(), ec.message());
   fs::remove_all(partial, ec);
-  if (auto written = write_file_atomically(stamp, origin); !written) return tl::unexpected(written.error());
+  KPGO_TRY(write_file_atomically(stamp, origin));
   return target;
 }
 

@@ -73,7 +73,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     auto result = running[i].get();
     if (!result) {
       // The machine as a whole failed: one outcome for it, run 0.
-      outcomes.push_back({machines[i]->describe(), 0, {}, result.error().message, 0, {}});
+      outcomes.push_back({machines[i]->describe(), 0, {}, result.error().what(), 0, {}});
       continue;
     }
     outcomes.insert(outcomes.end(), result->begin(), result->end());
@@ -94,7 +94,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     }
     auto checked = profile::check_collected_profile(outcome.profile, build_id, raw_version);
     if (!checked) {
-      outcome.problem = checked.error().message;
+      outcome.problem = checked.error().what();
       collected.failed.push_back(outcome);
       continue;
     }
@@ -133,7 +133,7 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   for (auto& entry : kept_entries) remaining.push_back(std::move(entry));
   record["profiles"] = remaining;
   record["updated"] = utc_timestamp();
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
 
   return collected;
 }

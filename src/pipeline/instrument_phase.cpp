@@ -72,9 +72,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
     outcome.support_added = plan->changes_tree;
     outcome.commands.insert(outcome.commands.end(), plan->commands.begin(), plan->commands.end());
     if (!options.dry_run) {
-      if (auto applied = kernel::apply_support(*tree, files, *plan, runner); !applied) {
-        return tl::unexpected(applied.error());
-      }
+      KPGO_TRY(kernel::apply_support(*tree, files, *plan, runner));
     }
   }
 
@@ -100,14 +98,14 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
     outcome.commands.push_back(base_command);
   } else if (!options.config) {
     outcome.commands.push_back(base_command);
-    if (auto added = add_fragment(*data / "configs" / "qemu-x86_64.config"); !added) return tl::unexpected(added.error());
+    KPGO_TRY(add_fragment(*data / "configs" / "qemu-x86_64.config"));
   }
-  if (auto added = add_fragment(*data / "configs" / "pgo.config"); !added) return tl::unexpected(added.error());
+  KPGO_TRY(add_fragment(*data / "configs" / "pgo.config"));
   if (options.atomic_counters) {
-    if (auto added = add_fragment(*data / "configs" / "pgo-atomic.config"); !added) return tl::unexpected(added.error());
+    KPGO_TRY(add_fragment(*data / "configs" / "pgo-atomic.config"));
   }
   for (const auto& fragment : options.fragments) {
-    if (auto added = add_fragment(fragment); !added) return tl::unexpected(added.error());
+    KPGO_TRY(add_fragment(fragment));
   }
   Command olddefconfig = kbuild.make({"olddefconfig"});
   Command build = kbuild.make({});
@@ -124,17 +122,15 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
     if (!text) return tl::unexpected(text.error());
     base = *text;
   } else {
-    if (auto made = kernel::run_make(base_command, runner, log); !made) return tl::unexpected(made.error());
+    KPGO_TRY(kernel::run_make(base_command, runner, log));
     auto text = read_text_file(dot_config);
     if (!text) return tl::unexpected(text.error());
     base = *text;
   }
   std::vector<std::string> fragment_texts;
   for (const auto& [name, text] : fragments) fragment_texts.push_back(text);
-  if (auto written = write_file_atomically(dot_config, kernel::merge_config(base, fragment_texts)); !written) {
-    return tl::unexpected(written.error());
-  }
-  if (auto made = kernel::run_make(olddefconfig, runner, log); !made) return tl::unexpected(made.error());
+  KPGO_TRY(write_file_atomically(dot_config, kernel::merge_config(base, fragment_texts)));
+  KPGO_TRY(kernel::run_make(olddefconfig, runner, log));
   auto final_config = kernel::read_config(dot_config);
   if (!final_config) return tl::unexpected(final_config.error());
   auto unmet = kernel::unmet_requests(*final_config, fragments);
@@ -148,9 +144,9 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   if (!record.is_object()) record = nlohmann::json::object();
   record["started"] = utc_timestamp();
   record.erase("finished");
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
 
-  if (auto made = kernel::run_make(build, runner, log); !made) return tl::unexpected(made.error());
+  KPGO_TRY(kernel::run_make(build, runner, log));
 
   outcome.vmlinux = kbuild.output / "vmlinux";
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
@@ -180,7 +176,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   record["vmlinux_build_id"] = outcome.build_id;
   record["commands"] = commands;
   record["finished"] = utc_timestamp();
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
   return outcome;
 }
 

@@ -58,7 +58,7 @@ Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::Backend
                               {"functions", outcome->stats.functions},
                               {"functions_with_counts", outcome->stats.functions_with_counts},
                               {"finished", utc_timestamp()}};
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
   return result;
 }
 

@@ -172,10 +172,8 @@ Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, const ke
   fs::path dot_config = kbuild.output / ".config";
   std::string config_key = sha256_hex(wanted);
   if (record.value("config_input", "") == config_key && fs::exists(dot_config, ec)) return false;
-  if (auto written = write_file_atomically(dot_config, wanted); !written) return tl::unexpected(written.error());
-  if (auto made = kernel::run_make(kbuild.make({"olddefconfig"}), runner, log); !made) {
-    return tl::unexpected(made.error());
-  }
+  KPGO_TRY(write_file_atomically(dot_config, wanted));
+  KPGO_TRY(kernel::run_make(kbuild.make({"olddefconfig"}), runner, log));
   auto final_config = kernel::read_config(dot_config);
   if (!final_config) return tl::unexpected(final_config.error());
   for (const auto& entry : *final_config) {
@@ -228,7 +226,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     if (!copy) return tl::unexpected(copy.error());
     fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
     if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
-    if (auto committed = copy->commit(); !committed) return tl::unexpected(committed.error());
+    KPGO_TRY(copy->commit());
   }
   outcome.profdata = stored;
 
@@ -256,7 +254,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   auto& record = manifest.data()["optimize"];
   if (!record.is_object()) record = nlohmann::json::object();
   for (const char* stale_key : {"finished", "inputs_key", "booted", "report"}) record.erase(stale_key);
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
 
   kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
   auto configured = configure_uninstrumented(instrumented_dir, kbuild, record, runner, config_log);
@@ -268,7 +266,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   std::string key = sha.substr(0, 16) + "-" + config_key.substr(0, 8);
   kernel::BuildLog log{manifest.workdir() / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
   uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
-  if (auto made = kernel::run_make(build, runner, log); !made) return tl::unexpected(made.error());
+  KPGO_TRY(kernel::run_make(build, runner, log));
   std::string log_text = read_text_or_empty(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
 
@@ -296,7 +294,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   for (const auto& command : outcome.commands) commands.push_back(render_command(command));
   record["commands"] = commands;
   record.erase("booted");
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
 
   // A profile of another kernel leaves a few names clang never reports on; what tells is that
   // it counts none of this kernel's functions, or data for almost none of them.
@@ -312,14 +310,12 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     targets::QemuOptions qemu = options.qemu;
     qemu.kernel = outcome.bzimage;
     qemu.log = manifest.workdir() / "logs" / "optimize-boot-console.log";
-    if (auto booted = targets::QemuTarget::smoke_boot(qemu, manifest.workdir() / "scratch", runner); !booted) {
-      return tl::unexpected(booted.error());
-    }
+    KPGO_TRY(targets::QemuTarget::smoke_boot(qemu, manifest.workdir() / "scratch", runner));
     outcome.booted = true;
     record["booted"] = utc_timestamp();
   }
   record["finished"] = utc_timestamp();
-  if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+  KPGO_TRY(manifest.save());
   return outcome;
 }
 

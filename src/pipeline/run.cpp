@@ -125,7 +125,8 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
   if (!instrument_done) {
     PhaseLine line("instrument");
     std::string old_build_id = instrument.value("vmlinux_build_id", "");
-    auto built = instrument_kernel(options.instrument, runner, manifest);
+    auto built = instrument_kernel(options.instrument, runner, manifest)
+                       .map_error(context("phase instrument"));
     if (!built) return tl::unexpected(built.error());
     data["instrument"]["inputs_key"] = key;
     if (built->build_id != old_build_id) {
@@ -138,7 +139,7 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
       data.erase("collect");
       data.erase("merge");
     }
-    if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    KPGO_TRY(manifest.save());
     line.done();
   }
   outcome.phases.push_back({"instrument", !instrument_done});
@@ -148,7 +149,8 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
   if (collect_done) PhaseLine::up_to_date("collect");
   if (!collect_done) {
     PhaseLine line("collect");
-    auto collected = collect_profiles(options.collect, runner, manifest);
+    auto collected = collect_profiles(options.collect, runner, manifest)
+                       .map_error(context("phase collect"));
     if (!collected) return tl::unexpected(collected.error());
     if (!collected->failed.empty()) {
       std::string reasons;
@@ -159,7 +161,7 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
                   collected->failed.size() + collected->kept.size(), reasons);
     }
     data["collect"]["inputs_key"] = key;
-    if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    KPGO_TRY(manifest.save());
     line.done();
   }
   outcome.phases.push_back({"collect", !collect_done});
@@ -168,7 +170,7 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
   {
     // Whether the merge is up to date is for merge_workdir_profiles to find out.
     PhaseLine line("merge");
-    auto merged = merge_workdir_profiles(manifest, backends);
+    auto merged = merge_workdir_profiles(manifest, backends).map_error(context("phase merge"));
     if (!merged) return tl::unexpected(merged.error());
     outcome.phases.push_back({"merge", merged->merged});
     line.done();
@@ -189,11 +191,12 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
                                 report.value("hot", 0ull),       report.value("hot_matched", 0ull)};
   } else {
     PhaseLine line("optimize");
-    auto built = optimize(options.optimize, runner, backends, manifest);
+    auto built = optimize(options.optimize, runner, backends, manifest)
+                       .map_error(context("phase optimize"));
     if (!built) return tl::unexpected(built.error());
     outcome.optimized = *built;
     data["optimize"]["inputs_key"] = key;
-    if (auto saved = manifest.save(); !saved) return tl::unexpected(saved.error());
+    KPGO_TRY(manifest.save());
     line.done();
   }
   outcome.phases.push_back({"optimize", !optimize_done});

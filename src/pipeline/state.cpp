@@ -165,7 +165,7 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
   if (auto shape = check_shape(manifest.data_); !shape) {
     return fail("{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
                 "section (or the file) to redo it",
-                manifest.path().string(), shape.error().message);
+                manifest.path().string(), shape.error().what());
   }
   return manifest;
 }

@@ -107,7 +107,7 @@ Result<Backend*> BackendSet::get(unsigned major) {
 std::optional<BackendInfo> BackendSet::loaded_info(unsigned major) {
   auto backend = get(major);
   if (!backend) {
-    spdlog::warn("{}", backend.error().message);
+    spdlog::warn("{}", backend.error().what());
     return std::nullopt;
   }
   return (*backend)->info();

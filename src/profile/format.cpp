@@ -250,9 +250,7 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
   if (!header.pointers_64bit) {
     return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
   }
-  if (auto ids = parse_binary_ids(file.subspan(header.header_size, header.binary_ids_size)); !ids) {
-    return tl::unexpected(ids.error());
-  }
+  KPGO_TRY(parse_binary_ids(file.subspan(header.header_size, header.binary_ids_size)));
   if (auto names = check_name_strings(file.subspan(header.names_offset(), header.names_size), "names");
       !names) {
     return tl::unexpected(names.error());
@@ -290,14 +288,12 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
         num_counters * header.counter_size > counters_bytes - static_cast<uint64_t>(counter_offset)) {
       return fail("data record {} points outside the counters section", i);
     }
-    if (auto bitmap = check_record_bitmap(header, i, field); !bitmap) {
-      return tl::unexpected(bitmap.error());
-    }
+    KPGO_TRY(check_record_bitmap(header, i, field));
     bool has_values = false;
     for (uint64_t k = 0; k < kinds; ++k) has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;
     if (!has_values) continue;
     auto size = validate_value_data(file, value_offset, file.size(), kinds);
-    if (!size) return fail("data record {}: {}", i, size.error().message);
+    if (!size) return fail("data record {}: {}", i, size.error().what());
     value_offset += *size;
   }
   return value_offset;
@@ -312,7 +308,7 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& fi
     auto end = validate_one_profile(file.subspan(start), header);
     if (!end) {
       if (profile == 1) return tl::unexpected(end.error());
-      return fail("profile {} in the file (at byte {}): {}", profile, start, end.error().message);
+      return fail("profile {} in the file (at byte {}): {}", profile, start, end.error().what());
     }
     // LLVM's raw reader takes what follows a profile, after zero bytes, as the next profile's
     // header, which must be 8-byte aligned and of the same pointer size as the first.
@@ -325,7 +321,7 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& fi
     }
     auto next = parse_raw_header(file.subspan(start), file.size() - start);
     if (!next) {
-      return fail("profile {} in the file (at byte {}): {}", profile + 1, start, next.error().message);
+      return fail("profile {} in the file (at byte {}): {}", profile + 1, start, next.error().what());
     }
     header = *next;
   }
@@ -353,14 +349,17 @@ Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> secti
   return ids;
 }
 
-Result<ProfileIdentity> identify_profile(const fs::path& path) {
+namespace {
+
+// identify_profile's reasons; the file is added as their context.
+Result<ProfileIdentity> identify(const fs::path& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return fail("{}: is a directory", path.string());
+  if (fs::is_directory(path, ec)) return fail("is a directory");
   auto size = fs::file_size(path, ec);
-  if (ec) return fail("{}: cannot read: {}", path.string(), ec.message());
-  if (size == 0) return fail("{}: empty file (no profile was written)", path.string());
+  if (ec) return fail("cannot read: {}", ec.message());
+  if (size == 0) return fail("empty file (no profile was written)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("{}: cannot open", path.string());
+  if (!in) return fail("cannot open");
   std::vector<uint8_t> head(std::min<uint64_t>(size, 4096));
   in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
 
@@ -370,18 +369,17 @@ Result<ProfileIdentity> identify_profile(const fs::path& path) {
   uint64_t magic = 0;
   if (head.size() >= 8) std::memcpy(&magic, head.data(), 8);
   if (magic == __builtin_bswap64(kRawMagic64) || magic == __builtin_bswap64(kIndexedMagic)) {
-    return fail("{}: a big-endian profile; kpgo reads little-endian (x86_64, arm64) profiles",
-                path.string());
+    return fail("a big-endian profile; kpgo reads little-endian (x86_64, arm64) profiles");
   }
   if (magic == kIndexedMagic) {
-    if (head.size() < 16) return fail("{}: indexed profile cut off in its header", path.string());
+    if (head.size() < 16) return fail("indexed profile cut off in its header");
     id.kind = ProfileKind::indexed;
     id.version = load_u64(head, 1) & kVersionMask;
     return id;
   }
   if (magic == kRawMagic64 || magic == kRawMagic32) {
     auto header = parse_raw_header(head, size);
-    if (!header) return fail("{}: {}", path.string(), header.error().message);
+    if (!header) return tl::unexpected(header.error());
     id.kind = ProfileKind::raw;
     id.version = header->version;
     id.raw = *header;
@@ -391,7 +389,7 @@ Result<ProfileIdentity> identify_profile(const fs::path& path) {
     in.read(reinterpret_cast<char*>(ids_section.data()),
             static_cast<std::streamsize>(ids_section.size()));
     auto ids = parse_binary_ids(ids_section);
-    if (!ids) return fail("{}: {}", path.string(), ids.error().message);
+    if (!ids) return tl::unexpected(ids.error());
     id.binary_ids = std::move(*ids);
     return id;
   }
@@ -399,8 +397,13 @@ Result<ProfileIdentity> identify_profile(const fs::path& path) {
     id.kind = ProfileKind::text;
     return id;
   }
-  return fail("{}: not a clang instrumentation profile (unknown magic {:#018x})", path.string(),
-              magic);
+  return fail("not a clang instrumentation profile (unknown magic {:#018x})", magic);
+}
+
+}  // namespace
+
+Result<ProfileIdentity> identify_profile(const fs::path& path) {
+  return identify(path).map_error(context(path.string()));
 }
 
 }  // namespace kpgo::profile
@@ -413,18 +416,10 @@ Result<ProfileIdentity> inspect_profile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> file(id->file_size);
   in.read(reinterpret_cast<char*>(file.data()), static_cast<std::streamsize>(file.size()));
-  if (static_cast<uint64_t>(in.gcount()) != id->file_size) {
-    return fail("{}: cannot read all of it", path.string());
-  }
-  if (id->kind == ProfileKind::indexed) {
-    if (auto valid = validate_indexed_profile(file); !valid) {
-      return fail("{}: {}", path.string(), valid.error().message);
-    }
-    return id;
-  }
-  if (auto valid = validate_raw_records(file, id->raw); !valid) {
-    return fail("{}: {}", path.string(), valid.error().message);
-  }
+  Result<> valid = static_cast<uint64_t>(in.gcount()) != id->file_size ? fail("cannot read all of it")
+                   : id->kind == ProfileKind::indexed ? validate_indexed_profile(file).map([](auto&&) {})
+                                                      : validate_raw_records(file, id->raw);
+  if (!valid) return tl::unexpected(context(path.string())(std::move(valid).error()));
   return id;
 }
 

@@ -140,7 +140,7 @@ Result<> check_entries(std::span<const uint8_t> file, const IndexedHeader& heade
     cursor.skip(data_size);
     if (auto valid = check_entry_data(file, data, data + data_size, header.version); !valid) {
       std::string name(reinterpret_cast<const char*>(file.data() + data - key_size), key_size);
-      return fail("function {} (entry {}): {}", name, entry, valid.error().message);
+      return fail("function {} (entry {}): {}", name, entry, valid.error().what());
     }
     --left_in_bucket;
   }
@@ -199,21 +199,15 @@ Result<IndexedHeader> validate_indexed_profile(std::span<const uint8_t> file) {
   auto header = parse_indexed_header(file);
   if (!header) return header;
   Cursor cursor(file, header->header_size, file.size());
-  if (auto valid = skip_summary(cursor, "profile"); !valid) return tl::unexpected(valid.error());
+  KPGO_TRY(skip_summary(cursor, "profile"));
   if (header->variant_flags & kVariantCsir) {
-    if (auto valid = skip_summary(cursor, "context-sensitive"); !valid) {
-      return tl::unexpected(valid.error());
-    }
+    KPGO_TRY(skip_summary(cursor, "context-sensitive"));
   }
   uint64_t payload = cursor.at();
   auto entries = check_buckets(file, *header, payload);
   if (!entries) return tl::unexpected(entries.error());
-  if (auto valid = check_entries(file, *header, payload, *entries); !valid) {
-    return tl::unexpected(valid.error());
-  }
-  if (auto valid = check_trailing_sections(file, *header); !valid) {
-    return tl::unexpected(valid.error());
-  }
+  KPGO_TRY(check_entries(file, *header, payload, *entries));
+  KPGO_TRY(check_trailing_sections(file, *header));
   return header;
 }
 

@@ -95,14 +95,12 @@ Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>
   // they merge into already has them, so weighted merges depend on it.
   std::vector<WeightedInput> inputs;
   for (const auto& path : paths) {
-    if (auto added = add_path(inputs, path, 1); !added) return tl::unexpected(added.error());
+    KPGO_TRY(add_path(inputs, path, 1));
   }
   for (const auto& spec : weighted) {
     auto parsed = parse_weighted_input(spec);
     if (!parsed) return tl::unexpected(parsed.error());
-    if (auto added = add_path(inputs, parsed->path, parsed->weight); !added) {
-      return tl::unexpected(added.error());
-    }
+    KPGO_TRY(add_path(inputs, parsed->path, parsed->weight));
   }
   for (const auto& list : list_files) {
     std::ifstream in(list);
@@ -114,11 +112,11 @@ Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>
       WeightedInput entry{std::string(text), 1};
       if (text.find(',') != std::string_view::npos) {
         auto parsed = parse_weighted_input(text);
-        if (!parsed) return fail("{}:{}: {}", list, number, parsed.error().message);
+        if (!parsed) return fail("{}:{}: {}", list, number, parsed.error().what());
         entry = *parsed;
       }
       if (auto added = add_path(inputs, entry.path, entry.weight); !added) {
-        return fail("{}:{}: {}", list, number, added.error().message);
+        return fail("{}:{}: {}", list, number, added.error().what());
       }
     }
   }
@@ -261,10 +259,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     // The header only: the backend walks every record of each input as it reads it, once.
     auto id = identify_profile(request.inputs[i].path);
     if (!id) {
-      // identify_profile names the file itself; keep only the reason here.
-      std::string message = id.error().message;
-      std::string prefix = request.inputs[i].path + ": ";
-      problems[i] = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+      problems[i] = id.error().message;  // the reason; the file is named where it is reported
       continue;
     }
     readable.push_back(*id);
@@ -366,7 +361,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     return fail("cannot write {}: {}", request.output.string(),
                 report.write_error.empty() ? "the backend wrote nothing" : report.write_error);
   }
-  if (auto committed = file->commit(); !committed) return tl::unexpected(committed.error());
+  KPGO_TRY(file->commit());
   return outcome;
 }
 

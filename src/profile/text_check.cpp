@@ -73,7 +73,7 @@ class TextWalk {
     while (at_ < lines_.size()) {
       std::string_view name = lines_[at_];
       auto record = walk_record();
-      if (!record) return fail("function {}: {}", name, record.error().message);
+      if (!record) return fail("function {}: {}", name, record.error().what());
       if (!*record) break;  // the grammar broke here: LLVM reports it
     }
     return {};
@@ -98,7 +98,7 @@ class TextWalk {
     ++at_;  // the hash, read in any radix
     uint64_t counters = 0;
     if (!next_number(counters)) return false;
-    if (auto room = fits(counters, "counters"); !room) return tl::unexpected(room.error());
+    KPGO_TRY(fits(counters, "counters"));
     at_ += counters;
     if (bitmaps_ && at_ < lines_.size() && lines_[at_].front() == '$') {
       uint64_t bytes = 0;
@@ -106,7 +106,7 @@ class TextWalk {
       while (!count.empty() && (count.front() == ' ' || count.front() == '\t')) count.remove_prefix(1);
       while (!count.empty() && (count.back() == ' ' || count.back() == '\t')) count.remove_suffix(1);
       if (!any_radix(count, bytes)) return false;  // LLVM: not a valid integer
-      if (auto room = fits(bytes, "bitmap bytes"); !room) return tl::unexpected(room.error());
+      KPGO_TRY(fits(bytes, "bitmap bytes"));
       at_ += bytes;
     }
     return walk_value_data();
@@ -123,7 +123,7 @@ class TextWalk {
     for (uint64_t k = 0; k < kinds; ++k) {
       uint64_t kind = 0, sites = 0;
       if (!next_number(kind) || !next_number(sites) || sites > UINT32_MAX) return false;
-      if (auto room = fits(sites, "value sites"); !room) return tl::unexpected(room.error());
+      KPGO_TRY(fits(sites, "value sites"));
       for (uint64_t s = 0; s < sites; ++s) {
         uint64_t values = 0;
         if (!next_number(values) || values > UINT32_MAX) return false;

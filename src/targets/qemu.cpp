@@ -45,7 +45,7 @@ Result<Initramfs> guest_image(const std::string& init) {
   if (!busybox) return tl::unexpected(busybox.error());
   Initramfs image;
   for (const char* dir : {"bin", "dev", "proc", "sys", "tmp"}) image.add_directory(dir);
-  if (auto added = image.add_host_file("bin/busybox", *busybox, 0755); !added) return tl::unexpected(added.error());
+  KPGO_TRY(image.add_host_file("bin/busybox", *busybox, 0755));
   image.add_file("init", init, 0755);
   return image;
 }
@@ -79,9 +79,9 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
   fs::create_directories(scratch, ec);
   fs::path initramfs = scratch / "initramfs.cpio";
   fs::path disk = scratch / "out.img";
-  if (auto written = image.write(initramfs); !written) return tl::unexpected(written.error());
+  KPGO_TRY(image.write(initramfs));
   if (options.output_disk) {
-    if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+    KPGO_TRY(fresh_disk(disk));
   }
 
   QemuOptions boot_options = options;
@@ -104,7 +104,7 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
   auto unpacked = runner.capture({{"tar", "-xf", disk.string(), "-C", scratch.string()}});
   if (!unpacked || !unpacked->succeeded()) {
     return fail("the guest's results on {} cannot be read: {}", disk.string(),
-                unpacked ? unpacked->err : unpacked.error().message);
+                unpacked ? unpacked->err : unpacked.error().what());
   }
   return seconds;
 }
@@ -168,14 +168,10 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   if (!base) return tl::unexpected(base.error());
   Initramfs& image = *base;
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
-  if (auto added = image.add_host_file("kpgo/workload.sh", request.workload.script, 0755); !added) {
-    return tl::unexpected(added.error());
-  }
+  KPGO_TRY(image.add_host_file("kpgo/workload.sh", request.workload.script, 0755));
   for (const auto& file : request.workload.files) {
     if (fs::is_directory(file, ec)) return fail("--file {}: a directory; name files", file.string());
-    if (auto added = image.add_host_file("kpgo/files/" + file.filename().string(), file); !added) {
-      return tl::unexpected(added.error());
-    }
+    KPGO_TRY(image.add_host_file("kpgo/files/" + file.filename().string(), file));
   }
   auto booted = run_guest(options_, image, scratch, request.timeout_seconds, runner_);
   if (!booted) return tl::unexpected(booted.error());
@@ -216,8 +212,8 @@ Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scra
   if (!image) return tl::unexpected(image.error());
   fs::path initramfs = scratch / "smoke.cpio";
   fs::path disk = scratch / "smoke.img";
-  if (auto written = image->write(initramfs); !written) return tl::unexpected(written.error());
-  if (auto made = fresh_disk(disk); !made) return tl::unexpected(made.error());
+  KPGO_TRY(image->write(initramfs));
+  KPGO_TRY(fresh_disk(disk));
   QemuOptions boot_options = options;
   if (boot_options.log.empty()) boot_options.log = scratch / "smoke-console.log";
   auto booted = runner.capture(qemu_command(boot_options, initramfs, disk, 300));

@@ -105,7 +105,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 // What a failed remote command said, for the run's outcome.
 std::string failure(const Result<ProcessOutput>& output, std::string_view step) {
-  if (!output) return fmt::format("{}: {}", step, output.error().message);
+  if (!output) return fmt::format("{}: {}", step, output.error().what());
   if (output->timed_out) return fmt::format("{}: timed out", step);
   std::string said = first_line(output->err);
   return fmt::format("{}: exit {}{}{}", step, output->exit_code, said.empty() ? "" : ": ", said);

@@ -84,7 +84,7 @@ ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
   if (backend) {
     report.merge_backend = *backend;
   } else {
-    problem(backend.error().message);
+    problem(backend.error().what());
   }
   return report;
 }

@@ -107,7 +107,7 @@ Toolchain probe_toolchain(const LlvmSpec& spec, ProcessRunner& runner) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (!output || !output->succeeded()) {
-    chain.raw_probe_error = output ? output->err : output.error().message;
+    chain.raw_probe_error = output ? output->err : output.error().what();
     return chain;
   }
   static const std::regex raw_version(R"(@__llvm_profile_raw_version = [^\n]*? i64 (\d+))");

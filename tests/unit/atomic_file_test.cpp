@@ -43,11 +43,11 @@ TEST(AtomicFile, WriteFileAtomically) {
   EXPECT_EQ(read_text(dir / "f"), "content");
   auto failed = write_file_atomically(dir / "missing" / "f", "x");
   ASSERT_FALSE(failed);
-  EXPECT_NE(failed.error().message.find("missing"), std::string::npos);
+  EXPECT_NE(failed.error().what().find("missing"), std::string::npos);
 }
 
 TEST(AtomicFile, RefusesToReplaceADevice) {
   auto file = kpgo::AtomicFile::create("/dev/null");
   ASSERT_FALSE(file);
-  EXPECT_NE(file.error().message.find("not a regular file"), std::string::npos);
+  EXPECT_NE(file.error().what().find("not a regular file"), std::string::npos);
 }

@@ -33,7 +33,7 @@ TEST(Bench, PromotionsAreCountedFromClangRemarks) {
 
 TEST(Bench, WallTimingIsTheDifferenceOfTheMachinesClock) {
   auto timing = parse_wall_timing("noise\nKPGO-BENCH 1700000000000000000 1700000002500000000 0\n");
-  ASSERT_TRUE(timing) << timing.error().message;
+  ASSERT_TRUE(timing) << timing.error().what();
   EXPECT_EQ(timing->ns, 2500000000u);
   EXPECT_EQ(timing->status, 0);
   auto failed = parse_wall_timing("KPGO-BENCH 10 20 3\n");
@@ -44,7 +44,7 @@ TEST(Bench, WallTimingIsTheDifferenceOfTheMachinesClock) {
 TEST(Bench, WallTimingRefusesAClockWithoutNanoseconds) {
   auto busybox = parse_wall_timing("KPGO-BENCH 1700000000N 1700000002N 0\n");
   ASSERT_FALSE(busybox);
-  EXPECT_NE(busybox.error().message.find("date +%s%N"), std::string::npos);
+  EXPECT_NE(busybox.error().what().find("date +%s%N"), std::string::npos);
   EXPECT_FALSE(parse_wall_timing("sh: mktemp: not found\n"));
   EXPECT_FALSE(parse_wall_timing("KPGO-BENCH 20 10 0\n"));
 }

@@ -17,7 +17,7 @@ TEST(RawHeader, SectionOffsetsFollowEachVersionsLayout) {
     RawSpec spec{.version = version, .num_data = 3, .num_counters = 7, .names_size = 13};
     auto bytes = build_raw(spec);
     auto header = parse_raw_header(bytes, bytes.size());
-    ASSERT_TRUE(header) << header.error().message;
+    ASSERT_TRUE(header) << header.error().what();
     uint64_t header_words = version == 8 ? 11 : version == 9 ? 14 : 16;
     EXPECT_EQ(header->header_size, header_words * 8);
     EXPECT_EQ(header->data_record_size, version == 8 ? 48u : 64u);
@@ -34,7 +34,7 @@ TEST(RawHeader, TruncatedFileIsNamedAsSuch) {
   auto bytes = build_raw({.version = 10, .num_data = 2, .num_counters = 4});
   auto header = parse_raw_header(bytes, bytes.size() - 8);
   ASSERT_FALSE(header);
-  EXPECT_NE(header.error().message.find("truncated"), std::string::npos);
+  EXPECT_NE(header.error().what().find("truncated"), std::string::npos);
 }
 
 TEST(RawHeader, UnknownVersionAndBadMagicAreRejected) {
@@ -42,7 +42,7 @@ TEST(RawHeader, UnknownVersionAndBadMagicAreRejected) {
   bytes[8] = 11;
   auto header = parse_raw_header(bytes, bytes.size());
   ASSERT_FALSE(header);
-  EXPECT_NE(header.error().message.find("version 11"), std::string::npos);
+  EXPECT_NE(header.error().what().find("version 11"), std::string::npos);
   bytes[0] ^= 0xff;
   EXPECT_FALSE(parse_raw_header(bytes, bytes.size()));
 }
@@ -53,7 +53,7 @@ TEST(RawHeader, AbsurdSectionSizeIsCorruption) {
   std::memcpy(bytes.data() + 3 * 8, &huge, 8);  // num_data
   auto header = parse_raw_header(bytes, bytes.size());
   ASSERT_FALSE(header);
-  EXPECT_NE(header.error().message.find("corrupt"), std::string::npos);
+  EXPECT_NE(header.error().what().find("corrupt"), std::string::npos);
 }
 
 TEST(BinaryIds, ParsedAsHexWithPadding) {
@@ -74,7 +74,7 @@ TEST(IdentifyProfile, ReadsKindVersionAndBuildIds) {
   auto raw = build_raw({.version = 8, .num_data = 1, .num_counters = 1, .binary_ids = {{1, 2, 3, 4}}});
   kpgo::testing::write_bytes(dir / "a.profraw", raw);
   auto id = identify_profile(dir / "a.profraw");
-  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_TRUE(id) << id.error().what();
   EXPECT_EQ(id->kind, ProfileKind::raw);
   EXPECT_EQ(id->version, 8u);
   EXPECT_EQ(id->binary_ids, std::vector<std::string>{"01020304"});
@@ -94,16 +94,16 @@ TEST(IdentifyProfile, ErrorsNameTheFileAndReason) {
   kpgo::testing::write_bytes(dir / "empty.profraw", {});
   auto id = identify_profile(dir / "empty.profraw");
   ASSERT_FALSE(id);
-  EXPECT_NE(id.error().message.find("empty.profraw: empty file"), std::string::npos);
+  EXPECT_NE(id.error().what().find("empty.profraw: empty file"), std::string::npos);
 
   kpgo::testing::write_bytes(dir / "junk", {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08});
   id = identify_profile(dir / "junk");
   ASSERT_FALSE(id);
-  EXPECT_NE(id.error().message.find("junk: not a clang instrumentation profile"), std::string::npos);
+  EXPECT_NE(id.error().what().find("junk: not a clang instrumentation profile"), std::string::npos);
 
   id = identify_profile(dir / "missing.profraw");
   ASSERT_FALSE(id);
-  EXPECT_NE(id.error().message.find("missing.profraw"), std::string::npos);
+  EXPECT_NE(id.error().what().find("missing.profraw"), std::string::npos);
 }
 
 TEST(Versions, TableMatchesTheFormatsEachLlvmWrites) {
@@ -127,13 +127,13 @@ TEST(RawRecords, ValidRecordsPassAndStrayCounterPointersAreNamed) {
     std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16, &wild, 8);
     auto checked = validate_raw_records(bytes, *header);
     ASSERT_FALSE(checked);
-    EXPECT_NE(checked.error().message.find("data record 1 points outside"), std::string::npos);
+    EXPECT_NE(checked.error().what().find("data record 1 points outside"), std::string::npos);
     // The most negative pointer once overflowed a signed subtraction (a fuzz finding under UBSan).
     uint64_t most_negative = 1ULL << 63;
     std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16, &most_negative, 8);
     auto negative = validate_raw_records(bytes, *header);
     ASSERT_FALSE(negative);
-    EXPECT_NE(negative.error().message.find("data record 1 points outside"), std::string::npos);
+    EXPECT_NE(negative.error().what().find("data record 1 points outside"), std::string::npos);
   }
 }
 
@@ -148,9 +148,9 @@ TEST(RawRecords, BitmapBytesOutsideTheBitmapSectionAreNamed) {
     std::memcpy(bytes.data() + header->data_offset() + header->num_bitmap_bytes_offset, &one, 4);
     auto checked = validate_raw_records(bytes, *header);
     ASSERT_FALSE(checked) << version;
-    EXPECT_NE(checked.error().message.find("data record 0 has 1 bitmap bytes outside"),
+    EXPECT_NE(checked.error().what().find("data record 0 has 1 bitmap bytes outside"),
               std::string::npos)
-        << checked.error().message;
+        << checked.error().what();
   }
 }
 
@@ -166,16 +166,16 @@ TEST(RawRecords, NameChunksMustLieInsideTheNamesSection) {
     names[0] = 100;  // LLVM's reader would read 100 bytes from an 8-byte section (a fuzz finding)
     auto past = validate_raw_records(bytes, *header);
     ASSERT_FALSE(past);
-    EXPECT_NE(past.error().message.find("names chunk at byte 0 runs 94 bytes past the section"),
+    EXPECT_NE(past.error().what().find("names chunk at byte 0 runs 94 bytes past the section"),
               std::string::npos)
-        << past.error().message;
+        << past.error().what();
     const uint8_t bomb[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 1, 0x78};  // 4 GiB from one byte
     std::memcpy(names, bomb, sizeof bomb);
     auto expands = validate_raw_records(bytes, *header);
     ASSERT_FALSE(expands);
-    EXPECT_NE(expands.error().message.find("claims 4294967295 bytes from 1 compressed"),
+    EXPECT_NE(expands.error().what().find("claims 4294967295 bytes from 1 compressed"),
               std::string::npos)
-        << expands.error().message;
+        << expands.error().what();
   }
 }
 
@@ -198,9 +198,9 @@ TEST(TextProfile, CountsThatTheLinesCannotHoldAreRefused) {
   std::string counters = ":ir\nmain\n1234\n4611686018427387904\n7\n";
   auto refused = validate_text_profile(bytes_of(counters), true);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("function main: 4611686018427387904 counters"),
+  EXPECT_NE(refused.error().what().find("function main: 4611686018427387904 counters"),
             std::string::npos)
-      << refused.error().message;
+      << refused.error().what();
   std::string sites = "f\n1\n1\n5\n1\n0\n4000000000\n";
   EXPECT_FALSE(validate_text_profile(bytes_of(sites), true));
 }
@@ -212,8 +212,8 @@ TEST(TextProfile, BitmapLinesFollowTheReadingLlvmsGrammar) {
   EXPECT_TRUE(validate_text_profile(bytes_of(text), true));
   auto old = validate_text_profile(bytes_of(text), false);
   ASSERT_FALSE(old);
-  EXPECT_NE(old.error().message.find("function $2: 99999999999 counters"), std::string::npos)
-      << old.error().message;
+  EXPECT_NE(old.error().what().find("function $2: 99999999999 counters"), std::string::npos)
+      << old.error().what();
 }
 
 TEST(TextProfile, BitmapCountsAreReadInAnyRadixAsLlvmReadsThem) {
@@ -234,9 +234,9 @@ TEST(TextProfile, AValueKindCountBeyond32BitsIsTheNextName) {
   std::string text = "f\n1\n1\n5\n742261400423665229\n1\n74226141896690\n";
   auto refused = validate_text_profile(bytes_of(text), false);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("function 742261400423665229: 74226141896690 counters"),
+  EXPECT_NE(refused.error().what().find("function 742261400423665229: 74226141896690 counters"),
             std::string::npos)
-      << refused.error().message;
+      << refused.error().what();
 }
 
 TEST(IndexedProfile, HeaderOfAnUnknownVersionOrCutShortIsRefused) {
@@ -246,10 +246,10 @@ TEST(IndexedProfile, HeaderOfAnUnknownVersionOrCutShortIsRefused) {
   std::memcpy(file.data() + 8, &version, 8);
   auto refused = validate_indexed_profile(file);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("indexed format version 13"), std::string::npos);
+  EXPECT_NE(refused.error().what().find("indexed format version 13"), std::string::npos);
   version = 12;
   std::memcpy(file.data() + 8, &version, 8);
   refused = validate_indexed_profile(file);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("cut off"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().what().find("cut off"), std::string::npos) << refused.error().what();
 }

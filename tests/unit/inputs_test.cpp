@@ -20,7 +20,7 @@ TEST(WeightedInput, RejectsZeroGarbageAndMissingFile) {
   for (const char* bad : {"0,a", "x,a", "-1,a", "3", "3,", "1.5,a"}) {
     auto parsed = parse_weighted_input(bad);
     ASSERT_FALSE(parsed) << bad;
-    EXPECT_NE(parsed.error().message.find(bad), std::string::npos) << parsed.error().message;
+    EXPECT_NE(parsed.error().what().find(bad), std::string::npos) << parsed.error().what();
   }
 }
 
@@ -38,7 +38,7 @@ TEST(CollectInputs, OrderIsPlainThenWeightedThenLists) {
                               << (dir / "c").string() << "\n";
   auto inputs = collect_inputs({(dir / "a").string()}, {"2," + (dir / "b").string()},
                                {(dir / "list").string()});
-  ASSERT_TRUE(inputs) << inputs.error().message;
+  ASSERT_TRUE(inputs) << inputs.error().what();
   ASSERT_EQ(inputs->size(), 4u);
   EXPECT_EQ((*inputs)[0].path, (dir / "a").string());
   EXPECT_EQ((*inputs)[1].weight, 2u);
@@ -65,17 +65,17 @@ TEST(CollectInputs, ErrorsNameWhatIsWrong) {
   TempDir dir;
   auto missing = collect_inputs({(dir / "nope").string()}, {}, {});
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("nope: no such file"), std::string::npos);
+  EXPECT_NE(missing.error().what().find("nope: no such file"), std::string::npos);
 
   std::filesystem::create_directories(dir / "empty");
   auto empty = collect_inputs({(dir / "empty").string()}, {}, {});
   ASSERT_FALSE(empty);
-  EXPECT_NE(empty.error().message.find("holds no profiles"), std::string::npos);
+  EXPECT_NE(empty.error().what().find("holds no profiles"), std::string::npos);
 
   std::ofstream(dir / "list") << "\n0,x\n";
   auto bad_list = collect_inputs({}, {}, {(dir / "list").string()});
   ASSERT_FALSE(bad_list);
-  EXPECT_NE(bad_list.error().message.find("list:2:"), std::string::npos) << bad_list.error().message;
+  EXPECT_NE(bad_list.error().what().find("list:2:"), std::string::npos) << bad_list.error().what();
 
   EXPECT_FALSE(collect_inputs({}, {}, {}));
 }

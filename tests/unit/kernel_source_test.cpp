@@ -15,7 +15,7 @@ TEST(KernelVersion, ReadFromTheTopMakefile) {
                                       "PATCHLEVEL = 12\nSUBLEVEL = 57\nEXTRAVERSION = -rc1\n"
                                       "NAME = Baby Opossum Posse\n";
   auto version = read_kernel_version(tree.path());
-  ASSERT_TRUE(version) << version.error().message;
+  ASSERT_TRUE(version) << version.error().what();
   EXPECT_EQ(version->to_string(), "6.12.57-rc1");
 }
 
@@ -23,7 +23,7 @@ TEST(KernelVersion, NotAKernelTree) {
   TempDir tree;
   auto version = read_kernel_version(tree.path());
   ASSERT_FALSE(version);
-  EXPECT_NE(version.error().message.find("not a kernel tree"), std::string::npos);
+  EXPECT_NE(version.error().what().find("not a kernel tree"), std::string::npos);
   std::ofstream(tree / "Makefile") << "all:\n\ttrue\n";
   EXPECT_FALSE(read_kernel_version(tree.path()));
 }
@@ -33,9 +33,9 @@ TEST(KernelVersion, ANumberThatIsNotOneIsNamed) {
   std::ofstream(tree / "Makefile") << "VERSION = six\nPATCHLEVEL = 12\n";
   auto version = read_kernel_version(tree.path());
   ASSERT_FALSE(version);
-  EXPECT_NE(version.error().message.find("Makefile line 1: VERSION = six is not a version number"),
+  EXPECT_NE(version.error().what().find("Makefile line 1: VERSION = six is not a version number"),
             std::string::npos)
-      << version.error().message;
+      << version.error().what();
   std::ofstream(tree / "Makefile") << "VERSION = 6\nPATCHLEVEL = 12x\n";
   EXPECT_FALSE(read_kernel_version(tree.path()));
 }

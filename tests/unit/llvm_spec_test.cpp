@@ -22,7 +22,7 @@ TEST(LlvmSpec, RejectsWhatKbuildWouldMisread) {
   for (const char* bad : {"", "19", "-x", "yes", "/no/such/dir/"}) {
     auto spec = parse_llvm_spec(bad);
     ASSERT_FALSE(spec) << bad;
-    EXPECT_NE(spec.error().message.find(std::string("LLVM=") + bad), std::string::npos);
+    EXPECT_NE(spec.error().what().find(std::string("LLVM=") + bad), std::string::npos);
   }
 }
 

@@ -78,7 +78,7 @@ class MergeProfiles : public ::testing::Test {
 
 TEST_F(MergeProfiles, WritesThroughATemporaryAndReportsCounts) {
   auto outcome = merge_profiles(request({profile("a.profraw"), profile("b.profraw")}), *backends);
-  ASSERT_TRUE(outcome) << outcome.error().message;
+  ASSERT_TRUE(outcome) << outcome.error().what();
   EXPECT_EQ(outcome->merged, 2u);
   EXPECT_EQ(read_text(dir / "out.profdata"), "merged 2");
   ASSERT_EQ(jobs.size(), 1u);
@@ -92,8 +92,8 @@ TEST_F(MergeProfiles, AnyModeFailureKeepsTheExistingOutput) {
   std::ofstream(bad) << "";
   auto outcome = merge_profiles(request({profile("a.profraw"), bad}), *backends);
   ASSERT_FALSE(outcome);
-  EXPECT_NE(outcome.error().message.find("bad.profraw: empty file"), std::string::npos)
-      << outcome.error().message;
+  EXPECT_NE(outcome.error().what().find("bad.profraw: empty file"), std::string::npos)
+      << outcome.error().what();
   EXPECT_EQ(read_text(dir / "out.profdata"), "precious");
   EXPECT_TRUE(jobs.empty()) << "LLVM need not read anything once the outcome is decided";
   EXPECT_EQ(files_in_dir(), 3u);
@@ -103,7 +103,7 @@ TEST_F(MergeProfiles, ReaderFailureInAnyModeWritesNothing) {
   auto outcome = merge_profiles(request({profile("a.profraw"), profile("unreadable.profraw")}),
                                 *backends);
   ASSERT_FALSE(outcome);
-  EXPECT_NE(outcome.error().message.find("unreadable.profraw: malformed"), std::string::npos);
+  EXPECT_NE(outcome.error().what().find("unreadable.profraw: malformed"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "out.profdata"));
 }
 
@@ -115,7 +115,7 @@ TEST_F(MergeProfiles, AllAndWarnModesSkipBadInputsOnly) {
                  profile("b.profraw")},
                 mode),
         *backends);
-    ASSERT_TRUE(outcome) << outcome.error().message;
+    ASSERT_TRUE(outcome) << outcome.error().what();
     EXPECT_EQ(outcome->merged, 2u);
     ASSERT_EQ(outcome->skipped.size(), 2u);
     EXPECT_NE(outcome->skipped[0].reason.find("version 8"), std::string::npos);
@@ -129,7 +129,7 @@ TEST_F(MergeProfiles, NothingMergedFailsInEveryMode) {
   for (FailureMode mode : {FailureMode::any, FailureMode::all, FailureMode::warn}) {
     auto outcome = merge_profiles(request({profile("unreadable.profraw")}, mode), *backends);
     ASSERT_FALSE(outcome);
-    EXPECT_NE(outcome.error().message.find("no profile could be merged"), std::string::npos);
+    EXPECT_NE(outcome.error().what().find("no profile could be merged"), std::string::npos);
     EXPECT_FALSE(std::filesystem::exists(dir / "out.profdata"));
   }
 }
@@ -150,5 +150,5 @@ TEST_F(MergeProfiles, MissingOutputDirectoryIsAnError) {
   r.output = dir / "no" / "such" / "out.profdata";
   auto outcome = merge_profiles(r, *backends);
   ASSERT_FALSE(outcome);
-  EXPECT_NE(outcome.error().message.find("does not exist"), std::string::npos);
+  EXPECT_NE(outcome.error().what().find("does not exist"), std::string::npos);
 }

@@ -45,7 +45,7 @@ TEST(Process, EnvironmentAndDirectoryApply) {
 TEST(Process, MissingProgramIsAnError) {
   auto output = system_runner().capture({{"kpgo-no-such-program"}});
   ASSERT_FALSE(output);
-  EXPECT_NE(output.error().message.find("kpgo-no-such-program"), std::string::npos);
+  EXPECT_NE(output.error().what().find("kpgo-no-such-program"), std::string::npos);
 }
 
 TEST(Process, ChildRunsInItsOwnProcessGroup) {

@@ -22,7 +22,7 @@ class StateTest : public ::testing::Test {
   std::string load(const std::string& text) {
     std::ofstream(dir_ / "kpgo.json") << text;
     auto manifest = Manifest::load(dir_);
-    return manifest ? "" : manifest.error().message;
+    return manifest ? "" : manifest.error().what();
   }
 
   fs::path dir_;

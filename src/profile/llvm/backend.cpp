@@ -235,7 +235,7 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
     }
     auto mapped = MappedFile::open(job.inputs[i].path);
     if (!mapped) {
-      context.failures.push_back({i, mapped.error().message});
+      context.failures.push_back({i, mapped.error().what()});
       continue;
     }
     if (!layout->matches(mapped->bytes(), screens[i].header)) {
@@ -325,7 +325,7 @@ class LlvmBackend final : public Backend {
     parallel_for(job.inputs.size(), screeners, [&](size_t i) {
       auto mapped = MappedFile::open(job.inputs[i].path);
       if (!mapped) {
-        screens[i].failure = mapped.error().message;
+        screens[i].failure = mapped.error().what();
         return;
       }
       screens[i] = fast::screen_input(mapped->bytes());

@@ -175,17 +175,17 @@ Screening screen_input(std::span<const uint8_t> file) {
   Screening screening;
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
   if (magic != kRawMagic64 && magic != kRawMagic32) {
-    if (auto valid = validate_other_input(file); !valid) screening.failure = valid.error().message;
+    if (auto valid = validate_other_input(file); !valid) screening.failure = valid.error().what();
     return screening;
   }
   screening.raw = true;
   auto header = parse_raw_header(file, file.size());
   if (!header) {
-    screening.failure = header.error().message;
+    screening.failure = header.error().what();
     return screening;
   }
   if (auto valid = validate_raw_records(file, *header); !valid) {
-    screening.failure = valid.error().message;
+    screening.failure = valid.error().what();
     return screening;
   }
   uint64_t large_count = 0;
