@@ -171,12 +171,23 @@ Result<uint64_t> check_buckets(std::span<const uint8_t> file, const IndexedHeade
   return entries;
 }
 
+// The sections LLVM's writer puts after the hash table (binary IDs, vtable names) must be there:
+// one that overlaps the header, the summaries or the table is read from their bytes, and what
+// LLVM then writes out does not read back.
 Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHeader& header) {
+  uint64_t buckets = 0;
+  std::memcpy(&buckets, file.data() + header.hash_offset, 8);  // checked by check_buckets
+  uint64_t table_end = header.hash_offset + 16 + buckets * 8;
   if (header.version >= 9) {
     Cursor cursor(file, header.binary_id_offset, file.size());
     uint64_t size = 0;
     if (header.binary_id_offset > file.size() || !cursor.read(size)) {
       return fail("its binary ID section is outside the file");
+    }
+    if (header.binary_id_offset < table_end) {
+      return fail("its binary ID section at byte {} lies before the end of the hash table "
+                  "(byte {})",
+                  header.binary_id_offset, table_end);
     }
     if (size % 8 || size > cursor.left()) return fail("its binary ID section claims {} bytes", size);
     if (auto ids = parse_binary_ids(file.subspan(cursor.at(), size)); !ids) {
@@ -188,6 +199,11 @@ Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHea
     uint64_t size = 0;
     if (header.vtable_names_offset > file.size() || !cursor.read(size) || size > cursor.left()) {
       return fail("its vtable names section runs past the end of the file");
+    }
+    if (header.vtable_names_offset < table_end) {
+      return fail("its vtable names section at byte {} lies before the end of the hash table "
+                  "(byte {})",
+                  header.vtable_names_offset, table_end);
     }
   }
   return {};

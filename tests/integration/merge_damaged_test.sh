@@ -76,6 +76,9 @@ put("hashoffset", 32, "<Q", len(data) + 4096)
 put("buckets", hash_offset, "<Q", 1 << 50)
 if version >= 9:
     put("binaryids", 48, "<Q", len(data) + 64)
+    # Binary IDs read from the header's own bytes: LLVM 16 merges them into a profile that it
+    # cannot read back (found by scripts/fuzz.sh).
+    put("idsearly", 48, "<Q", 48)
 open(f"{prefix}-cut.profdata", "wb").write(data[: hash_offset - 8])
 open(f"{prefix}-cutheader.profdata", "wb").write(data[:20])
 PY
@@ -88,6 +91,8 @@ PY
   refused "i$major-cut.profdata" "hash table offset"
   refused "i$major-cutheader.profdata" "indexed header is cut off"
   [[ -e i$major-binaryids.profdata ]] && refused "i$major-binaryids.profdata" "binary ID section"
+  [[ -e i$major-idsearly.profdata ]] &&
+    refused "i$major-idsearly.profdata" "binary ID section at byte 48 lies before the end of the hash table"
 
   # Text: a count the file cannot hold makes LLVM's reader reserve it.
   awk 'after && !done { print "4611686018427387904"; done = 1; next }
