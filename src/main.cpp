@@ -18,23 +18,23 @@ int main(int argc, char** argv) {
   install_signal_handling();
   CLI::App app{"kpgo: profile-guided optimization of the Linux kernel with clang",
                "kpgo"};
-  app.set_version_flag("--version", commands::version_text);
+  app.set_version_flag("--version", cli::version_text);
   app.require_subcommand(1);
   app.fallthrough();
 
-  commands::GlobalOptions globals;
+  cli::GlobalOptions globals;
   app.add_flag("-v,--verbose", globals.verbose, "More log output on stderr (-vv: commands run)");
   app.add_flag("-q,--quiet", globals.quiet, "Errors only on stderr");
   app.add_flag("--json", globals.json, "One JSON document on stdout instead of text");
 
-  std::vector<commands::Command> all = {
-      commands::add_doctor_command(app, globals),
-      commands::add_instrument_command(app, globals),
-      commands::add_collect_command(app, globals),
-      commands::add_merge_command(app, globals),
-      commands::add_optimize_command(app, globals),
-      commands::add_run_command(app, globals),
-      commands::add_bench_command(app, globals),
+  std::vector<cli::Subcommand> all = {
+      cli::add_doctor_command(app, globals),
+      cli::add_instrument_command(app, globals),
+      cli::add_collect_command(app, globals),
+      cli::add_merge_command(app, globals),
+      cli::add_optimize_command(app, globals),
+      cli::add_run_command(app, globals),
+      cli::add_bench_command(app, globals),
   };
 
   // kpgo's own options take no values, so the first word that is not an option names the command.

@@ -82,7 +82,6 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, p
 
   auto baseline = build_baseline(options, runner, manifest);
   if (!baseline) return tl::unexpected(baseline.error());
-  outcome.baseline_bzimage = baseline->bzimage;
 
   // The layout check: a profile that shaped nothing leaves the code where the baseline has it.
   fs::path optimized_dir = optimize.value("build_dir", "");

@@ -9,7 +9,7 @@
 #include "kpgo/pipeline/collect.hpp"
 #include "kpgo/bench/bench.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -91,7 +91,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
 
 }  // namespace
 
-Command add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* app = parent.add_subcommand(
       "bench", "Measure the PGO kernel against a baseline built without profile, in QEMU or over ssh");
@@ -122,4 +122,4 @@ Command add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [args, &globals] { return run_bench(*args, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

@@ -3,7 +3,7 @@
 
 #include "kpgo/toolchain/llvm.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   if (args.llvm.empty()) args.llvm = toolchain::default_llvm_value();
@@ -36,4 +36,4 @@ pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool
   return options;
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

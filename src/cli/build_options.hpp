@@ -8,7 +8,7 @@
 
 #include "kpgo/pipeline/instrument.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 // The options that say how the instrumented kernel is built, shared by instrument and run.
 struct KernelBuildArgs {
@@ -26,4 +26,4 @@ struct KernelBuildArgs {
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args);
 pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress);
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

@@ -7,7 +7,7 @@
 #include "cli/commands.hpp"
 #include "kpgo/pipeline/collect.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -90,7 +90,7 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
 
 }  // namespace
 
-Command add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<CollectArgs>();
   CLI::App* app = parent.add_subcommand(
       "collect", "Run a workload on the instrumented kernel and take its profiles out");
@@ -122,4 +122,4 @@ Command add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [args, &globals] { return run_collect(*args, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

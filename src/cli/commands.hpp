@@ -8,7 +8,7 @@
 
 #include "kpgo/system/error.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 struct GlobalOptions {
   int verbose = 0;
@@ -21,20 +21,20 @@ struct GlobalOptions {
 
 // A subcommand: its CLI11 node and what to run once the command line parsed. The action's
 // Result carries the exit status; an Error is printed once, by main.
-struct Command {
+struct Subcommand {
   CLI::App* app = nullptr;
   std::function<Result<int>()> run;
 };
 
-Command add_merge_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_doctor_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_collect_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_optimize_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_run_command(CLI::App& parent, const GlobalOptions& globals);
-Command add_bench_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_merge_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_doctor_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_instrument_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals);
 
 // Printed by --version: kpgo's version and the LLVM majors it can merge for.
 std::string version_text();
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

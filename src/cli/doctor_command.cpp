@@ -8,7 +8,7 @@
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -129,7 +129,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
 
 }  // namespace
 
-Command add_doctor_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_doctor_command(CLI::App& parent, const GlobalOptions& globals) {
   auto options = std::make_shared<DoctorOptions>();
   CLI::App* app = parent.add_subcommand(
       "doctor", "Check that the toolchain, kpgo's merge backends and a kernel tree fit together");
@@ -140,4 +140,4 @@ Command add_doctor_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [options, &globals] { return run_doctor(*options, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

@@ -11,7 +11,7 @@
 #include "kpgo/kernel/support.hpp"
 #include "kpgo/system/data_dir.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -96,7 +96,7 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
 
 }  // namespace
 
-Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<InstrumentArgs>();
   CLI::App* app = parent.add_subcommand(
       "instrument", "Build a kernel instrumented for clang PGO (-fprofile-generate)");
@@ -112,4 +112,4 @@ Command add_instrument_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [args, &globals] { return run_instrument(*args, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

@@ -14,7 +14,7 @@
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/toolchain/llvm.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -146,7 +146,7 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
 
 }  // namespace
 
-Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   auto options = std::make_shared<MergeOptions>();
   CLI::App* app = parent.add_subcommand(
       "merge", "Merge raw (.profraw) and indexed (.profdata) profiles into one indexed profile");
@@ -175,4 +175,4 @@ Command add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [options, &globals] { return run_merge(*options, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

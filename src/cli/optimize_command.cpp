@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "kpgo/pipeline/phases.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -71,7 +71,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
 
 }  // namespace
 
-Command add_optimize_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<OptimizeArgs>();
   CLI::App* app = parent.add_subcommand(
       "optimize", "Rebuild the kernel with the profile (-fprofile-use) and report how well it matched");
@@ -87,4 +87,4 @@ Command add_optimize_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [args, &globals] { return run_optimize(*args, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

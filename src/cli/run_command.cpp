@@ -9,7 +9,7 @@
 #include "cli/commands.hpp"
 #include "kpgo/pipeline/run.hpp"
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 namespace {
 
@@ -123,7 +123,7 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
 
 }  // namespace
 
-Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
+Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<RunArgs>();
   args->source = kDefaultSource;
   CLI::App* app = parent.add_subcommand(
@@ -146,4 +146,4 @@ Command add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   return {app, [args, &globals] { return run_run(*args, globals); }};
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

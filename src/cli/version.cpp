@@ -6,7 +6,7 @@
 #define KPGO_VERSION "unknown"
 #endif
 
-namespace kpgo::commands {
+namespace kpgo::cli {
 
 std::string version_text() {
   std::string text = fmt::format("kpgo {}\n", KPGO_VERSION);
@@ -21,4 +21,4 @@ std::string version_text() {
   return text;
 }
 
-}  // namespace kpgo::commands
+}  // namespace kpgo::cli

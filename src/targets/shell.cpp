@@ -139,9 +139,18 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
   }
   std::string kernel_release = first_line(release->out);
 
+  // request.timeout_seconds covers every run on this machine, as it does in a QEMU guest.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(request.timeout_seconds);
   std::vector<RunOutcome> outcomes;
   for (unsigned run = 1; run <= request.runs; ++run) {
     RunOutcome outcome{transport_->machine(), run, {}, {}, 0, kernel_release};
+    auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      outcome.problem = fmt::format("not run: the timeout of {} s for all runs was used up",
+                                    request.timeout_seconds);
+      outcomes.push_back(std::move(outcome));
+      continue;
+    }
     auto reset = transport_->run("echo 1 > " + shell_quote(files_.reset), std::nullopt, std::nullopt, 60);
     if (!reset || !reset->succeeded()) {
       outcome.problem = failure(reset, "resetting the counters (" + files_.reset + ")");
@@ -150,7 +159,7 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
     }
     auto start = std::chrono::steady_clock::now();
     auto workload = transport_->run("sh -s", request.workload.script, std::nullopt,
-                                    request.timeout_seconds);
+                                    static_cast<unsigned>(left.count()));
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!workload || !workload->succeeded()) {
       outcome.problem = failure(workload, "the workload");

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/shell.hpp"
@@ -116,4 +118,51 @@ TEST(ShellTarget, FailedWorkloadIsReportedAndNotFetched) {
   EXPECT_TRUE((*outcomes)[0].profile.empty());
   EXPECT_NE((*outcomes)[0].problem.find("the workload: exit 3: boom"), std::string::npos) << (*outcomes)[0].problem;
   for (const auto& line : fake->lines) EXPECT_NE(line.rfind("cat ", 0), 0u);
+}
+
+namespace {
+
+// A machine whose workload takes `workload_ms` and that records the timeout of each command.
+class SlowMachine final : public Transport {
+ public:
+  SlowMachine(int workload_ms, std::vector<unsigned>& timeouts)
+      : workload_ms_(workload_ms), timeouts_(timeouts) {}
+  std::string machine() const override { return "slow"; }
+  Result<ProcessOutput> run(const std::string& command_line,
+                            const std::optional<std::filesystem::path>&,
+                            const std::optional<std::filesystem::path>& stdout_file,
+                            unsigned timeout_seconds) override {
+    ProcessOutput output;
+    output.exit_code = 0;
+    if (command_line == "sh -s") {
+      timeouts_.push_back(timeout_seconds);
+      std::this_thread::sleep_for(std::chrono::milliseconds(workload_ms_));
+    }
+    if (stdout_file) std::ofstream(*stdout_file) << "profile";
+    return output;
+  }
+
+ private:
+  int workload_ms_;
+  std::vector<unsigned>& timeouts_;
+};
+
+}  // namespace
+
+TEST(ShellTarget, TheTimeoutCoversAllRunsOnAMachine) {
+  TempDir scratch;
+  std::vector<unsigned> timeouts;
+  ShellTarget target(std::make_unique<SlowMachine>(1100, timeouts), ProfileFiles{});
+  Workload workload{"w", scratch.path() / "w.sh", {}};
+  auto outcomes = target.collect({workload, 3, 2, scratch.path()});
+  ASSERT_TRUE(outcomes);
+  ASSERT_EQ(outcomes->size(), 3u);
+  // The first run may take both seconds, the second what is left, the third nothing.
+  ASSERT_EQ(timeouts.size(), 2u);
+  EXPECT_EQ(timeouts[0], 2u);
+  EXPECT_EQ(timeouts[1], 1u);
+  EXPECT_TRUE((*outcomes)[0].problem.empty());
+  EXPECT_NE((*outcomes)[2].problem.find("timeout of 2 s for all runs was used up"),
+            std::string::npos)
+      << (*outcomes)[2].problem;
 }

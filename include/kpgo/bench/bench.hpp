@@ -47,7 +47,6 @@ struct WorkloadFigures {
 
 struct BenchOutcome {
   std::string machine;  // "qemu" or the ssh host
-  std::filesystem::path baseline_bzimage;
   kernel::TextLayout baseline_layout;
   kernel::TextLayout pgo_layout;
   uint64_t promoted_calls = 0;

@@ -23,12 +23,12 @@ struct ConfigEntry {
 std::vector<ConfigEntry> parse_config(std::string_view text);
 Result<std::vector<ConfigEntry>> read_config(const std::filesystem::path& path);
 
-// The base with every fragment applied in order, later ones winning, as merge_config.sh does:
-// kept entries stay where they were, new ones are appended.
 // True for a kbuild target that writes a .config (defconfig, tinyconfig, x86_64_defconfig...),
 // as opposed to a path to one.
 bool is_config_target(std::string_view name);
 
+// The base with every fragment applied in order, later ones winning, as merge_config.sh does:
+// kept entries stay where they were, new ones are appended.
 std::string merge_config(std::string_view base, const std::vector<std::string>& fragments);
 
 struct UnmetRequest {

@@ -32,7 +32,6 @@ class BackendSet {
   // kpgo knows (each library pulls in its own libLLVM): enough to choose one. llvm_version is
   // only the major for those not loaded.
   std::vector<BackendInfo> catalog();
-  std::vector<std::filesystem::path> search_dirs() const { return search_dirs_; }
 
  private:
   BackendSet() = default;
