@@ -110,14 +110,11 @@ const nlohmann::json* find(const nlohmann::json& root, std::string_view path) {
   return at;
 }
 
-Result<> check_rule(const nlohmann::json& root, const FieldRule& rule, std::string_view prefix) {
-  std::string_view path(rule.path);
-  const nlohmann::json* value = find(root, path);
-  std::string section(path.substr(0, path.find('.')));
+// One field: `value` is null when it is missing, which is wrong only when it is needed.
+Result<> check_field(const nlohmann::json* value, const FieldRule& rule, bool needed,
+                     std::string_view prefix) {
   if (!value) {
-    const nlohmann::json* owner = find(root, section);
-    bool finished = owner && owner->is_object() && owner->contains("finished");
-    if (rule.needed_when_finished && finished) return fail("{}{} is missing", prefix, rule.path);
+    if (needed) return fail("{}{} is missing", prefix, rule.path);
     return {};
   }
   if (!is(*value, rule.kind)) {
@@ -128,21 +125,21 @@ Result<> check_rule(const nlohmann::json& root, const FieldRule& rule, std::stri
 
 Result<> check_shape(const nlohmann::json& data) {
   for (const auto& rule : kRules) {
-    if (auto checked = check_rule(data, rule, ""); !checked) return checked;
+    std::string_view path(rule.path);
+    const nlohmann::json* owner = find(data, path.substr(0, path.find('.')));
+    bool finished = owner && owner->is_object() && owner->contains("finished");
+    KPGO_TRY(check_field(find(data, path), rule, rule.needed_when_finished && finished, ""));
   }
   const nlohmann::json* profiles = find(data, "collect.profiles");
   if (!profiles) return {};
   for (size_t i = 0; i < profiles->size(); ++i) {
     const auto& entry = (*profiles)[i];
+    if (!entry.is_object()) {
+      return fail("collect.profiles[{}] is {}, not an object", i, entry.type_name());
+    }
     std::string prefix = fmt::format("collect.profiles[{}].", i);
-    if (!entry.is_object()) return fail("collect.profiles[{}] is {}, not an object", i, entry.type_name());
     for (const auto& rule : kProfileRules) {
-      if (!entry.contains(rule.path)) {
-        if (rule.needed_when_finished) return fail("{}{} is missing", prefix, rule.path);
-      } else if (!is(entry[rule.path], rule.kind)) {
-        return fail("{}{} is {}, not {}", prefix, rule.path, entry[rule.path].type_name(),
-                    describe(rule.kind));
-      }
+      KPGO_TRY(check_field(find(entry, rule.path), rule, rule.needed_when_finished, prefix));
     }
   }
   return {};

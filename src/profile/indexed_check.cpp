@@ -5,7 +5,6 @@
 // memory it cannot have. The layout is that of LLVM's IndexedInstrProf::Header and
 // OnDiskChainedHashTable, per indexed version.
 
-#include <cstring>
 
 #include "kpgo/profile/format.hpp"
 
@@ -148,8 +147,13 @@ Result<> check_entries(std::span<const uint8_t> file, const IndexedHeader& heade
 }
 
 // The table itself: NumBuckets, NumEntries, then an offset per bucket, 0 or into the payload.
-Result<uint64_t> check_buckets(std::span<const uint8_t> file, const IndexedHeader& header,
-                               uint64_t payload) {
+struct HashTable {
+  uint64_t entries = 0;
+  uint64_t end = 0;  // the byte after its bucket offsets
+};
+
+Result<HashTable> check_buckets(std::span<const uint8_t> file, const IndexedHeader& header,
+                                uint64_t payload) {
   if (header.hash_offset < payload || header.hash_offset > file.size()) {
     return fail("its hash table offset {} is outside the file's {} bytes of records",
                 header.hash_offset, file.size());
@@ -168,16 +172,14 @@ Result<uint64_t> check_buckets(std::span<const uint8_t> file, const IndexedHeade
       return fail("its hash table bucket {} points outside the records", b);
     }
   }
-  return entries;
+  return HashTable{entries, cursor.at()};
 }
 
 // The sections LLVM's writer puts after the hash table (binary IDs, vtable names) must be there:
 // one that overlaps the header, the summaries or the table is read from their bytes, and what
 // LLVM then writes out does not read back.
-Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHeader& header) {
-  uint64_t buckets = 0;
-  std::memcpy(&buckets, file.data() + header.hash_offset, 8);  // checked by check_buckets
-  uint64_t table_end = header.hash_offset + 16 + buckets * 8;
+Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHeader& header,
+                                 uint64_t table_end) {
   if (header.version >= 9) {
     Cursor cursor(file, header.binary_id_offset, file.size());
     uint64_t size = 0;
@@ -220,10 +222,10 @@ Result<IndexedHeader> validate_indexed_profile(std::span<const uint8_t> file) {
     KPGO_TRY(skip_summary(cursor, "context-sensitive"));
   }
   uint64_t payload = cursor.at();
-  auto entries = check_buckets(file, *header, payload);
-  if (!entries) return tl::unexpected(entries.error());
-  KPGO_TRY(check_entries(file, *header, payload, *entries));
-  KPGO_TRY(check_trailing_sections(file, *header));
+  auto table = check_buckets(file, *header, payload);
+  if (!table) return tl::unexpected(table.error());
+  KPGO_TRY(check_entries(file, *header, payload, table->entries));
+  KPGO_TRY(check_trailing_sections(file, *header, table->end));
   return header;
 }
 
