@@ -5,6 +5,7 @@
 #include "kpgo/system/files.hpp"
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/pipeline/phases.hpp"
+#include "kpgo/pipeline/state.hpp"
 #include "rounds.hpp"
 
 namespace kpgo::bench {
@@ -21,40 +22,72 @@ struct Baseline {
 
 // The instrumented build's source and configuration, instrumentation off, no profile.
 Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
-  const auto& instrument = manifest.data()["instrument"];
-  kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-baseline",
-                        instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
-                        options.jobs, options.make_args};
-  auto& record = manifest.data()["baseline"];
-  if (!record.is_object()) record = nlohmann::json::object();
+  const pipeline::InstrumentState& instrument = *manifest.state().instrument;
+  kernel::Kbuild kbuild{instrument.source, fs::absolute(manifest.workdir()) / "build-baseline",
+                        instrument.llvm.value, instrument.arch, options.jobs, options.make_args};
+  pipeline::BaselineState& record = pipeline::ensure(manifest.state().baseline);
   kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline", options.progress};
-  auto configured = pipeline::configure_uninstrumented(instrument.value("build_dir", ""), kbuild, record, runner, log);
-  if (!configured) return tl::unexpected(configured.error());
+  KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, kbuild,
+                                                               record.config_input, runner, log));
   if (*configured) {
-    record.erase("finished");
+    record.finished.clear();
     KPGO_TRY(manifest.save());
   }
   KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
   Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage", kbuild.output / "vmlinux.o",
                     kbuild.output};
-  record["build_dir"] = kbuild.output.string();
-  record["artifacts"] = {{"bzImage", baseline.bzimage.string()}, {"log", log.file.string()}};
-  record["finished"] = pipeline::utc_timestamp();
+  record.build_dir = kbuild.output;
+  record.artifacts = {kbuild.output / "vmlinux", baseline.bzimage, log.file};
+  record.finished = pipeline::utc_timestamp();
   KPGO_TRY(manifest.save());
   return baseline;
 }
 
 // Workloads the collected profiles came from: their scripts, and their labels (a workload's
 // name unless --label said otherwise).
-std::vector<std::string> trained_workloads(const pipeline::Manifest& manifest) {
+std::vector<std::string> trained_workloads(const pipeline::State& state) {
   std::vector<std::string> trained;
-  const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
-  for (const auto& profile : profiles) {
+  for (const auto& profile : state.profiles()) {
     std::error_code ec;
-    trained.push_back(fs::weakly_canonical(profile.value("workload", ""), ec).string());
-    trained.push_back("label:" + profile.value("label", ""));
+    trained.push_back(fs::weakly_canonical(profile.workload, ec).string());
+    trained.push_back("label:" + profile.label);
   }
   return trained;
+}
+
+// The layout check: a profile that shaped nothing leaves the code where the baseline has it.
+Result<> check_layouts(const fs::path& baseline_object, const pipeline::OptimizeState& optimized,
+                       BenchOutcome& outcome) {
+  KPGO_TRY_BIND(baseline_layout, kernel::read_text_layout(baseline_object));
+  KPGO_TRY_BIND(pgo_layout, kernel::read_text_layout(optimized.build_dir / "vmlinux.o"));
+  outcome.baseline_layout = *baseline_layout;
+  outcome.pgo_layout = *pgo_layout;
+  outcome.promoted_calls = optimized.promoted_indirect_calls;
+  if (pgo_layout->hot != baseline_layout->hot || pgo_layout->unlikely != baseline_layout->unlikely) return {};
+  return fail("the PGO kernel's code layout is the baseline's ({} hot, {} unlikely functions): "
+              "the profile shaped nothing; see {}",
+              pgo_layout->hot, pgo_layout->unlikely, optimized.artifacts.log.string());
+}
+
+pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcome& outcome) {
+  pipeline::BenchState record;
+  record.rounds = options.rounds;
+  record.machine = outcome.machine;
+  record.method = options.ssh ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
+                              : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
+  record.unit = outcome.unit;
+  record.baseline_layout = outcome.baseline_layout;
+  record.pgo_layout = outcome.pgo_layout;
+  record.promoted_indirect_calls = outcome.promoted_calls;
+  for (const auto& figures : outcome.workloads) {
+    uint64_t base = median_of(figures.baseline_ns), pgo = median_of(figures.pgo_ns);
+    record.workloads.push_back({figures.name, figures.trained, figures.baseline_ns, figures.pgo_ns,
+                                base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0});
+  }
+  record.baseline_boot_seconds = outcome.baseline_boot_seconds;
+  record.pgo_boot_seconds = outcome.pgo_boot_seconds;
+  record.finished = pipeline::utc_timestamp();
+  return record;
 }
 
 }  // namespace
@@ -66,9 +99,8 @@ uint64_t median_of(std::vector<uint64_t> values) {
 }
 
 Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
-  const auto instrument = manifest.data().value("instrument", nlohmann::json::object());
-  const auto optimize = manifest.data().value("optimize", nlohmann::json::object());
-  if (!instrument.contains("finished") || !optimize.contains("finished")) {
+  const auto& optimized = manifest.state().optimize;
+  if (!manifest.state().instrumented() || !optimized || optimized->finished.empty()) {
     return fail("{} has no optimized kernel to measure; run kpgo run (or instrument, collect, "
                 "optimize) first", manifest.path().string());
   }
@@ -78,30 +110,15 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, p
     return fail("--ssh needs --boot-command: how to install and boot a kernel on {}", options.ssh->host);
   }
   BenchOutcome outcome;
-  std::error_code ec;
+  outcome.unit = options.ssh ? "nanoseconds" : "instructions";
+  KPGO_TRY_BIND(baseline, build_baseline(options, runner, manifest));
+  KPGO_TRY(check_layouts(baseline->vmlinux_o, *optimized, outcome));
 
-  auto baseline = build_baseline(options, runner, manifest);
-  if (!baseline) return tl::unexpected(baseline.error());
-
-  // The layout check: a profile that shaped nothing leaves the code where the baseline has it.
-  fs::path optimized_dir = optimize.value("build_dir", "");
-  auto baseline_layout = kernel::read_text_layout(baseline->vmlinux_o);
-  if (!baseline_layout) return tl::unexpected(baseline_layout.error());
-  auto pgo_layout = kernel::read_text_layout(optimized_dir / "vmlinux.o");
-  if (!pgo_layout) return tl::unexpected(pgo_layout.error());
-  outcome.baseline_layout = *baseline_layout;
-  outcome.pgo_layout = *pgo_layout;
-  outcome.promoted_calls = optimize.value("layout", nlohmann::json::object()).value("promoted_indirect_calls", 0);
-  if (pgo_layout->hot == baseline_layout->hot && pgo_layout->unlikely == baseline_layout->unlikely) {
-    return fail("the PGO kernel's code layout is the baseline's ({} hot, {} unlikely functions): "
-                "the profile shaped nothing; see {}",
-                pgo_layout->hot, pgo_layout->unlikely, optimize["artifacts"].value("log", ""));
-  }
-
-  auto trained = trained_workloads(manifest);
+  auto trained = trained_workloads(manifest.state());
   for (const auto& workload : options.workloads) {
     WorkloadFigures figures;
     figures.name = workload.name;
+    std::error_code ec;
     std::string script = fs::weakly_canonical(workload.script, ec).string();
     figures.trained = std::find(trained.begin(), trained.end(), script) != trained.end() ||
                       std::find(trained.begin(), trained.end(), "label:" + workload.name) != trained.end();
@@ -109,35 +126,10 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, p
   }
 
   const BenchKernels kernels{{{"baseline", baseline->bzimage, baseline->build_dir, false},
-                              {"pgo", optimize["artifacts"].value("bzImage", ""),
-                               optimize.value("build_dir", ""), true}}};
-  auto measured = options.ssh ? run_ssh_rounds(options, kernels, runner, manifest, outcome)
-                              : run_qemu_rounds(options, kernels, runner, manifest, outcome);
-  if (!measured) return tl::unexpected(measured.error());
-
-  auto& record = manifest.data()["bench"];
-  record = nlohmann::json::object();
-  record["rounds"] = options.rounds;
-  record["machine"] = outcome.machine;
-  record["method"] = options.ssh ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
-                                 : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
-  record["unit"] = options.ssh ? "nanoseconds" : "instructions";
-  record["layout"] = {
-      {"baseline", {{"functions", baseline_layout->functions}, {"hot", baseline_layout->hot}, {"unlikely", baseline_layout->unlikely}}},
-      {"pgo", {{"functions", pgo_layout->functions}, {"hot", pgo_layout->hot}, {"unlikely", pgo_layout->unlikely}}},
-      {"promoted_indirect_calls", outcome.promoted_calls}};
-  const char* base_key = options.ssh ? "baseline_wall_ns" : "baseline_instructions";
-  const char* pgo_key = options.ssh ? "pgo_wall_ns" : "pgo_instructions";
-  nlohmann::json workloads = nlohmann::json::array();
-  for (const auto& figures : outcome.workloads) {
-    uint64_t base = median_of(figures.baseline_ns), pgo = median_of(figures.pgo_ns);
-    workloads.push_back({{"name", figures.name}, {"trained", figures.trained},
-                         {base_key, figures.baseline_ns}, {pgo_key, figures.pgo_ns},
-                         {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
-  }
-  record["workloads"] = workloads;
-  record["boot_seconds"] = {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}};
-  record["finished"] = pipeline::utc_timestamp();
+                              {"pgo", optimized->artifacts.bzimage, optimized->build_dir, true}}};
+  KPGO_TRY(options.ssh ? run_ssh_rounds(options, kernels, runner, manifest, outcome)
+                       : run_qemu_rounds(options, kernels, runner, manifest, outcome));
+  manifest.state().bench = bench_record(options, outcome);
   KPGO_TRY(manifest.save());
   return outcome;
 }

@@ -41,15 +41,12 @@ int main(int argc, char** argv) {
 }
 )";
 
-Result<fs::path> build_timer(const nlohmann::json& instrument, const fs::path& scratch,
-                             ProcessRunner& runner) {
-  auto spec = toolchain::parse_llvm_spec(instrument["llvm"].value("value", ""));
-  if (!spec) return tl::unexpected(spec.error());
+Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch, ProcessRunner& runner) {
+  KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(llvm));
   fs::path source = scratch / "run-timed.c";
   fs::path binary = scratch / "run-timed";
   KPGO_TRY(write_file_atomically(source, kTimerSource));
-  auto built = runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}});
-  if (!built) return tl::unexpected(built.error());
+  KPGO_TRY_BIND(built, runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}}));
   if (!built->succeeded()) {
     return fail("cannot build the guest's timer with {} -static (is libc6-dev installed?): {}",
                 spec->tool("clang"), built->err);
@@ -59,8 +56,7 @@ Result<fs::path> build_timer(const nlohmann::json& instrument, const fs::path& s
 
 // The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files.
 Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer) {
-  auto image = targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)));
-  if (!image) return tl::unexpected(image.error());
+  KPGO_TRY_BIND(image, targets::guest_image(targets::guest_init(bench_guest_body(options.workloads))));
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
   KPGO_TRY(image->add_host_file("kpgo/run-timed", timer, 0755));
   for (const auto& workload : options.workloads) {
@@ -94,10 +90,8 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
   fs::path scratch = manifest.workdir() / "scratch" / "bench";
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  auto timer = build_timer(manifest.data()["instrument"], scratch, runner);
-  if (!timer) return tl::unexpected(timer.error());
-  auto image = bench_image(options, *timer);
-  if (!image) return tl::unexpected(image.error());
+  KPGO_TRY_BIND(timer, build_timer(manifest.state().instrument->llvm.value, scratch, runner));
+  KPGO_TRY_BIND(image, bench_image(options, *timer));
 
   for (unsigned round = 1; round <= options.rounds; ++round) {
     for (unsigned slot = 0; slot < 2; ++slot) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/pipeline/collect.hpp"
 #include "kpgo/bench/bench.hpp"
 
@@ -82,7 +83,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   auto outcome = bench::bench(options, system_runner(), *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
   if (globals.json) {
-    fmt::print("{}\n", manifest->data()["bench"].dump(2));
+    print_json(bench_json(*outcome));
   } else if (!globals.quiet) {
     print_table(*outcome, args.rounds);
   }

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/pipeline/collect.hpp"
 
 namespace kpgo::cli {
@@ -61,16 +62,7 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   if (!outcome) return tl::unexpected(outcome.error());
 
   if (globals.json) {
-    nlohmann::json kept = nlohmann::json::array();
-    for (const auto& profile : outcome->kept) {
-      kept.push_back({{"path", profile.path.string()}, {"machine", profile.machine}, {"run", profile.run},
-                      {"size", profile.size}, {"sha256", profile.sha256}, {"seconds", profile.seconds}});
-    }
-    nlohmann::json failed = nlohmann::json::array();
-    for (const auto& run : outcome->failed) {
-      failed.push_back({{"machine", run.machine}, {"run", run.run}, {"problem", run.problem}});
-    }
-    fmt::print("{}\n", nlohmann::json{{"kept", kept}, {"failed", failed}}.dump(2));
+    print_json(collect_json(*outcome));
   } else if (!globals.quiet) {
     for (const auto& profile : outcome->kept) {
       fmt::print("kept  {} run {}  {:.1f} s  {}\n", profile.machine, profile.run, profile.seconds,

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
@@ -112,7 +113,7 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                            report.chain.clang.major)
              : "verdict: this combination cannot work; fix the problems above\n";
   if (globals.json) {
-    fmt::print("{}\n", json.dump(2));
+    print_json(json);
     globals.json_written = true;
   } else {
     fmt::print("{}", text);

@@ -7,6 +7,7 @@
 
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/kernel/support.hpp"
 #include "kpgo/system/data_dir.hpp"
@@ -84,7 +85,7 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
     return 0;
   }
   if (globals.json) {
-    fmt::print("{}\n", manifest->data()["instrument"].dump(2));
+    print_json(instrument_json(*outcome));
   } else if (!globals.quiet) {
     fmt::print("instrumented kernel built ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
                "  build ID  {}\n",

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/toolchain/llvm.hpp"
@@ -31,30 +32,6 @@ struct MergeOptions {
   std::string binary_id;
   bool generic = false;
 };
-
-nlohmann::json to_json(const profile::MergeOutcome& outcome) {
-  nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& skip : outcome.skipped) skipped.push_back({{"path", skip.path}, {"reason", skip.reason}});
-  const auto& s = outcome.stats;
-  return {
-      {"output", outcome.output.string()},
-      {"llvm", {{"major", outcome.backend.llvm_major}, {"version", outcome.backend.llvm_version}}},
-      {"raw_version", outcome.backend.raw_version},
-      {"indexed_version", outcome.backend.indexed_version},
-      {"inputs", outcome.inputs},
-      {"merged", outcome.merged},
-      {"fast_path_inputs", outcome.fast_inputs},
-      {"skipped", skipped},
-      {"warnings", outcome.warnings},
-      {"functions", s.functions},
-      {"functions_with_counts", s.functions_with_counts},
-      {"counters", s.counters},
-      {"max_count", s.max_count},
-      {"value_sites", s.value_sites},
-      {"indirect_call_sites", s.indirect_call_sites},
-      {"memop_sites", s.memop_sites},
-  };
-}
 
 // The summary; on stderr when stdout carries the profile (-o -).
 void print_text(const profile::MergeOutcome& outcome, std::FILE* to) {
@@ -137,7 +114,7 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
                  outcome->warnings.size() - kShown);
   }
   if (globals.json) {
-    fmt::print("{}\n", to_json(*outcome).dump(2));
+    print_json(merge_json(*outcome));
   } else if (!globals.quiet) {
     print_text(*outcome, to_stdout ? stderr : stdout);
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/pipeline/phases.hpp"
 
 namespace kpgo::cli {
@@ -62,7 +63,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
     return 0;
   }
   if (globals.json) {
-    fmt::print("{}\n", manifest->data()["optimize"].dump(2));
+    print_json(optimize_json(*outcome));
   } else if (!globals.quiet) {
     print_report(*outcome);
   }

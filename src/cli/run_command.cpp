@@ -7,6 +7,7 @@
 
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/pipeline/run.hpp"
 
 namespace kpgo::cli {
@@ -32,14 +33,7 @@ struct RunArgs : KernelBuildArgs {
 // The phases that would run, and the exact commands of those that know them in advance.
 int print_plan(const std::vector<pipeline::PlannedPhase>& plan, const GlobalOptions& globals) {
   if (globals.json) {
-    nlohmann::json phases = nlohmann::json::array();
-    for (const auto& phase : plan) {
-      nlohmann::json commands = nlohmann::json::array();
-      for (const auto& command : phase.commands) commands.push_back(render_command(command));
-      phases.push_back({{"name", phase.name}, {"runs", phase.runs}, {"what", phase.what},
-                        {"commands", commands}});
-    }
-    fmt::print("{}\n", nlohmann::json{{"phases", phases}}.dump(2));
+    print_json(plan_json(plan));
     return 0;
   }
   for (const auto& phase : plan) {
@@ -94,15 +88,7 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
 
   const auto& report = outcome->optimized.report;
   if (globals.json) {
-    nlohmann::json phases = nlohmann::json::object();
-    for (const auto& phase : outcome->phases) phases[phase.name] = phase.ran ? "ran" : "up to date";
-    fmt::print("{}\n", nlohmann::json{{"phases", phases},
-                                      {"bzImage", outcome->optimized.bzimage.string()},
-                                      {"vmlinux", outcome->optimized.vmlinux.string()},
-                                      {"profile", outcome->optimized.profdata.string()},
-                                      {"profiles", outcome->profiles},
-                                      {"report", manifest->data()["optimize"]["report"]}}
-                           .dump(2));
+    print_json(run_json(*outcome));
     return 0;
   }
   if (globals.quiet) return 0;

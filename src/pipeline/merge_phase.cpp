@@ -2,62 +2,65 @@
 #include <spdlog/spdlog.h>
 
 #include "kpgo/pipeline/phases.hpp"
+#include "kpgo/system/hashing.hpp"
 
 namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The merge's inputs as kpgo.json records them: path, bytes and weight of every profile.
+std::vector<MergedInput> merge_inputs(const State& state) {
+  std::vector<MergedInput> inputs;
+  for (const auto& entry : state.profiles()) inputs.push_back({entry.path, entry.sha256, entry.weight});
+  return inputs;
+}
+
+// The merged profile is still exactly what merging these inputs made.
+bool merged_already(const State& state, const std::vector<MergedInput>& inputs, const fs::path& profdata) {
+  std::error_code ec;
+  if (!state.merge || state.merge->inputs != inputs || !fs::exists(profdata, ec)) return false;
+  auto sha = sha256_file(profdata);
+  return sha && *sha == state.merge->sha256;
+}
+
+}  // namespace
+
 Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends) {
-  const auto& data = manifest.data();
-  const auto& instrument = data.value("instrument", nlohmann::json::object());
-  if (!instrument.contains("finished")) {
+  const InstrumentState* instrument = manifest.state().instrumented();
+  if (!instrument) {
     return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
   }
-  nlohmann::json inputs = nlohmann::json::array();
-  std::vector<profile::WeightedInput> weighted;
-  for (const auto& entry : data.value("collect", nlohmann::json::object())
-                               .value("profiles", nlohmann::json::array())) {
-    std::string path = entry.value("path", "");
-    inputs.push_back({{"path", path}, {"sha256", entry.value("sha256", "")},
-                      {"weight", entry.value("weight", 1)}});
-    weighted.push_back({path, entry.value("weight", uint64_t{1})});
-  }
-  if (weighted.empty()) {
+  auto inputs = merge_inputs(manifest.state());
+  if (inputs.empty()) {
     return fail("{} holds no collected profiles; run kpgo collect first", manifest.workdir().string());
   }
-
   WorkdirMerge result;
   result.profdata = manifest.workdir() / "vmlinux.profdata";
-  const auto& previous = data.value("merge", nlohmann::json::object());
-  std::error_code ec;
-  if (previous.value("inputs", nlohmann::json::array()) == inputs && fs::exists(result.profdata, ec)) {
-    auto sha = sha256_file(result.profdata);
-    if (sha && *sha == previous.value("sha256", "")) {
-      result.sha256 = *sha;
-      return result;
-    }
+  if (merged_already(manifest.state(), inputs, result.profdata)) {
+    result.sha256 = manifest.state().merge->sha256;
+    return result;
   }
 
   profile::MergeRequest request;
-  request.inputs = weighted;
+  for (const auto& input : inputs) request.inputs.push_back({input.path.string(), input.weight});
   request.output = result.profdata;
-  request.consumer_major = instrument["llvm"].value("major", 0u);
-  request.expected_binary_id = instrument.value("vmlinux_build_id", "");
-  auto outcome = profile::merge_profiles(request, backends);
-  if (!outcome) return tl::unexpected(outcome.error());
+  request.consumer_major = instrument->llvm.major;
+  request.expected_binary_id = instrument->vmlinux_build_id;
+  KPGO_TRY_BIND(outcome, profile::merge_profiles(request, backends));
   for (const auto& warning : outcome->warnings) spdlog::warn("{}", warning);
-  auto sha = sha256_file(result.profdata);
-  if (!sha) return tl::unexpected(sha.error());
+  KPGO_TRY_BIND(sha, sha256_file(result.profdata));
   result.sha256 = *sha;
   result.merged = true;
   result.stats = outcome->stats;
-  manifest.data()["merge"] = {{"inputs", inputs},
-                              {"output", result.profdata.string()},
-                              {"sha256", result.sha256},
-                              {"llvm", outcome->backend.llvm_version},
-                              {"functions", outcome->stats.functions},
-                              {"functions_with_counts", outcome->stats.functions_with_counts},
-                              {"finished", utc_timestamp()}};
+  manifest.state().merge = MergeState{inputs,
+                                      result.profdata,
+                                      result.sha256,
+                                      outcome->backend.llvm_version,
+                                      outcome->stats.functions,
+                                      outcome->stats.functions_with_counts,
+                                      utc_timestamp()};
   KPGO_TRY(manifest.save());
   return result;
 }

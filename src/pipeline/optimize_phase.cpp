@@ -13,6 +13,7 @@
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
 #include "kpgo/pipeline/phases.hpp"
+#include "kpgo/system/hashing.hpp"
 
 namespace kpgo::pipeline {
 
@@ -70,11 +71,10 @@ std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
 
 // The kernel's own functions, by name, from a profile it wrote: clang also reports on code that
 // never was in vmlinux (host helpers, the vDSO), which must not count against the profile.
-std::set<std::string> instrumented_function_names(const Manifest& manifest, profile::Backend& backend) {
+std::set<std::string> instrumented_function_names(const State& state, profile::Backend& backend) {
   std::set<std::string> names;
-  const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
-  for (const auto& entry : profiles) {
-    auto contents = backend.read(entry.value("path", ""));
+  for (const auto& entry : state.profiles()) {
+    auto contents = backend.read(entry.path.string());
     if (!contents.error.empty()) continue;
     for (const auto& name : contents.functions) names.insert(plain_name(name));
     break;
@@ -98,8 +98,7 @@ Result<std::set<std::string>> kernel_text_symbols(const fs::path& system_map) {
 // from another program or kernel, and would match nothing.
 Result<> check_profile_fits(const profile::ProfileContents& contents, const fs::path& profile_path,
                             const fs::path& system_map) {
-  auto symbols = kernel_text_symbols(system_map);
-  if (!symbols) return tl::unexpected(symbols.error());
+  KPGO_TRY_BIND(symbols, kernel_text_symbols(system_map));
   for (const auto& name : contents.hot_functions) {
     if (symbols->count(plain_name(name))) return {};
   }
@@ -162,159 +161,178 @@ std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(st
 }
 
 Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, const kernel::Kbuild& kbuild,
-                                      nlohmann::json& record, ProcessRunner& runner,
+                                      std::string& config_input, ProcessRunner& runner,
                                       const kernel::BuildLog& log) {
-  auto instrumented_config = read_text_file(instrumented_dir / ".config");
-  if (!instrumented_config) return tl::unexpected(instrumented_config.error());
+  KPGO_TRY_BIND(instrumented_config, read_text_file(instrumented_dir / ".config"));
   std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
   std::error_code ec;
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
   std::string config_key = sha256_hex(wanted);
-  if (record.value("config_input", "") == config_key && fs::exists(dot_config, ec)) return false;
+  if (config_input == config_key && fs::exists(dot_config, ec)) return false;
   KPGO_TRY(write_file_atomically(dot_config, wanted));
   KPGO_TRY(kernel::run_make(kbuild.make({"olddefconfig"}), runner, log));
-  auto final_config = kernel::read_config(dot_config);
-  if (!final_config) return tl::unexpected(final_config.error());
+  KPGO_TRY_BIND(final_config, kernel::read_config(dot_config));
   for (const auto& entry : *final_config) {
     if (entry.name == "CONFIG_PGO_CLANG" && entry.value && *entry.value == "y") {
       return fail("{}: CONFIG_PGO_CLANG stayed on", dot_config.string());
     }
   }
-  record["config_input"] = config_key;
+  config_input = config_key;
   return true;
 }
 
+namespace {
+
+// The profile to build with: the one given (merged for this clang), or the workdir's profiles
+// merged (again only when they changed).
+Result<fs::path> profile_to_use(const OptimizeOptions& options, Manifest& manifest,
+                                profile::BackendSet& backends, unsigned major) {
+  if (!options.profile) {
+    if (options.dry_run) return manifest.workdir() / "vmlinux.profdata";
+    KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends));
+    return merged->profdata;
+  }
+  profile::MergeRequest request;
+  request.inputs = {{options.profile->string(), 1}};
+  request.output = manifest.workdir() / "given.profdata";
+  request.consumer_major = major;
+  if (!options.dry_run) KPGO_TRY(profile::merge_profiles(request, backends));
+  return request.output;
+}
+
+// Named by content: kbuild sees a new KCFLAGS when the profile changes, and nothing new when it
+// does not, so the rebuild is exactly as incremental as it should be. A dry run names the
+// profile it would use when it exists already, else a placeholder.
+struct StoredProfile {
+  fs::path path;
+  std::string sha256;
+};
+
+Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir, bool dry_run) {
+  std::string sha = sha256_file(profdata).value_or(dry_run ? "PROFILE-SHA256" : "");
+  fs::path stored = fs::absolute(workdir) / "profdata" / (sha.substr(0, 16) + ".profdata");
+  std::error_code ec;
+  if (dry_run || fs::exists(stored, ec)) return StoredProfile{stored, sha};
+  fs::create_directories(stored.parent_path(), ec);
+  KPGO_TRY_BIND(copy, AtomicFile::create(stored));
+  fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
+  if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
+  KPGO_TRY(copy->commit());
+  return StoredProfile{stored, sha};
+}
+
+// What the build with the profile showed: clang's diagnostics against the kernel's functions,
+// the code layout, the promoted calls.
+Result<> read_build_results(const std::string& log_text, const profile::ProfileContents& contents,
+                            const std::set<std::string>& kernel_functions,
+                            const InstrumentState& instrument, const fs::path& output,
+                            OptimizeOutcome& outcome) {
+  KPGO_TRY_BIND(total, instrumented_functions(instrument.build_dir / "System.map", instrument.llvm.raw_version));
+  outcome.report = match_report(pgo_diagnostics(log_text), contents, kernel_functions, *total);
+  KPGO_TRY_BIND(layout, kernel::read_text_layout(output / "vmlinux.o"));
+  outcome.layout = *layout;
+  outcome.promoted_calls = count_promotions(log_text);
+  return {};
+}
+
+// A profile of another kernel leaves a few names clang never reports on; what tells is that it
+// counts none of this kernel's functions, or data for almost none of them.
+Result<> check_match(const MatchReport& report, const fs::path& log) {
+  if (report.hot_matched > 0 && report.matched * 100 >= report.functions) return {};
+  return fail("the profile matched none of the kernel's functions that ran ({} of {} functions "
+              "have data, {} stale, {} without data): it is not from this kernel's source and "
+              "configuration; build log {}",
+              report.matched, report.functions, report.stale, report.without_data, log.string());
+}
+
+void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
+                  const kernel::Kbuild& kbuild, const kernel::BuildLog& log, OptimizeState& record) {
+  record.profile = profile.path;
+  record.profile_sha256 = profile.sha256;
+  record.build_dir = kbuild.output;
+  record.artifacts = {outcome.vmlinux, outcome.bzimage, log.file};
+  record.report = outcome.report;
+  record.layout = outcome.layout;
+  record.promoted_indirect_calls = outcome.promoted_calls;
+  record.commands.clear();
+  for (const auto& command : outcome.commands) record.commands.push_back(render_command(command));
+  record.booted.clear();
+}
+
+// Builds with the profile, in a log of its own per profile and configuration: clang reports per
+// function only when it compiles, so the diagnostics of the build that did compile with this
+// profile stay countable. Returns the log's text.
+Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::string& key,
+                                       const OptimizeOptions& options, const fs::path& workdir,
+                                       ProcessRunner& runner, OptimizeOutcome& outcome,
+                                       kernel::BuildLog& log) {
+  log = {workdir / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
+  std::error_code ec;
+  uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
+  KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
+  std::string log_text = read_text_or_empty(log.file);
+  outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
+  return log_text;
+}
+
+}  // namespace
+
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest) {
+  const InstrumentState* found = manifest.state().instrumented();
+  if (!found) return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
+  const InstrumentState& instrument = *found;
+  KPGO_TRY_BIND(profdata, profile_to_use(options, manifest, backends, instrument.llvm.major));
+  KPGO_TRY_BIND(stored, store_by_content(*profdata, manifest.workdir(), options.dry_run));
   OptimizeOutcome outcome;
-  const auto instrument = manifest.data().value("instrument", nlohmann::json::object());
-  if (!instrument.contains("finished")) {
-    return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
-  }
-  unsigned major = instrument["llvm"].value("major", 0u);
+  outcome.profdata = stored->path;
 
-  // The profile: given, or the workdir's profiles merged (again only when they changed).
-  fs::path profdata;
-  if (options.profile) {
-    profile::MergeRequest request;
-    request.inputs = {{options.profile->string(), 1}};
-    request.output = manifest.workdir() / "given.profdata";
-    request.consumer_major = major;
-    if (!options.dry_run) {
-      auto merged = profile::merge_profiles(request, backends);
-      if (!merged) return tl::unexpected(merged.error());
-    }
-    profdata = request.output;
-  } else if (!options.dry_run) {
-    auto merged = merge_workdir_profiles(manifest, backends);
-    if (!merged) return tl::unexpected(merged.error());
-    profdata = merged->profdata;
-  } else {
-    profdata = manifest.workdir() / "vmlinux.profdata";
-  }
-
-  // Named by content: kbuild sees a new KCFLAGS when the profile changes, and nothing new when
-  // it does not, so the rebuild is exactly as incremental as it should be.
-  std::error_code ec;
-  // A dry run names the profile it would use when it exists already, else a placeholder.
-  std::string sha = sha256_file(profdata).value_or(options.dry_run ? "PROFILE-SHA256" : "");
-  fs::path stored = fs::absolute(manifest.workdir()) / "profdata" / (sha.substr(0, 16) + ".profdata");
-  if (!options.dry_run && !fs::exists(stored, ec)) {
-    fs::create_directories(stored.parent_path(), ec);
-    auto copy = AtomicFile::create(stored);
-    if (!copy) return tl::unexpected(copy.error());
-    fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
-    KPGO_TRY(copy->commit());
-  }
-  outcome.profdata = stored;
-
-  fs::path instrumented_dir = instrument.value("build_dir", "");
-  auto backend = backends.get(instrument["llvm"].value("merge_backend", major));
-  if (!backend) return tl::unexpected(backend.error());
+  KPGO_TRY_BIND(backend, backends.get(instrument.llvm.merge_backend ? instrument.llvm.merge_backend
+                                                                    : instrument.llvm.major));
   profile::ProfileContents contents;
   if (!options.dry_run) {
-    contents = (*backend)->read(stored.string());
-    if (!contents.error.empty()) return fail("{}: {}", stored.string(), contents.error);
-    auto fits = check_profile_fits(contents, options.profile.value_or(stored), instrumented_dir / "System.map");
-    if (!fits) return tl::unexpected(fits.error());
+    contents = (*backend)->read(stored->path.string());
+    if (!contents.error.empty()) return fail("{}: {}", stored->path.string(), contents.error);
+    KPGO_TRY(check_profile_fits(contents, options.profile.value_or(stored->path),
+                                instrument.build_dir / "System.map"));
   }
-  kernel::Kbuild kbuild{instrument.value("source", ""), fs::absolute(manifest.workdir()) / "build-optimized",
-                        instrument["llvm"].value("value", ""), instrument.value("arch", "x86_64"),
-                        options.jobs, with_profile_flags(options.make_args, stored)};
-  Command olddefconfig = kbuild.make({"olddefconfig"});
-  Command build = kbuild.make({});
-  outcome.commands = {olddefconfig, build};
+  kernel::Kbuild kbuild{instrument.source, fs::absolute(manifest.workdir()) / "build-optimized",
+                        instrument.llvm.value, instrument.arch, options.jobs,
+                        with_profile_flags(options.make_args, stored->path)};
+  outcome.commands = {kbuild.make({"olddefconfig"}), kbuild.make({})};
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
   outcome.vmlinux = kbuild.output / "vmlinux";
   if (options.dry_run) return outcome;
 
   // Until this run succeeds, build-optimized holds no kernel the manifest vouches for.
-  auto& record = manifest.data()["optimize"];
-  if (!record.is_object()) record = nlohmann::json::object();
-  for (const char* stale_key : {"finished", "inputs_key", "booted", "report"}) record.erase(stale_key);
+  OptimizeState& record = ensure(manifest.state().optimize);
+  record.finished.clear();
+  record.inputs_key.clear();
+  record.booted.clear();
+  record.report.reset();
   KPGO_TRY(manifest.save());
 
-  kernel::BuildLog config_log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
-  auto configured = configure_uninstrumented(instrumented_dir, kbuild, record, runner, config_log);
-  if (!configured) return tl::unexpected(configured.error());
-  std::string config_key = record.value("config_input", "");
-
-  // One log per profile and configuration: clang reports per function only when it compiles,
-  // so the diagnostics of the build that did compile with this profile stay countable.
-  std::string key = sha.substr(0, 16) + "-" + config_key.substr(0, 8);
-  kernel::BuildLog log{manifest.workdir() / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
-  uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
-  KPGO_TRY(kernel::run_make(build, runner, log));
-  std::string log_text = read_text_or_empty(log.file);
-  outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
-
-  auto kernel_functions = instrumented_function_names(manifest, **backend);
-  auto total = instrumented_functions(instrumented_dir / "System.map", instrument["llvm"].value("raw_version", 0u));
-  if (!total) return tl::unexpected(total.error());
-  outcome.report = match_report(pgo_diagnostics(log_text), contents, kernel_functions, *total);
-  const MatchReport& report = outcome.report;
-  auto layout = kernel::read_text_layout(kbuild.output / "vmlinux.o");
-  if (!layout) return tl::unexpected(layout.error());
-  outcome.layout = *layout;
-  outcome.promoted_calls = count_promotions(log_text);
-
-  record["profile"] = stored.string();
-  record["profile_sha256"] = sha;
-  record["build_dir"] = kbuild.output.string();
-  record["artifacts"] = {{"vmlinux", outcome.vmlinux.string()}, {"bzImage", outcome.bzimage.string()},
-                         {"log", log.file.string()}};
-  record["report"] = {{"functions", report.functions}, {"matched", report.matched},
-                      {"stale", report.stale}, {"without_data", report.without_data},
-                      {"hot", report.hot}, {"hot_matched", report.hot_matched}};
-  record["layout"] = {{"functions", layout->functions}, {"hot", layout->hot},
-                      {"unlikely", layout->unlikely}, {"promoted_indirect_calls", outcome.promoted_calls}};
-  nlohmann::json commands = nlohmann::json::array();
-  for (const auto& command : outcome.commands) commands.push_back(render_command(command));
-  record["commands"] = commands;
-  record.erase("booted");
+  kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
+  KPGO_TRY(configure_uninstrumented(instrument.build_dir, kbuild, record.config_input, runner, log));
+  std::string key = stored->sha256.substr(0, 16) + "-" + record.config_input.substr(0, 8);
+  KPGO_TRY_BIND(log_text, build_with_profile(kbuild, key, options, manifest.workdir(), runner, outcome, log));
+  auto kernel_functions = instrumented_function_names(manifest.state(), **backend);
+  KPGO_TRY(read_build_results(*log_text, contents, kernel_functions, instrument, kbuild.output, outcome));
+  record_build(outcome, *stored, kbuild, log, record);
   KPGO_TRY(manifest.save());
 
-  // A profile of another kernel leaves a few names clang never reports on; what tells is that
-  // it counts none of this kernel's functions, or data for almost none of them.
-  if (report.hot_matched == 0 || report.matched * 100 < report.functions) {
-    return fail("the profile matched none of the kernel's functions that ran ({} of {} functions "
-                "have data, {} stale, {} without data): it is not from this kernel's source and "
-                "configuration; build log {}",
-                report.matched, report.functions, report.stale, report.without_data, log.file.string());
-  }
-  if (auto id = kernel::read_build_id(outcome.vmlinux); id) record["vmlinux_build_id"] = *id;
-
+  KPGO_TRY(check_match(outcome.report, log.file));
+  record.vmlinux_build_id = kernel::read_build_id(outcome.vmlinux).value_or("");
   if (options.smoke_boot) {
     targets::QemuOptions qemu = options.qemu;
     qemu.kernel = outcome.bzimage;
     qemu.log = manifest.workdir() / "logs" / "optimize-boot-console.log";
     KPGO_TRY(targets::QemuTarget::smoke_boot(qemu, manifest.workdir() / "scratch", runner));
     outcome.booted = true;
-    record["booted"] = utc_timestamp();
+    record.booted = utc_timestamp();
   }
-  record["finished"] = utc_timestamp();
+  record.finished = utc_timestamp();
   KPGO_TRY(manifest.save());
   return outcome;
 }

@@ -6,9 +6,11 @@
 #include <sstream>
 
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "kpgo/system/data_dir.hpp"
+#include "kpgo/system/hashing.hpp"
 
 namespace kpgo::pipeline {
 
@@ -35,9 +37,8 @@ std::string instrument_key(const InstrumentOptions& o) {
   return sha256_hex(inputs.dump());
 }
 
-std::string collect_key(const CollectOptions& o, const Manifest& manifest) {
-  const auto& instrument = manifest.data().value("instrument", nlohmann::json::object());
-  nlohmann::json inputs = {{"build_id", instrument.value("vmlinux_build_id", "")},
+std::string collect_key(const CollectOptions& o, const State& state) {
+  nlohmann::json inputs = {{"build_id", state.instrument ? state.instrument->vmlinux_build_id : ""},
                            {"workload", file_hash(o.workload.script)},
                            {"runs", o.runs},
                            {"kind", static_cast<int>(o.kind)},
@@ -48,47 +49,43 @@ std::string collect_key(const CollectOptions& o, const Manifest& manifest) {
   return sha256_hex(inputs.dump());
 }
 
-bool profiles_intact(const Manifest& manifest) {
-  const auto& profiles = manifest.data().value("collect", nlohmann::json::object()).value("profiles", nlohmann::json::array());
-  if (profiles.empty()) return false;
-  for (const auto& entry : profiles) {
-    if (file_hash(entry.value("path", "")) != entry.value("sha256", "")) return false;
+bool profiles_intact(const State& state) {
+  if (state.profiles().empty()) return false;
+  for (const auto& entry : state.profiles()) {
+    if (file_hash(entry.path) != entry.sha256) return false;
   }
   return true;
 }
 
-std::string optimize_key(const OptimizeOptions& o, const Manifest& manifest) {
-  const auto& data = manifest.data();
-  nlohmann::json inputs = {{"profile", data.value("merge", nlohmann::json::object()).value("sha256", "")},
-                           {"config", data["instrument"].value("config_sha256", "")},
+std::string optimize_key(const OptimizeOptions& o, const State& state) {
+  nlohmann::json inputs = {{"profile", state.merge ? state.merge->sha256 : ""},
+                           {"config", state.instrument ? state.instrument->config_sha256 : ""},
                            {"make_args", o.make_args},
                            {"boot", o.smoke_boot}};
   return sha256_hex(inputs.dump());
 }
 
-bool exists(const std::string& path) {
+bool present(const fs::path& path) {
   std::error_code ec;
   return !path.empty() && fs::exists(path, ec);
 }
 
-bool instrument_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
-  const auto& instrument = manifest.data().value("instrument", nlohmann::json::object());
-  return instrument.value("inputs_key", "") == instrument_key(options.instrument) &&
-         instrument.contains("finished") &&
-         exists(instrument.value("artifacts", nlohmann::json::object()).value("bzImage", ""));
+bool instrument_up_to_date(const PipelineOptions& options, const State& state) {
+  const InstrumentState* instrument = state.instrumented();
+  return instrument && instrument->inputs_key == instrument_key(options.instrument) &&
+         present(instrument->artifacts.bzimage);
 }
 
-bool collect_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
-  const auto& collect = manifest.data().value("collect", nlohmann::json::object());
-  return collect.value("inputs_key", "") == collect_key(options.collect, manifest) &&
-         profiles_intact(manifest);
+bool collect_up_to_date(const PipelineOptions& options, const State& state) {
+  return state.collect && state.collect->inputs_key == collect_key(options.collect, state) &&
+         profiles_intact(state);
 }
 
-bool optimize_up_to_date(const PipelineOptions& options, const Manifest& manifest) {
-  const auto& optimized = manifest.data().value("optimize", nlohmann::json::object());
-  return optimized.value("inputs_key", "") == optimize_key(options.optimize, manifest) &&
-         optimized.contains("finished") &&
-         exists(optimized.value("artifacts", nlohmann::json::object()).value("bzImage", ""));
+bool optimize_up_to_date(const PipelineOptions& options, const State& state) {
+  const auto& optimized = state.optimize;
+  return optimized && !optimized->finished.empty() &&
+         optimized->inputs_key == optimize_key(options.optimize, state) &&
+         present(optimized->artifacts.bzimage);
 }
 
 // A line as each phase starts and one as it ends, with its time: a CI log read later shows
@@ -113,93 +110,109 @@ class PhaseLine {
 
 }  // namespace
 
+namespace {
+
+// Each phase of run: skipped when up to date, else run and given its inputs' key. Each returns
+// whether it ran.
+Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& runner, Manifest& manifest) {
+  State& state = manifest.state();
+  if (instrument_up_to_date(options, state)) {
+    PhaseLine::up_to_date("instrument");
+    return false;
+  }
+  PhaseLine line("instrument");
+  std::string old_build_id = state.instrument ? state.instrument->vmlinux_build_id : "";
+  KPGO_TRY_BIND(built, instrument_kernel(options.instrument, runner, manifest)
+                           .map_error(context("phase instrument")));
+  state.instrument->inputs_key = instrument_key(options.instrument);
+  if (built->build_id != old_build_id) {
+    // Another kernel: the profiles of the old one are of no use to it.
+    std::error_code ec;
+    for (const auto& entry : state.profiles()) fs::remove(entry.path, ec);
+    state.collect.reset();
+    state.merge.reset();
+  }
+  KPGO_TRY(manifest.save());
+  line.done();
+  return true;
+}
+
+Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner, Manifest& manifest) {
+  if (collect_up_to_date(options, manifest.state())) {
+    PhaseLine::up_to_date("collect");
+    return false;
+  }
+  PhaseLine line("collect");
+  std::string key = collect_key(options.collect, manifest.state());
+  KPGO_TRY_BIND(collected, collect_profiles(options.collect, runner, manifest)
+                               .map_error(context("phase collect")));
+  if (!collected->failed.empty()) {
+    std::string reasons;
+    for (const auto& run : collected->failed) {
+      reasons += fmt::format("\n  {} run {}: {}", run.machine, run.run, run.problem);
+    }
+    return fail("collect: {} of {} runs failed:{}", collected->failed.size(),
+                collected->failed.size() + collected->kept.size(), reasons);
+  }
+  manifest.state().collect->inputs_key = key;
+  KPGO_TRY(manifest.save());
+  line.done();
+  return true;
+}
+
+// Whether the merge is up to date is for merge_workdir_profiles to find out.
+Result<bool> merge_phase(profile::BackendSet& backends, Manifest& manifest) {
+  PhaseLine line("merge");
+  KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends).map_error(context("phase merge")));
+  line.done();
+  return merged->merged;
+}
+
+// The optimized kernel as the state records it, for a run that found it up to date.
+OptimizeOutcome recorded_outcome(const OptimizeState& optimized) {
+  OptimizeOutcome outcome;
+  outcome.bzimage = optimized.artifacts.bzimage;
+  outcome.vmlinux = optimized.artifacts.vmlinux;
+  outcome.profdata = optimized.profile;
+  outcome.booted = !optimized.booted.empty();
+  outcome.report = optimized.report.value_or(MatchReport{});
+  outcome.layout = optimized.layout;
+  outcome.promoted_calls = optimized.promoted_indirect_calls;
+  return outcome;
+}
+
+Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runner,
+                            profile::BackendSet& backends, Manifest& manifest, OptimizeOutcome& outcome) {
+  if (optimize_up_to_date(options, manifest.state())) {
+    PhaseLine::up_to_date("optimize");
+    outcome = recorded_outcome(*manifest.state().optimize);
+    return false;
+  }
+  PhaseLine line("optimize");
+  std::string key = optimize_key(options.optimize, manifest.state());
+  KPGO_TRY_BIND(built, optimize(options.optimize, runner, backends, manifest)
+                           .map_error(context("phase optimize")));
+  outcome = *built;
+  manifest.state().optimize->inputs_key = key;
+  KPGO_TRY(manifest.save());
+  line.done();
+  return true;
+}
+
+}  // namespace
+
 Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunner& runner,
                                      profile::BackendSet& backends, Manifest& manifest) {
   PipelineOutcome outcome;
-  auto& data = manifest.data();
-
-  std::string key = instrument_key(options.instrument);
-  const auto& instrument = data.value("instrument", nlohmann::json::object());
-  bool instrument_done = instrument_up_to_date(options, manifest);
-  if (instrument_done) PhaseLine::up_to_date("instrument");
-  if (!instrument_done) {
-    PhaseLine line("instrument");
-    std::string old_build_id = instrument.value("vmlinux_build_id", "");
-    auto built = instrument_kernel(options.instrument, runner, manifest)
-                       .map_error(context("phase instrument"));
-    if (!built) return tl::unexpected(built.error());
-    data["instrument"]["inputs_key"] = key;
-    if (built->build_id != old_build_id) {
-      // Another kernel: the profiles of the old one are of no use to it.
-      std::error_code ec;
-      for (const auto& entry : data.value("collect", nlohmann::json::object())
-                                   .value("profiles", nlohmann::json::array())) {
-        fs::remove(entry.value("path", ""), ec);
-      }
-      data.erase("collect");
-      data.erase("merge");
-    }
-    KPGO_TRY(manifest.save());
-    line.done();
-  }
-  outcome.phases.push_back({"instrument", !instrument_done});
-
-  key = collect_key(options.collect, manifest);
-  bool collect_done = collect_up_to_date(options, manifest);
-  if (collect_done) PhaseLine::up_to_date("collect");
-  if (!collect_done) {
-    PhaseLine line("collect");
-    auto collected = collect_profiles(options.collect, runner, manifest)
-                       .map_error(context("phase collect"));
-    if (!collected) return tl::unexpected(collected.error());
-    if (!collected->failed.empty()) {
-      std::string reasons;
-      for (const auto& run : collected->failed) {
-        reasons += fmt::format("\n  {} run {}: {}", run.machine, run.run, run.problem);
-      }
-      return fail("collect: {} of {} runs failed:{}", collected->failed.size(),
-                  collected->failed.size() + collected->kept.size(), reasons);
-    }
-    data["collect"]["inputs_key"] = key;
-    KPGO_TRY(manifest.save());
-    line.done();
-  }
-  outcome.phases.push_back({"collect", !collect_done});
-  outcome.profiles = data["collect"]["profiles"].size();
-
-  {
-    // Whether the merge is up to date is for merge_workdir_profiles to find out.
-    PhaseLine line("merge");
-    auto merged = merge_workdir_profiles(manifest, backends).map_error(context("phase merge"));
-    if (!merged) return tl::unexpected(merged.error());
-    outcome.phases.push_back({"merge", merged->merged});
-    line.done();
-  }
-
-  key = optimize_key(options.optimize, manifest);
-  const auto& optimized = data.value("optimize", nlohmann::json::object());
-  bool optimize_done = optimize_up_to_date(options, manifest);
-  if (optimize_done) {
-    PhaseLine::up_to_date("optimize");
-    const auto& report = optimized["report"];
-    outcome.optimized.bzimage = optimized["artifacts"].value("bzImage", "");
-    outcome.optimized.vmlinux = optimized["artifacts"].value("vmlinux", "");
-    outcome.optimized.profdata = optimized.value("profile", "");
-    outcome.optimized.booted = optimized.contains("booted");
-    outcome.optimized.report = {report.value("functions", 0ull), report.value("matched", 0ull),
-                                report.value("stale", 0ull),     report.value("without_data", 0ull),
-                                report.value("hot", 0ull),       report.value("hot_matched", 0ull)};
-  } else {
-    PhaseLine line("optimize");
-    auto built = optimize(options.optimize, runner, backends, manifest)
-                       .map_error(context("phase optimize"));
-    if (!built) return tl::unexpected(built.error());
-    outcome.optimized = *built;
-    data["optimize"]["inputs_key"] = key;
-    KPGO_TRY(manifest.save());
-    line.done();
-  }
-  outcome.phases.push_back({"optimize", !optimize_done});
+  KPGO_TRY_BIND(instrumented, instrument_phase(options, runner, manifest));
+  outcome.phases.push_back({"instrument", *instrumented});
+  KPGO_TRY_BIND(collected, collect_phase(options, runner, manifest));
+  outcome.phases.push_back({"collect", *collected});
+  outcome.profiles = manifest.state().profiles().size();
+  KPGO_TRY_BIND(merged, merge_phase(backends, manifest));
+  outcome.phases.push_back({"merge", *merged});
+  KPGO_TRY_BIND(optimized, optimize_phase(options, runner, backends, manifest, outcome.optimized));
+  outcome.phases.push_back({"optimize", *optimized});
   return outcome;
 }
 
@@ -207,7 +220,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
                                                 ProcessRunner& runner, profile::BackendSet& backends,
                                                 Manifest& manifest) {
   std::vector<PlannedPhase> plan;
-  bool instrument_runs = !instrument_up_to_date(options, manifest);
+  bool instrument_runs = !instrument_up_to_date(options, manifest.state());
   PlannedPhase instrument{"instrument", instrument_runs, "", {}};
   if (instrument_runs) {
     InstrumentOptions dry = options.instrument;
@@ -219,7 +232,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   plan.push_back(instrument);
 
   // A new kernel makes every profile of the old one useless.
-  bool collect_runs = instrument_runs || !collect_up_to_date(options, manifest);
+  bool collect_runs = instrument_runs || !collect_up_to_date(options, manifest.state());
   const auto& c = options.collect;
   std::string where = c.kind == targets::TargetKind::qemu  ? "a QEMU guest of the instrumented kernel"
                       : c.kind == targets::TargetKind::ssh ? fmt::format("{} over ssh", fmt::join(c.ssh_hosts, ", "))
@@ -230,16 +243,16 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
                               c.workload.name, c.workload.script.string(), c.runs, where),
                   {}});
 
-  const auto& merge = manifest.data().value("merge", nlohmann::json::object());
   fs::path merged = manifest.workdir() / "vmlinux.profdata";
-  bool merge_runs = collect_runs || merge.value("sha256", "") != file_hash(merged);
+  const auto& merge = manifest.state().merge;
+  bool merge_runs = collect_runs || !merge || merge->sha256 != file_hash(merged);
   plan.push_back({"merge", merge_runs,
                   fmt::format("merge the collected profiles into {} with the LLVM of the "
                               "instrumenting clang",
                               merged.string()),
                   {}});
 
-  bool optimize_runs = merge_runs || !optimize_up_to_date(options, manifest);
+  bool optimize_runs = merge_runs || !optimize_up_to_date(options, manifest.state());
   PlannedPhase optimize_phase{"optimize", optimize_runs, "", {}};
   if (optimize_runs && !instrument_runs) {
     OptimizeOptions dry = options.optimize;

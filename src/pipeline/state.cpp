@@ -1,176 +1,467 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/pipeline/state.hpp"
 
-#include <array>
 #include <chrono>
+#include <climits>
 #include <ctime>
 #include <fstream>
-#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "kpgo/system/atomic_file.hpp"
 
 namespace kpgo::pipeline {
 
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
+// Reading: every field is checked for its type and named by its dotted path when it is wrong.
+// A field may be missing (it keeps its default) unless a finished phase needs it: those are the
+// ones later phases cannot do without.
 namespace {
 
-enum class Kind { string, number, boolean, object, array };
-
-const char* describe(Kind kind) {
-  switch (kind) {
-    case Kind::string: return "a string";
-    case Kind::number: return "a number";
-    case Kind::boolean: return "true or false";
-    case Kind::object: return "an object";
-    case Kind::array: return "an array";
-  }
-  return "?";
+Result<> wrong_type(const json& value, const std::string& at, const char* wanted) {
+  return fail("{} is {}, not {}", at, value.type_name(), wanted);
 }
 
-bool is(const nlohmann::json& value, Kind kind) {
-  switch (kind) {
-    case Kind::string: return value.is_string();
-    case Kind::number: return value.is_number();
-    case Kind::boolean: return value.is_boolean();
-    case Kind::object: return value.is_object();
-    case Kind::array: return value.is_array();
-  }
-  return false;
+Result<> read(const json& value, const std::string& at, std::string& out) {
+  if (!value.is_string()) return wrong_type(value, at, "a string");
+  out = value.get<std::string>();
+  return {};
 }
 
-// What the phases read back from kpgo.json. Any field that is there must have its type, and the
-// objects the phases index into must be there once their phase finished: a hand-edited or
-// damaged file is refused by name here rather than crash a phase later. Other fields may be
-// missing (a phase reading one falls back to its default, or says what it lacks).
-struct FieldRule {
-  const char* path;  // dotted, from the top
-  Kind kind;
-  bool needed_when_finished;
-};
-
-constexpr FieldRule kRules[] = {
-    {"instrument", Kind::object, false},
-    {"instrument.source", Kind::string, false},
-    {"instrument.arch", Kind::string, false},
-    {"instrument.build_dir", Kind::string, false},
-    {"instrument.vmlinux_build_id", Kind::string, false},
-    {"instrument.atomic_counters", Kind::boolean, false},
-    {"instrument.llvm", Kind::object, true},
-    {"instrument.llvm.value", Kind::string, false},
-    {"instrument.llvm.major", Kind::number, false},
-    {"instrument.llvm.raw_version", Kind::number, false},
-    {"instrument.llvm.merge_backend", Kind::number, false},
-    {"instrument.artifacts", Kind::object, true},
-    {"instrument.artifacts.vmlinux", Kind::string, false},
-    {"instrument.artifacts.bzImage", Kind::string, false},
-    {"instrument.inputs_key", Kind::string, false},
-    {"collect", Kind::object, false},
-    {"collect.profiles", Kind::array, false},
-    {"collect.inputs_key", Kind::string, false},
-    {"merge", Kind::object, false},
-    {"merge.inputs", Kind::array, false},
-    {"merge.output", Kind::string, false},
-    {"merge.sha256", Kind::string, false},
-    {"optimize", Kind::object, false},
-    {"optimize.profile", Kind::string, false},
-    {"optimize.build_dir", Kind::string, false},
-    {"optimize.artifacts", Kind::object, true},
-    {"optimize.artifacts.vmlinux", Kind::string, false},
-    {"optimize.artifacts.bzImage", Kind::string, false},
-    {"optimize.report", Kind::object, false},
-    {"optimize.layout", Kind::object, false},
-    {"optimize.config_input", Kind::string, false},
-    {"optimize.inputs_key", Kind::string, false},
-    {"baseline", Kind::object, false},
-    {"baseline.build_dir", Kind::string, false},
-    {"baseline.artifacts", Kind::object, true},
-    {"baseline.artifacts.bzImage", Kind::string, false},
-    {"baseline.config_input", Kind::string, false},
-    {"bench", Kind::object, false},
-};
-
-// Each profile entry of collect is read back by the merge phase and the resume keys.
-constexpr FieldRule kProfileRules[] = {
-    {"path", Kind::string, true},
-    {"sha256", Kind::string, true},
-    {"weight", Kind::number, false},
-    {"label", Kind::string, false},
-};
-
-const nlohmann::json* find(const nlohmann::json& root, std::string_view path) {
-  const nlohmann::json* at = &root;
-  while (!path.empty()) {
-    size_t dot = path.find('.');
-    std::string key(path.substr(0, dot));
-    if (!at->is_object() || !at->contains(key)) return nullptr;
-    at = &(*at)[key];
-    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
-  }
-  return at;
+Result<> read(const json& value, const std::string& at, fs::path& out) {
+  if (!value.is_string()) return wrong_type(value, at, "a string");
+  out = value.get<std::string>();
+  return {};
 }
 
-// One field: `value` is null when it is missing, which is wrong only when it is needed.
-Result<> check_field(const nlohmann::json* value, const FieldRule& rule, bool needed,
-                     std::string_view prefix) {
-  if (!value) {
-    if (needed) return fail("{}{} is missing", prefix, rule.path);
+Result<> read(const json& value, const std::string& at, bool& out) {
+  if (!value.is_boolean()) return wrong_type(value, at, "true or false");
+  out = value.get<bool>();
+  return {};
+}
+
+Result<> read(const json& value, const std::string& at, double& out) {
+  if (!value.is_number()) return wrong_type(value, at, "a number");
+  out = value.get<double>();
+  return {};
+}
+
+Result<> read(const json& value, const std::string& at, uint64_t& out) {
+  if (!value.is_number()) return wrong_type(value, at, "a number");
+  if (!value.is_number_unsigned()) return fail("{} is {}, not a whole number of at least 0", at, value.dump());
+  out = value.get<uint64_t>();
+  return {};
+}
+
+Result<> read(const json& value, const std::string& at, unsigned& out) {
+  uint64_t wide = 0;
+  KPGO_TRY(read(value, at, wide));
+  if (wide > UINT_MAX) return fail("{} is {}, too large", at, wide);
+  out = static_cast<unsigned>(wide);
+  return {};
+}
+
+Result<> expect_object(const json& value, const std::string& at) {
+  if (!value.is_object()) return wrong_type(value, at, "an object");
+  return {};
+}
+
+// Declared before field() uses them: the records refer to each other.
+template <typename T>
+Result<> read(const json& value, const std::string& at, std::vector<T>& out);
+Result<> read(const json& value, const std::string& at, LlvmState& out);
+Result<> read(const json& value, const std::string& at, InstrumentArtifacts& out);
+Result<> read(const json& value, const std::string& at, KernelArtifacts& out);
+Result<> read(const json& value, const std::string& at, kernel::TextLayout& out);
+Result<> read(const json& value, const std::string& at, InstrumentState& out);
+Result<> read(const json& value, const std::string& at, CollectedProfile& out);
+Result<> read(const json& value, const std::string& at, CollectState& out);
+Result<> read(const json& value, const std::string& at, MergedInput& out);
+Result<> read(const json& value, const std::string& at, MergeState& out);
+Result<> read(const json& value, const std::string& at, std::optional<MatchReport>& out);
+Result<> read(const json& value, const std::string& at, OptimizeState& out);
+Result<> read(const json& value, const std::string& at, BaselineState& out);
+Result<> read(const json& value, const std::string& at, BenchState& out);
+
+template <typename T>
+Result<> field(const json& object, const std::string& at, const char* key, T& out, bool needed = false) {
+  std::string path = at.empty() ? key : at + "." + key;
+  auto it = object.find(key);
+  if (it == object.end()) {
+    if (needed) return fail("{} is missing", path);
     return {};
   }
-  if (!is(*value, rule.kind)) {
-    return fail("{}{} is {}, not {}", prefix, rule.path, value->type_name(), describe(rule.kind));
+  return read(*it, path, out);
+}
+
+Result<> read(const json& value, const std::string& at, LlvmState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "value", out.value));
+  KPGO_TRY(field(value, at, "clang", out.clang));
+  KPGO_TRY(field(value, at, "major", out.major));
+  KPGO_TRY(field(value, at, "raw_version", out.raw_version));
+  return field(value, at, "merge_backend", out.merge_backend);
+}
+
+Result<> read(const json& value, const std::string& at, InstrumentArtifacts& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "vmlinux", out.vmlinux));
+  KPGO_TRY(field(value, at, "bzImage", out.bzimage));
+  KPGO_TRY(field(value, at, "config", out.config));
+  return field(value, at, "log", out.log);
+}
+
+Result<> read(const json& value, const std::string& at, KernelArtifacts& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "vmlinux", out.vmlinux));
+  KPGO_TRY(field(value, at, "bzImage", out.bzimage));
+  return field(value, at, "log", out.log);
+}
+
+Result<> read(const json& value, const std::string& at, kernel::TextLayout& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "functions", out.functions));
+  KPGO_TRY(field(value, at, "hot", out.hot));
+  return field(value, at, "unlikely", out.unlikely);
+}
+
+Result<> read(const json& value, const std::string& at, InstrumentState& out) {
+  KPGO_TRY(expect_object(value, at));
+  bool finished = value.contains("finished");
+  KPGO_TRY(field(value, at, "started", out.started));
+  KPGO_TRY(field(value, at, "finished", out.finished));
+  KPGO_TRY(field(value, at, "source", out.source));
+  KPGO_TRY(field(value, at, "kernel_version", out.kernel_version));
+  KPGO_TRY(field(value, at, "support", out.support));
+  KPGO_TRY(field(value, at, "arch", out.arch));
+  KPGO_TRY(field(value, at, "llvm", out.llvm, finished));
+  KPGO_TRY(field(value, at, "atomic_counters", out.atomic_counters));
+  KPGO_TRY(field(value, at, "config_sha256", out.config_sha256));
+  KPGO_TRY(field(value, at, "build_dir", out.build_dir));
+  KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
+  KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
+  KPGO_TRY(field(value, at, "commands", out.commands));
+  return field(value, at, "inputs_key", out.inputs_key);
+}
+
+Result<> read(const json& value, const std::string& at, CollectedProfile& out) {
+  KPGO_TRY(expect_object(value, at));
+  // The merge and the resume keys read every entry back: it must say what and which bytes.
+  KPGO_TRY(field(value, at, "path", out.path, true));
+  KPGO_TRY(field(value, at, "sha256", out.sha256, true));
+  KPGO_TRY(field(value, at, "label", out.label));
+  KPGO_TRY(field(value, at, "weight", out.weight));
+  KPGO_TRY(field(value, at, "target", out.target));
+  KPGO_TRY(field(value, at, "run", out.run));
+  KPGO_TRY(field(value, at, "size", out.size));
+  KPGO_TRY(field(value, at, "kernel_release", out.kernel_release));
+  KPGO_TRY(field(value, at, "seconds", out.seconds));
+  KPGO_TRY(field(value, at, "workload", out.workload));
+  return field(value, at, "collected", out.collected);
+}
+
+Result<> read(const json& value, const std::string& at, CollectState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "profiles", out.profiles));
+  KPGO_TRY(field(value, at, "updated", out.updated));
+  return field(value, at, "inputs_key", out.inputs_key);
+}
+
+Result<> read(const json& value, const std::string& at, MergedInput& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "path", out.path, true));
+  KPGO_TRY(field(value, at, "sha256", out.sha256));
+  return field(value, at, "weight", out.weight);
+}
+
+Result<> read(const json& value, const std::string& at, MergeState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "inputs", out.inputs));
+  KPGO_TRY(field(value, at, "output", out.output));
+  KPGO_TRY(field(value, at, "sha256", out.sha256));
+  KPGO_TRY(field(value, at, "llvm", out.llvm));
+  KPGO_TRY(field(value, at, "functions", out.functions));
+  KPGO_TRY(field(value, at, "functions_with_counts", out.functions_with_counts));
+  return field(value, at, "finished", out.finished);
+}
+
+Result<> read(const json& value, const std::string& at, MatchReport& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "functions", out.functions));
+  KPGO_TRY(field(value, at, "matched", out.matched));
+  KPGO_TRY(field(value, at, "stale", out.stale));
+  KPGO_TRY(field(value, at, "without_data", out.without_data));
+  KPGO_TRY(field(value, at, "hot", out.hot));
+  return field(value, at, "hot_matched", out.hot_matched);
+}
+
+Result<> read(const json& value, const std::string& at, std::optional<MatchReport>& out) {
+  out.emplace();
+  return read(value, at, *out);
+}
+
+Result<> read(const json& value, const std::string& at, OptimizeState& out) {
+  KPGO_TRY(expect_object(value, at));
+  bool finished = value.contains("finished");
+  KPGO_TRY(field(value, at, "profile", out.profile));
+  KPGO_TRY(field(value, at, "profile_sha256", out.profile_sha256));
+  KPGO_TRY(field(value, at, "build_dir", out.build_dir));
+  KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
+  KPGO_TRY(field(value, at, "report", out.report));
+  KPGO_TRY(field(value, at, "layout", out.layout));
+  if (auto layout = value.find("layout"); layout != value.end()) {
+    KPGO_TRY(field(*layout, at + ".layout", "promoted_indirect_calls", out.promoted_indirect_calls));
+  }
+  KPGO_TRY(field(value, at, "commands", out.commands));
+  KPGO_TRY(field(value, at, "config_input", out.config_input));
+  KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
+  KPGO_TRY(field(value, at, "booted", out.booted));
+  KPGO_TRY(field(value, at, "finished", out.finished));
+  return field(value, at, "inputs_key", out.inputs_key);
+}
+
+Result<> read(const json& value, const std::string& at, BaselineState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "build_dir", out.build_dir));
+  KPGO_TRY(field(value, at, "artifacts", out.artifacts, value.contains("finished")));
+  KPGO_TRY(field(value, at, "config_input", out.config_input));
+  return field(value, at, "finished", out.finished);
+}
+
+// Per-round figures are named by their unit: "baseline_instructions" or "baseline_wall_ns".
+const char* figures_suffix(const std::string& unit) {
+  return unit == "nanoseconds" ? "_wall_ns" : "_instructions";
+}
+
+Result<> read(const json& value, const std::string& at, BenchState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "rounds", out.rounds));
+  KPGO_TRY(field(value, at, "machine", out.machine));
+  KPGO_TRY(field(value, at, "method", out.method));
+  KPGO_TRY(field(value, at, "unit", out.unit));
+  if (auto layout = value.find("layout"); layout != value.end()) {
+    std::string where = at + ".layout";
+    KPGO_TRY(expect_object(*layout, where));
+    KPGO_TRY(field(*layout, where, "baseline", out.baseline_layout));
+    KPGO_TRY(field(*layout, where, "pgo", out.pgo_layout));
+    KPGO_TRY(field(*layout, where, "promoted_indirect_calls", out.promoted_indirect_calls));
+  }
+  if (auto workloads = value.find("workloads"); workloads != value.end()) {
+    std::string where = at + ".workloads";
+    if (!workloads->is_array()) return wrong_type(*workloads, where, "an array");
+    std::string suffix = figures_suffix(out.unit);
+    for (size_t i = 0; i < workloads->size(); ++i) {
+      const json& entry = (*workloads)[i];
+      std::string item = fmt::format("{}[{}]", where, i);
+      BenchWorkloadState workload;
+      KPGO_TRY(expect_object(entry, item));
+      KPGO_TRY(field(entry, item, "name", workload.name));
+      KPGO_TRY(field(entry, item, "trained", workload.trained));
+      KPGO_TRY(field(entry, item, ("baseline" + suffix).c_str(), workload.baseline));
+      KPGO_TRY(field(entry, item, ("pgo" + suffix).c_str(), workload.pgo));
+      KPGO_TRY(field(entry, item, "ratio", workload.ratio));
+      out.workloads.push_back(std::move(workload));
+    }
+  }
+  if (auto boots = value.find("boot_seconds"); boots != value.end()) {
+    std::string where = at + ".boot_seconds";
+    KPGO_TRY(expect_object(*boots, where));
+    KPGO_TRY(field(*boots, where, "baseline", out.baseline_boot_seconds));
+    KPGO_TRY(field(*boots, where, "pgo", out.pgo_boot_seconds));
+  }
+  return field(value, at, "finished", out.finished);
+}
+
+template <typename T>
+Result<> read(const json& value, const std::string& at, std::vector<T>& out) {
+  if (!value.is_array()) return wrong_type(value, at, "an array");
+  out.clear();
+  for (size_t i = 0; i < value.size(); ++i) {
+    T item{};
+    KPGO_TRY(read(value[i], fmt::format("{}[{}]", at, i), item));
+    out.push_back(std::move(item));
   }
   return {};
 }
 
-Result<> check_shape(const nlohmann::json& data) {
-  for (const auto& rule : kRules) {
-    std::string_view path(rule.path);
-    const nlohmann::json* owner = find(data, path.substr(0, path.find('.')));
-    bool finished = owner && owner->is_object() && owner->contains("finished");
-    KPGO_TRY(check_field(find(data, path), rule, rule.needed_when_finished && finished, ""));
+template <typename T>
+Result<> section(const json& top, const char* key, std::optional<T>& out) {
+  auto it = top.find(key);
+  if (it == top.end()) return {};
+  out.emplace();
+  return read(*it, key, *out);
+}
+
+Result<State> read_state(const json& top) {
+  if (!top.is_object()) return fail("not a kpgo manifest (a JSON object)");
+  unsigned version = 0;  // 0: from kpgo before the field; the same layout as version 1
+  KPGO_TRY(field(top, "", "version", version));
+  if (version > kStateVersion) {
+    return fail("written by a newer kpgo (state version {}; this kpgo reads up to {}): use that "
+                "kpgo, or another --workdir",
+                version, kStateVersion);
   }
-  const nlohmann::json* profiles = find(data, "collect.profiles");
-  if (!profiles) return {};
-  for (size_t i = 0; i < profiles->size(); ++i) {
-    const auto& entry = (*profiles)[i];
-    if (!entry.is_object()) {
-      return fail("collect.profiles[{}] is {}, not an object", i, entry.type_name());
-    }
-    std::string prefix = fmt::format("collect.profiles[{}].", i);
-    for (const auto& rule : kProfileRules) {
-      KPGO_TRY(check_field(find(entry, rule.path), rule, rule.needed_when_finished, prefix));
-    }
+  State state;
+  KPGO_TRY(section(top, "instrument", state.instrument));
+  KPGO_TRY(section(top, "collect", state.collect));
+  KPGO_TRY(section(top, "merge", state.merge));
+  KPGO_TRY(section(top, "optimize", state.optimize));
+  KPGO_TRY(section(top, "baseline", state.baseline));
+  KPGO_TRY(section(top, "bench", state.bench));
+  return state;
+}
+
+// Writing: the same names. Timestamps that mark an event ("finished", "booted") are written only
+// once it happened.
+void put_when(json& object, const char* key, const std::string& timestamp) {
+  if (!timestamp.empty()) object[key] = timestamp;
+}
+
+json layout_json(const kernel::TextLayout& layout) {
+  return {{"functions", layout.functions}, {"hot", layout.hot}, {"unlikely", layout.unlikely}};
+}
+
+json to_json(const InstrumentState& s) {
+  json out = {{"source", s.source.string()},
+              {"kernel_version", s.kernel_version},
+              {"support", s.support},
+              {"arch", s.arch},
+              {"llvm", {{"value", s.llvm.value}, {"clang", s.llvm.clang}, {"major", s.llvm.major},
+                        {"raw_version", s.llvm.raw_version}, {"merge_backend", s.llvm.merge_backend}}},
+              {"atomic_counters", s.atomic_counters},
+              {"config_sha256", s.config_sha256},
+              {"build_dir", s.build_dir.string()},
+              {"artifacts", {{"vmlinux", s.artifacts.vmlinux.string()},
+                             {"bzImage", s.artifacts.bzimage.string()},
+                             {"config", s.artifacts.config.string()},
+                             {"log", s.artifacts.log.string()}}},
+              {"vmlinux_build_id", s.vmlinux_build_id},
+              {"commands", s.commands},
+              {"inputs_key", s.inputs_key}};
+  put_when(out, "started", s.started);
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json to_json(const CollectState& s) {
+  json profiles = json::array();
+  for (const auto& p : s.profiles) {
+    profiles.push_back({{"path", p.path.string()}, {"label", p.label}, {"weight", p.weight},
+                        {"target", p.target}, {"run", p.run}, {"size", p.size},
+                        {"sha256", p.sha256}, {"kernel_release", p.kernel_release},
+                        {"seconds", p.seconds}, {"workload", p.workload.string()},
+                        {"collected", p.collected}});
   }
-  return {};
+  return {{"profiles", profiles}, {"updated", s.updated}, {"inputs_key", s.inputs_key}};
+}
+
+json to_json(const MergeState& s) {
+  json inputs = json::array();
+  for (const auto& input : s.inputs) {
+    inputs.push_back({{"path", input.path.string()}, {"sha256", input.sha256}, {"weight", input.weight}});
+  }
+  json out = {{"inputs", inputs}, {"output", s.output.string()}, {"sha256", s.sha256},
+              {"llvm", s.llvm}, {"functions", s.functions},
+              {"functions_with_counts", s.functions_with_counts}};
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json artifacts_json(const KernelArtifacts& a) {
+  return {{"vmlinux", a.vmlinux.string()}, {"bzImage", a.bzimage.string()}, {"log", a.log.string()}};
+}
+
+json to_json(const OptimizeState& s) {
+  json layout = layout_json(s.layout);
+  layout["promoted_indirect_calls"] = s.promoted_indirect_calls;
+  json out = {{"profile", s.profile.string()}, {"profile_sha256", s.profile_sha256},
+              {"build_dir", s.build_dir.string()}, {"artifacts", artifacts_json(s.artifacts)},
+              {"layout", layout}, {"commands", s.commands}, {"config_input", s.config_input},
+              {"vmlinux_build_id", s.vmlinux_build_id}, {"inputs_key", s.inputs_key}};
+  if (s.report) {
+    const MatchReport& r = *s.report;
+    out["report"] = {{"functions", r.functions}, {"matched", r.matched}, {"stale", r.stale},
+                     {"without_data", r.without_data}, {"hot", r.hot}, {"hot_matched", r.hot_matched}};
+  }
+  put_when(out, "booted", s.booted);
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json to_json(const BaselineState& s) {
+  json out = {{"build_dir", s.build_dir.string()}, {"artifacts", artifacts_json(s.artifacts)},
+              {"config_input", s.config_input}};
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json to_json(const BenchState& s) {
+  std::string suffix = figures_suffix(s.unit);
+  json workloads = json::array();
+  for (const auto& w : s.workloads) {
+    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"baseline" + suffix, w.baseline},
+                         {"pgo" + suffix, w.pgo}, {"ratio", w.ratio}});
+  }
+  json out = {{"rounds", s.rounds}, {"machine", s.machine}, {"method", s.method}, {"unit", s.unit},
+              {"layout", {{"baseline", layout_json(s.baseline_layout)},
+                          {"pgo", layout_json(s.pgo_layout)},
+                          {"promoted_indirect_calls", s.promoted_indirect_calls}}},
+              {"workloads", workloads},
+              {"boot_seconds", {{"baseline", s.baseline_boot_seconds}, {"pgo", s.pgo_boot_seconds}}}};
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json to_json(const State& state) {
+  json top = {{"version", kStateVersion}};
+  if (state.instrument) top["instrument"] = to_json(*state.instrument);
+  if (state.collect) top["collect"] = to_json(*state.collect);
+  if (state.merge) top["merge"] = to_json(*state.merge);
+  if (state.optimize) top["optimize"] = to_json(*state.optimize);
+  if (state.baseline) top["baseline"] = to_json(*state.baseline);
+  if (state.bench) top["bench"] = to_json(*state.bench);
+  return top;
 }
 
 }  // namespace
+
+const InstrumentState* State::instrumented() const {
+  return instrument && !instrument->finished.empty() ? &*instrument : nullptr;
+}
+
+const std::vector<CollectedProfile>& State::profiles() const {
+  static const std::vector<CollectedProfile> none;
+  return collect ? collect->profiles : none;
+}
 
 Result<Manifest> Manifest::load(const fs::path& workdir) {
   Manifest manifest;
   manifest.workdir_ = workdir;
   std::ifstream in(manifest.path());
   if (!in) return manifest;
+  json top;
   try {
-    manifest.data_ = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
+    top = json::parse(in);
+  } catch (const json::exception& e) {
     return fail("{}: not valid JSON ({}); move it away to start over", manifest.path().string(),
                 e.what());
   }
-  if (!manifest.data_.is_object()) return fail("{}: not a kpgo manifest", manifest.path().string());
-  if (auto shape = check_shape(manifest.data_); !shape) {
+  auto state = read_state(top);
+  if (!state) {
     return fail("{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
                 "section (or the file) to redo it",
-                manifest.path().string(), shape.error().what());
+                manifest.path().string(), state.error().what());
   }
+  manifest.state_ = std::move(*state);
   return manifest;
 }
 
 Result<> Manifest::save() const {
   std::error_code ec;
   fs::create_directories(workdir_, ec);
-  return write_file_atomically(path(), data_.dump(2) + "\n");
+  return write_file_atomically(path(), to_json(state_).dump(2) + "\n");
 }
 
 std::string utc_timestamp() {
@@ -180,100 +471,6 @@ std::string utc_timestamp() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-namespace {
-
-// SHA-256 (FIPS 180-4), small and dependency-free: manifests hash configs and profiles.
-class Sha256 {
- public:
-  void update(const uint8_t* data, size_t size) {
-    for (size_t i = 0; i < size; ++i) {
-      block_[fill_++] = data[i];
-      if (fill_ == 64) {
-        compress();
-        fill_ = 0;
-      }
-    }
-    length_ += size;
-  }
-  std::string hex() {
-    uint64_t bits = length_ * 8;
-    uint8_t pad = 0x80;
-    update(&pad, 1);
-    uint8_t zero = 0;
-    while (fill_ != 56) update(&zero, 1);
-    for (int i = 7; i >= 0; --i) {
-      uint8_t byte = static_cast<uint8_t>(bits >> (i * 8));
-      update(&byte, 1);
-    }
-    std::string out;
-    for (uint32_t word : state_) out += fmt::format("{:08x}", word);
-    return out;
-  }
-
- private:
-  static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-  void compress() {
-    static constexpr std::array<uint32_t, 64> k = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2};
-    uint32_t w[64];
-    for (int i = 0; i < 16; ++i) {
-      w[i] = uint32_t(block_[4 * i]) << 24 | uint32_t(block_[4 * i + 1]) << 16 |
-             uint32_t(block_[4 * i + 2]) << 8 | block_[4 * i + 3];
-    }
-    for (int i = 16; i < 64; ++i) {
-      uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    auto v = state_;
-    for (int i = 0; i < 64; ++i) {
-      uint32_t s1 = rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25);
-      uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-      uint32_t t1 = v[7] + s1 + ch + k[i] + w[i];
-      uint32_t s0 = rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22);
-      uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-      uint32_t t2 = s0 + maj;
-      v = {t1 + t2, v[0], v[1], v[2], v[3] + t1, v[4], v[5], v[6]};
-    }
-    for (int i = 0; i < 8; ++i) state_[i] += v[i];
-  }
-
-  std::array<uint32_t, 8> state_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  std::array<uint8_t, 64> block_{};
-  size_t fill_ = 0;
-  uint64_t length_ = 0;
-};
-
-}  // namespace
-
-std::string sha256_hex(std::string_view bytes) {
-  Sha256 hash;
-  hash.update(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  return hash.hex();
-}
-
-Result<std::string> sha256_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("{}: cannot read", path.string());
-  Sha256 hash;
-  std::vector<char> buffer(1 << 16);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hash.update(reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(in.gcount()));
-  }
-  return hash.hex();
 }
 
 }  // namespace kpgo::pipeline

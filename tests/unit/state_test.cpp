@@ -71,3 +71,60 @@ TEST_F(StateTest, NotJsonOrNotAnObjectIsRefused) {
   EXPECT_NE(load("{\"instrument\": ").find("not valid JSON"), std::string::npos);
   EXPECT_NE(load("[1, 2]").find("not a kpgo manifest"), std::string::npos);
 }
+
+TEST_F(StateTest, ANewerStateVersionIsRefusedAndAnOlderFileLoads) {
+  EXPECT_NE(load(R"({"version": 2})").find("written by a newer kpgo (state version 2"),
+            std::string::npos);
+  EXPECT_NE(load(R"({"version": "1"})").find("version is string, not a number"), std::string::npos);
+  // kpgo before the version field wrote the same layout without it.
+  EXPECT_EQ(load(kFinishedInstrument), "");
+}
+
+TEST_F(StateTest, ANegativeOrFractionalCountIsNamed) {
+  std::string text = kFinishedInstrument;
+  text.replace(text.find("\"major\": 19"), 11, "\"major\": -19");
+  EXPECT_NE(load(text).find("instrument.llvm.major is -19, not a whole number"), std::string::npos);
+  EXPECT_NE(load(R"({"collect": {"profiles": [{"path": "/p", "sha256": "0", "weight": 1.5}]}})")
+                .find("collect.profiles[0].weight is 1.5, not a whole number"),
+            std::string::npos);
+}
+
+TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
+  ASSERT_EQ(load(kFinishedInstrument), "");
+  auto manifest = Manifest::load(dir_);
+  ASSERT_TRUE(manifest);
+  auto& state = manifest->state();
+  ASSERT_NE(state.instrumented(), nullptr);
+  EXPECT_EQ(state.instrumented()->llvm.merge_backend, 19u);
+  EXPECT_EQ(state.profiles().size(), 1u);
+  kpgo::pipeline::OptimizeState optimized;
+  optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5};
+  optimized.layout = {100, 7, 3};
+  optimized.promoted_indirect_calls = 2;
+  optimized.finished = "2026-11-25T01:00:00Z";
+  state.optimize = optimized;
+  kpgo::pipeline::BenchState bench;
+  bench.unit = "nanoseconds";
+  bench.workloads.push_back({"web", true, {5, 6}, {4, 5}, 0.8});
+  state.bench = bench;
+  ASSERT_TRUE(manifest->save());
+
+  std::ifstream in(dir_ / "kpgo.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"version\": 1"), std::string::npos);
+  EXPECT_NE(text.find("\"baseline_wall_ns\""), std::string::npos) << "figures named by their unit";
+  EXPECT_EQ(text.find("\"booted\""), std::string::npos) << "an event that did not happen is absent";
+
+  auto again = Manifest::load(dir_);
+  ASSERT_TRUE(again) << again.error().what();
+  const auto& reloaded = again->state();
+  ASSERT_TRUE(reloaded.optimize && reloaded.optimize->report);
+  EXPECT_EQ(reloaded.optimize->report->matched, 9u);
+  EXPECT_EQ(reloaded.optimize->layout.hot, 7u);
+  EXPECT_EQ(reloaded.optimize->promoted_indirect_calls, 2u);
+  ASSERT_TRUE(reloaded.bench);
+  ASSERT_EQ(reloaded.bench->workloads.size(), 1u);
+  EXPECT_EQ(reloaded.bench->workloads[0].pgo, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(reloaded.instrumented()->vmlinux_build_id, "ab");
+  EXPECT_EQ(reloaded.profiles()[0].path, "/p/1.profraw");
+}

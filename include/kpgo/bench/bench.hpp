@@ -47,6 +47,7 @@ struct WorkloadFigures {
 
 struct BenchOutcome {
   std::string machine;  // "qemu" or the ssh host
+  std::string unit;     // of the figures: "instructions" (QEMU -icount) or "nanoseconds" (ssh)
   kernel::TextLayout baseline_layout;
   kernel::TextLayout pgo_layout;
   uint64_t promoted_calls = 0;

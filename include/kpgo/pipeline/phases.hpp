@@ -28,15 +28,6 @@ struct WorkdirMerge {
 // these inputs.
 Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends);
 
-struct MatchReport {
-  uint64_t functions = 0;     // functions the kernel has (its instrumented build's records)
-  uint64_t matched = 0;       // compiled with profile data
-  uint64_t stale = 0;         // profile data with another hash: the code changed
-  uint64_t without_data = 0;  // not in the profile at all
-  uint64_t hot = 0;           // functions with counts in the profile
-  uint64_t hot_matched = 0;
-};
-
 struct OptimizeOptions {
   std::optional<std::filesystem::path> profile;  // default: the workdir's merged profile
   unsigned jobs = 0;
@@ -67,10 +58,11 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
 
 // Configures kbuild.output with the instrumented build's .config, instrumentation off (the
 // optimized and the baseline builds both start there): writes it and runs `olddefconfig`
-// unless `record["config_input"]` says this configuration is already in place, and checks that
-// CONFIG_PGO_CLANG stayed off. Returns whether it configured.
+// unless `config_input` (the key of the configuration a build directory holds, kept in its
+// record) says this one is already in place, and checks that CONFIG_PGO_CLANG stayed off.
+// Returns whether it configured; updates `config_input` when it did.
 Result<bool> configure_uninstrumented(const std::filesystem::path& instrumented_dir,
-                                      const kernel::Kbuild& kbuild, nlohmann::json& record,
+                                      const kernel::Kbuild& kbuild, std::string& config_input,
                                       ProcessRunner& runner, const kernel::BuildLog& log);
 
 // Counts clang's remarks for indirect calls promoted to direct ones in a build log.

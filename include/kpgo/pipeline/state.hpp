@@ -1,38 +1,190 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "kpgo/kernel/elf.hpp"
 #include "kpgo/system/error.hpp"
 
+// WORKDIR/kpgo.json: what each phase did, its inputs and outputs, so that later phases and later
+// runs can use, check and skip it. These records are its whole schema (docs/state.md describes
+// the file); the phases read and write them, never the JSON.
 namespace kpgo::pipeline {
 
-// WORKDIR/kpgo.json: what each phase did, its inputs and outputs, so that later phases and later
-// runs can use, check and skip it. One JSON object; each phase owns one key ("instrument",
-// "collect", ...). Written atomically: a crash leaves the previous version.
+// Written as "version" at the top. A file without it is from kpgo before the field existed and
+// has the same layout; a larger one is from a newer kpgo and is refused, not guessed at.
+inline constexpr unsigned kStateVersion = 1;
+
+struct LlvmState {
+  std::string value;           // LLVM= as given
+  std::string clang;           // clang --version's first line
+  unsigned major = 0;
+  uint64_t raw_version = 0;    // the raw profile version the instrumented kernel writes
+  unsigned merge_backend = 0;  // the LLVM major that merges its profiles
+};
+
+struct InstrumentArtifacts {
+  std::filesystem::path vmlinux, bzimage, config, log;
+};
+
+struct InstrumentState {
+  std::string started;   // ISO 8601 UTC
+  std::string finished;  // empty until the build completed
+  std::filesystem::path source;
+  std::string kernel_version;
+  std::string support;   // "kpgo" or "native"
+  std::string arch = "x86_64";
+  LlvmState llvm;
+  bool atomic_counters = false;
+  std::string config_sha256;
+  std::filesystem::path build_dir;
+  InstrumentArtifacts artifacts;
+  std::string vmlinux_build_id;
+  std::vector<std::string> commands;
+  std::string inputs_key;  // kpgo run: the inputs it was built from
+};
+
+struct CollectedProfile {
+  std::filesystem::path path;
+  std::string label;
+  uint64_t weight = 1;
+  std::string target;      // the machine it came from
+  unsigned run = 0;
+  uint64_t size = 0;
+  std::string sha256;
+  std::string kernel_release;
+  double seconds = 0;
+  std::filesystem::path workload;
+  std::string collected;
+};
+
+struct CollectState {
+  std::vector<CollectedProfile> profiles;
+  std::string updated;
+  std::string inputs_key;
+};
+
+struct MergedInput {
+  std::filesystem::path path;
+  std::string sha256;
+  uint64_t weight = 1;
+  bool operator==(const MergedInput&) const = default;
+};
+
+struct MergeState {
+  std::vector<MergedInput> inputs;
+  std::filesystem::path output;
+  std::string sha256;
+  std::string llvm;  // the LLVM version that merged
+  uint64_t functions = 0;
+  uint64_t functions_with_counts = 0;
+  std::string finished;
+};
+
+// How well the profile matched the optimized build, from clang's per-function diagnostics.
+struct MatchReport {
+  uint64_t functions = 0;     // functions the kernel has (its instrumented build's records)
+  uint64_t matched = 0;       // compiled with profile data
+  uint64_t stale = 0;         // profile data with another hash: the code changed
+  uint64_t without_data = 0;  // not in the profile at all
+  uint64_t hot = 0;           // functions with counts in the profile
+  uint64_t hot_matched = 0;
+};
+
+struct KernelArtifacts {
+  std::filesystem::path vmlinux, bzimage, log;
+};
+
+struct OptimizeState {
+  std::filesystem::path profile;  // the content-addressed copy it was built with
+  std::string profile_sha256;
+  std::filesystem::path build_dir;
+  KernelArtifacts artifacts;
+  std::optional<MatchReport> report;
+  kernel::TextLayout layout;  // of vmlinux.o
+  uint64_t promoted_indirect_calls = 0;
+  std::vector<std::string> commands;
+  std::string config_input;   // the configuration build_dir holds (configure_uninstrumented)
+  std::string vmlinux_build_id;
+  std::string booted;         // when the smoke boot passed; empty: not booted
+  std::string finished;
+  std::string inputs_key;
+};
+
+struct BaselineState {
+  std::filesystem::path build_dir;
+  KernelArtifacts artifacts;
+  std::string config_input;
+  std::string finished;
+};
+
+struct BenchWorkloadState {
+  std::string name;
+  bool trained = false;
+  std::vector<uint64_t> baseline;  // per round, in the bench's unit
+  std::vector<uint64_t> pgo;
+  double ratio = 0;                // median pgo / median baseline
+};
+
+struct BenchState {
+  unsigned rounds = 0;
+  std::string machine;
+  std::string method;
+  std::string unit;  // "instructions" (QEMU -icount) or "nanoseconds" (ssh, wall clock)
+  kernel::TextLayout baseline_layout;
+  kernel::TextLayout pgo_layout;
+  uint64_t promoted_indirect_calls = 0;
+  std::vector<BenchWorkloadState> workloads;
+  std::vector<double> baseline_boot_seconds;
+  std::vector<double> pgo_boot_seconds;
+  std::string finished;
+};
+
+// One section per phase; a section is absent until its phase first ran.
+struct State {
+  std::optional<InstrumentState> instrument;
+  std::optional<CollectState> collect;
+  std::optional<MergeState> merge;
+  std::optional<OptimizeState> optimize;
+  std::optional<BaselineState> baseline;
+  std::optional<BenchState> bench;
+
+  // The instrumented kernel, when its build finished; nullptr otherwise.
+  const InstrumentState* instrumented() const;
+  // The collected profiles (none before collect ran).
+  const std::vector<CollectedProfile>& profiles() const;
+};
+
+// A section of the state, made empty first when the phase has none yet.
+template <typename T>
+T& ensure(std::optional<T>& section) {
+  if (!section) section.emplace();
+  return *section;
+}
+
+// The file: loaded, checked field by field (a damaged or hand-edited one is refused with the
+// field's name, never crashes a phase later), written atomically (a crash leaves the previous
+// version).
 class Manifest {
  public:
   static Result<Manifest> load(const std::filesystem::path& workdir);
 
   const std::filesystem::path& workdir() const { return workdir_; }
   std::filesystem::path path() const { return workdir_ / "kpgo.json"; }
-  nlohmann::json& data() { return data_; }
-  const nlohmann::json& data() const { return data_; }
+  State& state() { return state_; }
+  const State& state() const { return state_; }
   Result<> save() const;
 
  private:
   std::filesystem::path workdir_;
-  nlohmann::json data_ = nlohmann::json::object();
+  State state_;
 };
 
 // Current UTC time as ISO 8601, for the manifest's timestamps.
 std::string utc_timestamp();
-
-// SHA-256 of a file or of bytes, as lowercase hex.
-Result<std::string> sha256_file(const std::filesystem::path& path);
-std::string sha256_hex(std::string_view bytes);
 
 }  // namespace kpgo::pipeline

@@ -51,3 +51,10 @@ inline auto context(std::string where) {
       return tl::unexpected(std::move(kpgo_try_result_).error());    \
     }                                                                \
   } while (0)
+
+// Declares `name` as the Result of an expression and, when it holds an error, returns that error
+// from the calling function; after it, *name and name-> are the value. Two statements: use it as
+// a statement of its own, never as the body of an unbraced if.
+#define KPGO_TRY_BIND(name, ...) \
+  auto name = (__VA_ARGS__);     \
+  if (!name) return tl::unexpected(std::move(name).error())

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+#include "cli/json_output.hpp"
+
+#include <fmt/format.h>
+
+namespace kpgo::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+json commands_json(const std::vector<Command>& commands) {
+  json out = json::array();
+  for (const auto& command : commands) out.push_back(render_command(command));
+  return out;
+}
+
+json layout_json(const kernel::TextLayout& layout) {
+  return {{"functions", layout.functions}, {"hot", layout.hot}, {"unlikely", layout.unlikely}};
+}
+
+json report_json(const pipeline::MatchReport& r) {
+  return {{"functions", r.functions}, {"matched", r.matched}, {"stale", r.stale},
+          {"without_data", r.without_data}, {"hot", r.hot}, {"hot_matched", r.hot_matched}};
+}
+
+}  // namespace
+
+json instrument_json(const pipeline::InstrumentOutcome& outcome) {
+  return {{"build_dir", outcome.build_dir.string()},
+          {"vmlinux", outcome.vmlinux.string()},
+          {"bzImage", outcome.bzimage.string()},
+          {"build_id", outcome.build_id},
+          {"support", outcome.support},
+          {"support_added", outcome.support_added},
+          {"commands", commands_json(outcome.commands)}};
+}
+
+json collect_json(const pipeline::CollectOutcome& outcome) {
+  json kept = json::array();
+  for (const auto& profile : outcome.kept) {
+    kept.push_back({{"path", profile.path.string()}, {"machine", profile.machine}, {"run", profile.run},
+                    {"size", profile.size}, {"sha256", profile.sha256}, {"seconds", profile.seconds}});
+  }
+  json failed = json::array();
+  for (const auto& run : outcome.failed) {
+    failed.push_back({{"machine", run.machine}, {"run", run.run}, {"problem", run.problem}});
+  }
+  return {{"kept", kept}, {"failed", failed}};
+}
+
+json merge_json(const profile::MergeOutcome& outcome) {
+  json skipped = json::array();
+  for (const auto& skip : outcome.skipped) skipped.push_back({{"path", skip.path}, {"reason", skip.reason}});
+  const auto& s = outcome.stats;
+  return {
+      {"output", outcome.output.string()},
+      {"llvm", {{"major", outcome.backend.llvm_major}, {"version", outcome.backend.llvm_version}}},
+      {"raw_version", outcome.backend.raw_version},
+      {"indexed_version", outcome.backend.indexed_version},
+      {"inputs", outcome.inputs},
+      {"merged", outcome.merged},
+      {"fast_path_inputs", outcome.fast_inputs},
+      {"skipped", skipped},
+      {"warnings", outcome.warnings},
+      {"functions", s.functions},
+      {"functions_with_counts", s.functions_with_counts},
+      {"counters", s.counters},
+      {"max_count", s.max_count},
+      {"value_sites", s.value_sites},
+      {"indirect_call_sites", s.indirect_call_sites},
+      {"memop_sites", s.memop_sites},
+  };
+}
+
+json optimize_json(const pipeline::OptimizeOutcome& outcome) {
+  json layout = layout_json(outcome.layout);
+  layout["promoted_indirect_calls"] = outcome.promoted_calls;
+  return {{"profile", outcome.profdata.string()},
+          {"vmlinux", outcome.vmlinux.string()},
+          {"bzImage", outcome.bzimage.string()},
+          {"rebuilt", outcome.rebuilt},
+          {"booted", outcome.booted},
+          {"report", report_json(outcome.report)},
+          {"layout", layout},
+          {"commands", commands_json(outcome.commands)}};
+}
+
+json run_json(const pipeline::PipelineOutcome& outcome) {
+  json phases = json::object();
+  for (const auto& phase : outcome.phases) phases[phase.name] = phase.ran ? "ran" : "up to date";
+  return {{"phases", phases},
+          {"profiles", outcome.profiles},
+          {"optimized", optimize_json(outcome.optimized)}};
+}
+
+json plan_json(const std::vector<pipeline::PlannedPhase>& plan) {
+  json phases = json::array();
+  for (const auto& phase : plan) {
+    phases.push_back({{"name", phase.name}, {"runs", phase.runs}, {"what", phase.what},
+                      {"commands", commands_json(phase.commands)}});
+  }
+  return {{"phases", phases}};
+}
+
+json bench_json(const bench::BenchOutcome& outcome) {
+  json workloads = json::array();
+  for (const auto& w : outcome.workloads) {
+    uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
+    workloads.push_back({{"name", w.name},
+                         {"trained", w.trained},
+                         {"baseline", w.baseline_ns},
+                         {"pgo", w.pgo_ns},
+                         {"baseline_median", base},
+                         {"pgo_median", pgo},
+                         {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
+  }
+  return {{"machine", outcome.machine},
+          {"unit", outcome.unit},
+          {"layout", {{"baseline", layout_json(outcome.baseline_layout)},
+                      {"pgo", layout_json(outcome.pgo_layout)},
+                      {"promoted_indirect_calls", outcome.promoted_calls}}},
+          {"workloads", workloads},
+          {"boot_seconds", {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}}}};
+}
+
+void print_json(json document) {
+  document["schema"] = kJsonSchema;
+  fmt::print("{}\n", document.dump(2));
+}
+
+}  // namespace kpgo::cli
