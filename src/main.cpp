@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/json_output.hpp"
 #include "kpgo/system/logging.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/system/signals.hpp"
@@ -75,9 +76,8 @@ int main(int argc, char** argv) {
         // --json promises one document on stdout: a failure is one too, unless the command
         // already printed its own (doctor's report says why it failed).
         if (globals.json && !globals.json_written) {
-          nlohmann::json error = {{"error", {{"command", command.app->get_name()},
-                                             {"message", status.error().what()}}}};
-          fmt::print("{}\n", error.dump(2));
+          cli::print_json({{"error", {{"command", command.app->get_name()},
+                                      {"message", status.error().what()}}}});
         }
         std::fflush(stdout);
         fmt::print(stderr, "kpgo: error: {}\n", status.error().what());

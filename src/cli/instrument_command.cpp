@@ -79,7 +79,7 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
   auto outcome = pipeline::instrument_kernel(options, system_runner(), *manifest);
   if (!outcome) return tl::unexpected(outcome.error());
 
-  if (args.dry_run) {
+  if (args.dry_run && !globals.json) {
     // Exactly what would run; the .config merge in between is kpgo's own step.
     for (const auto& command : outcome->commands) fmt::print("{}\n", render_command(command));
     return 0;

@@ -54,6 +54,7 @@ make_profiles 19 workload p 2
 expect_ok "merge --json" "$KPGO" merge --json -o j.profdata p-1.profraw p-2.profraw
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["merged"] == 2' "$WORK/out" ||
   fail "--json output is not one JSON document"
+expect_json_schema "kpgo merge" "$WORK/out"
 pass
 [[ ! -s "$WORK/err" ]] || fail "a clean merge logged on stderr"
 pass
@@ -64,6 +65,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["error"]["command"] == "merge" and "nosuch.profraw" in d["error"]["message"], d
 PY
+expect_json_schema "Any command that fails" "$WORK/out"
 expect_in "$WORK/err" "kpgo: error:" "--json failure on stderr too"
 
 # -o -: the profile on stdout, byte for byte what a file gets, the summary on stderr.
@@ -106,6 +108,8 @@ if [[ -f /usr/src/linux-source-6.12.tar.xz ]]; then
   expect_in "$WORK/out" "# optimize: runs" "run --dry-run: optimize"
   [[ ! -e dry-work ]] || fail "run --dry-run made its workdir"
   pass
+  expect_ok "run --dry-run --json" "$KPGO" run --dry-run --json --workdir dry-work
+  expect_json_schema "kpgo run --dry-run" "$WORK/out"
 fi
 
 finish

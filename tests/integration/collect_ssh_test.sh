@@ -68,11 +68,12 @@ pass
 # The same on this machine, without ssh.
 LLVM_PROFILE_FILE="$remote/vmlinux.profraw" ./kernel 300 2 > /dev/null
 rm -f "$remote/ran"
-expect_ok "collect --local" "$KPGO" collect --workdir work --local "${files[@]}" --workload "$WORK/workload.sh" \
+expect_ok "collect --local" "$KPGO" collect --json --workdir work --local "${files[@]}" --workload "$WORK/workload.sh" \
   --runs 2 --label here
 [[ $(wc -l < "$remote/ran") == 2 && -f work/profiles/here-1.profraw && -f work/profiles/here-2.profraw ]] ||
   fail "collect --local did not run and keep two runs"
 pass
+expect_json_schema "kpgo collect" "$WORK/out"
 
 # No server there.
 expect_fails "unreachable host" "$KPGO" collect --workdir work --ssh "127.0.0.1:1" "${ssh_opts[@]}" \

@@ -63,6 +63,7 @@ assert d["source"]["kernel_version"].startswith("6.12."), d["source"]
 assert d["source"]["pgo_support"] == "none", d["source"]
 PY
 pass
+expect_json_schema "kpgo doctor" "$WORK/out"
 expect_fails "doctor --source on a non-kernel" "$KPGO" doctor --source "$WORK/nolld"
 expect_in "$WORK/out" "not a kernel tree" "non-kernel source"
 finish

@@ -82,6 +82,10 @@ for boots in b["boot_seconds"].values():
     assert len(boots) == 2 and all(s >= 4 for s in boots), b["boot_seconds"]
 PY
 pass
+# --json: the documented schema (two rounds again, so the baseline is booted last as below).
+expect_ok "bench --ssh --json" "$KPGO" bench --json --workdir "$workdir" --rounds 2 "${ssh_opts[@]}" \
+  --boot-command "sh $WORK/boot.sh" --workload archive
+expect_json_schema "kpgo bench" "$WORK/out"
 # A boot command that does not boot is caught: the baseline, booted last, is still up when the
 # baseline is wanted again, but in the same boot.
 echo true > wrong-boot.sh

@@ -15,7 +15,8 @@ workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-$line
 
 expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --dry-run
 expect_in "$WORK/out" "LLVM=-19 ARCH=x86_64" "dry run prints the make commands"
-[[ -e $workdir/build-instrumented/vmlinux || ! -e $workdir/kpgo.json ]] || true
+expect_ok "dry run --json" "$KPGO" instrument --json --source "$tarball" --workdir "$workdir" --dry-run
+expect_json_schema "kpgo instrument" "$WORK/out"
 
 step "kpgo instrument: Linux $line, clang 19, the small config"
 "$KPGO" instrument --source "$tarball" --workdir "$workdir" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||

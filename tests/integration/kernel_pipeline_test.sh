@@ -57,6 +57,18 @@ pass
 (($(date +%s) - start < 60)) || fail "the second run took $(($(date +%s) - start)) s"
 [[ $(stat -c %Y "$workdir/build-optimized/vmlinux") == "$vmlinux_time" ]] || fail "the second run relinked vmlinux"
 pass
+# --json of a run with every phase up to date: the documented schema, the recorded report.
+expect_ok "kpgo run --json" "$KPGO" run --json --source "$tarball" --workdir "$workdir" --runs 2
+expect_json_schema "kpgo run" "$WORK/out"
+python3 - "$WORK/out" <<'PY' || fail "run --json does not carry the optimized kernel's report"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d["phases"].values()) == {"up to date"}, d["phases"]
+r = d["optimized"]["report"]
+assert r["functions"] > 10000 and r["matched"] / r["functions"] > 0.95, r
+assert d["optimized"]["layout"]["hot"] > 0 and d["optimized"]["booted"], d["optimized"]
+PY
+pass
 
 # A changed workload redoes collect (this one fails, so the run stops there, with the reason).
 printf '#!/bin/sh\necho broken on purpose >&2\nexit 3\n' > broken.sh

@@ -53,6 +53,12 @@ expect_ok() {
 }
 
 # expect_in FILE TEXT WHAT
+# The --json document in FILE matches its example in docs/json.md (the section "## HEADING").
+expect_json_schema() {  # HEADING FILE
+  python3 "$KPGO_SOURCE_DIR/tests/integration/json_schema.py" "$KPGO_SOURCE_DIR/docs/json.md" "$1" "$2" ||
+    fail "$1 --json does not match docs/json.md"
+  pass
+}
 expect_in() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$3: '$2' not found"; }
   pass
