@@ -151,8 +151,10 @@ Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner
     for (const auto& run : collected->failed) {
       reasons += fmt::format("\n  {} run {}: {}", run.machine, run.run, run.problem);
     }
-    return fail("collect: {} of {} runs failed:{}", collected->failed.size(),
-                collected->failed.size() + collected->kept.size(), reasons);
+    Error error{fmt::format("{} of {} runs failed:{}", collected->failed.size(),
+                            collected->failed.size() + collected->kept.size(), reasons),
+                {"phase collect"}};
+    return tl::unexpected(std::move(error));
   }
   manifest.state().collect->inputs_key = key;
   KPGO_TRY(manifest.save());
