@@ -20,6 +20,8 @@ packages=(
   linux-source-6.12 linux-source-6.1
   # guests, transports and the tests' own tools
   qemu-system-x86 busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
+  # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
+  clang-format-19
 )
 for major in $llvm_majors; do
   packages+=("clang-$major" "lld-$major" "llvm-$major" "llvm-$major-dev" "llvm-$major-tools"

@@ -17,8 +17,7 @@
 int main(int argc, char** argv) {
   using namespace kpgo;
   install_signal_handling();
-  CLI::App app{"kpgo: profile-guided optimization of the Linux kernel with clang",
-               "kpgo"};
+  CLI::App app{"kpgo: profile-guided optimization of the Linux kernel with clang", "kpgo"};
   app.set_version_flag("--version", cli::version_text);
   app.require_subcommand(1);
   app.fallthrough();
@@ -29,12 +28,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", globals.json, "One JSON document on stdout instead of text");
 
   std::vector<cli::Subcommand> all = {
-      cli::add_doctor_command(app, globals),
-      cli::add_instrument_command(app, globals),
-      cli::add_collect_command(app, globals),
-      cli::add_merge_command(app, globals),
-      cli::add_optimize_command(app, globals),
-      cli::add_run_command(app, globals),
+      cli::add_doctor_command(app, globals),   cli::add_instrument_command(app, globals),
+      cli::add_collect_command(app, globals),  cli::add_merge_command(app, globals),
+      cli::add_optimize_command(app, globals), cli::add_run_command(app, globals),
       cli::add_bench_command(app, globals),
   };
 
@@ -63,7 +59,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One voice for every error, and the usual usage-error status instead of CLI11's own codes.
-    fmt::print(stderr, "kpgo: error: {}\nkpgo: see 'kpgo --help' or 'kpgo COMMAND --help'\n", e.what());
+    fmt::print(stderr, "kpgo: error: {}\nkpgo: see 'kpgo --help' or 'kpgo COMMAND --help'\n",
+               e.what());
     return 2;
   }
   setup_logging(globals.quiet ? -1 : globals.verbose);
@@ -76,8 +73,9 @@ int main(int argc, char** argv) {
         // --json promises one document on stdout: a failure is one too, unless the command
         // already printed its own (doctor's report says why it failed).
         if (globals.json && !globals.json_written) {
-          cli::print_json({{"error", {{"command", command.app->get_name()},
-                                      {"message", status.error().what()}}}});
+          cli::print_json(
+              {{"error",
+                {{"command", command.app->get_name()}, {"message", status.error().what()}}}});
         }
         std::fflush(stdout);
         fmt::print(stderr, "kpgo: error: {}\n", status.error().what());

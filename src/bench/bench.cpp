@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 
-#include "kpgo/kernel/build.hpp"
-#include "kpgo/system/files.hpp"
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/kernel/build.hpp"
 #include "kpgo/pipeline/phases.hpp"
 #include "kpgo/pipeline/state.hpp"
+#include "kpgo/system/files.hpp"
 #include "rounds.hpp"
 
 namespace kpgo::bench {
@@ -21,10 +21,12 @@ struct Baseline {
 };
 
 // The instrumented build's source and configuration, instrumentation off, no profile.
-Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
+Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner,
+                                pipeline::Manifest& manifest) {
   const pipeline::InstrumentState& instrument = *manifest.state().instrument;
-  kernel::Kbuild kbuild{instrument.source, fs::absolute(manifest.workdir()) / "build-baseline",
-                        instrument.llvm.value, instrument.arch, options.jobs, options.make_args};
+  kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / "build-baseline",
+                        instrument.llvm.value, instrument.arch,
+                        options.jobs,          options.make_args};
   pipeline::BaselineState& record = pipeline::ensure(manifest.state().baseline);
   kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline", options.progress};
   KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, kbuild,
@@ -34,8 +36,8 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
     KPGO_TRY(manifest.save());
   }
   KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
-  Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage", kbuild.output / "vmlinux.o",
-                    kbuild.output};
+  Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage",
+                    kbuild.output / "vmlinux.o", kbuild.output};
   record.build_dir = kbuild.output;
   record.artifacts = {kbuild.output / "vmlinux", baseline.bzimage, log.file};
   record.finished = pipeline::utc_timestamp();
@@ -63,18 +65,21 @@ Result<> check_layouts(const fs::path& baseline_object, const pipeline::Optimize
   outcome.baseline_layout = *baseline_layout;
   outcome.pgo_layout = *pgo_layout;
   outcome.promoted_calls = optimized.promoted_indirect_calls;
-  if (pgo_layout->hot != baseline_layout->hot || pgo_layout->unlikely != baseline_layout->unlikely) return {};
-  return fail("the PGO kernel's code layout is the baseline's ({} hot, {} unlikely functions): "
-              "the profile shaped nothing; see {}",
-              pgo_layout->hot, pgo_layout->unlikely, optimized.artifacts.log.string());
+  if (pgo_layout->hot != baseline_layout->hot || pgo_layout->unlikely != baseline_layout->unlikely)
+    return {};
+  return fail(
+      "the PGO kernel's code layout is the baseline's ({} hot, {} unlikely functions): "
+      "the profile shaped nothing; see {}",
+      pgo_layout->hot, pgo_layout->unlikely, optimized.artifacts.log.string());
 }
 
 pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcome& outcome) {
   pipeline::BenchState record;
   record.rounds = options.rounds;
   record.machine = outcome.machine;
-  record.method = options.ssh ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
-                              : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
+  record.method = options.ssh
+                      ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
+                      : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
   record.unit = outcome.unit;
   record.baseline_layout = outcome.baseline_layout;
   record.pgo_layout = outcome.pgo_layout;
@@ -98,16 +103,20 @@ uint64_t median_of(std::vector<uint64_t> values) {
   return values[(values.size() - 1) / 2];
 }
 
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest) {
+Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
+                           pipeline::Manifest& manifest) {
   const auto& optimized = manifest.state().optimize;
   if (!manifest.state().instrumented() || !optimized || optimized->finished.empty()) {
-    return fail("{} has no optimized kernel to measure; run kpgo run (or instrument, collect, "
-                "optimize) first", manifest.path().string());
+    return fail(
+        "{} has no optimized kernel to measure; run kpgo run (or instrument, collect, "
+        "optimize) first",
+        manifest.path().string());
   }
   if (options.workloads.empty()) return fail("no workloads to measure");
   if (options.rounds == 0) return fail("--rounds must be at least 1");
   if (options.ssh && options.ssh->boot_command.empty()) {
-    return fail("--ssh needs --boot-command: how to install and boot a kernel on {}", options.ssh->host);
+    return fail("--ssh needs --boot-command: how to install and boot a kernel on {}",
+                options.ssh->host);
   }
   BenchOutcome outcome;
   outcome.unit = options.ssh ? "nanoseconds" : "instructions";
@@ -120,8 +129,9 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, p
     figures.name = workload.name;
     std::error_code ec;
     std::string script = fs::weakly_canonical(workload.script, ec).string();
-    figures.trained = std::find(trained.begin(), trained.end(), script) != trained.end() ||
-                      std::find(trained.begin(), trained.end(), "label:" + workload.name) != trained.end();
+    figures.trained =
+        std::find(trained.begin(), trained.end(), script) != trained.end() ||
+        std::find(trained.begin(), trained.end(), "label:" + workload.name) != trained.end();
     outcome.workloads.push_back(figures);
   }
 

@@ -3,11 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "rounds.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/toolchain/llvm.hpp"
+#include "rounds.hpp"
 
 namespace kpgo::bench {
 
@@ -41,12 +41,14 @@ int main(int argc, char** argv) {
 }
 )";
 
-Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch, ProcessRunner& runner) {
+Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch,
+                             ProcessRunner& runner) {
   KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(llvm));
   fs::path source = scratch / "run-timed.c";
   fs::path binary = scratch / "run-timed";
   KPGO_TRY(write_file_atomically(source, kTimerSource));
-  KPGO_TRY_BIND(built, runner.capture({{spec->tool("clang"), "-static", "-O2", "-o", binary.string(), source.string()}}));
+  KPGO_TRY_BIND(built, runner.capture({{spec->tool("clang"), "-static", "-O2", "-o",
+                                        binary.string(), source.string()}}));
   if (!built->succeeded()) {
     return fail("cannot build the guest's timer with {} -static (is libc6-dev installed?): {}",
                 spec->tool("clang"), built->err);
@@ -56,14 +58,16 @@ Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch, P
 
 // The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files.
 Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer) {
-  KPGO_TRY_BIND(image, targets::guest_image(targets::guest_init(bench_guest_body(options.workloads))));
+  KPGO_TRY_BIND(image,
+                targets::guest_image(targets::guest_init(bench_guest_body(options.workloads))));
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
   KPGO_TRY(image->add_host_file("kpgo/run-timed", timer, 0755));
   for (const auto& workload : options.workloads) {
     KPGO_TRY(image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755));
     image->add_directory("kpgo/files/" + workload.name);
     for (const auto& file : workload.files) {
-      auto added = image->add_host_file("kpgo/files/" + workload.name + "/" + file.filename().string(), file);
+      auto added = image->add_host_file(
+          "kpgo/files/" + workload.name + "/" + file.filename().string(), file);
       if (!added) return tl::unexpected(added.error());
     }
   }
@@ -77,7 +81,8 @@ std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
   for (const auto& workload : workloads) {
     body += fmt::format(
         "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
-        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log 2>&1)\n"
+        "(cd /tmp/work-{0} && /kpgo/run-timed $out/{0}.time sh /kpgo/w/{0}.sh > $out/{0}.log "
+        "2>&1)\n"
         "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n",
         workload.name);
   }
@@ -85,7 +90,8 @@ std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
 }
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                         ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome) {
+                         ProcessRunner& runner, pipeline::Manifest& manifest,
+                         BenchOutcome& outcome) {
   outcome.machine = "qemu";
   fs::path scratch = manifest.workdir() / "scratch" / "bench";
   std::error_code ec;
@@ -101,8 +107,10 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
       qemu.kernel = kernel.bzimage;
       qemu.icount = true;
       qemu.output_disk = false;
-      qemu.log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
-      auto seconds = targets::run_guest(qemu, *image, scratch / kernel.name, options.timeout_seconds, runner);
+      qemu.log =
+          manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
+      auto seconds =
+          targets::run_guest(qemu, *image, scratch / kernel.name, options.timeout_seconds, runner);
       if (!seconds) return tl::unexpected(seconds.error());
       (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
       std::string console = read_text_or_empty(qemu.log);
@@ -111,7 +119,8 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
         size_t at = console.find(marker);
         uint64_t ns = 0;
         int status = -1;
-        if (at != std::string::npos) std::istringstream(console.substr(at + marker.size(), 64)) >> ns >> status;
+        if (at != std::string::npos)
+          std::istringstream(console.substr(at + marker.size(), 64)) >> ns >> status;
         if (status != 0) {
           return fail("workload {} failed on the {} kernel (exit {}); console {}", figures.name,
                       kernel.name, status, qemu.log.string());

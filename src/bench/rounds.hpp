@@ -27,7 +27,8 @@ inline const BenchKernel& kernel_for(const BenchKernels& kernels, unsigned round
 }
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                         ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome);
+                         ProcessRunner& runner, pipeline::Manifest& manifest,
+                         BenchOutcome& outcome);
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
                         ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome);

@@ -5,9 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "rounds.hpp"
 #include "kpgo/kernel/bzimage.hpp"
 #include "kpgo/targets/shell.hpp"
+#include "rounds.hpp"
 
 namespace kpgo::bench {
 
@@ -24,9 +24,13 @@ constexpr const char* kTimedRun =
 
 constexpr auto kPollInterval = std::chrono::seconds(3);
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
-std::string describe(const kernel::KernelIdentity& id) { return id.release + " " + id.version; }
+std::string describe(const kernel::KernelIdentity& id) {
+  return id.release + " " + id.version;
+}
 
 // What the machine runs, and which boot of it: a kernel booted again has a new boot ID.
 struct Running {
@@ -35,8 +39,8 @@ struct Running {
 };
 
 Result<Running> ask_running(targets::Transport& machine) {
-  auto answer = machine.run("uname -r; uname -v; cat /proc/sys/kernel/random/boot_id",
-                            std::nullopt, std::nullopt, 30);
+  auto answer = machine.run("uname -r; uname -v; cat /proc/sys/kernel/random/boot_id", std::nullopt,
+                            std::nullopt, 30);
   if (!answer) return tl::unexpected(answer.error());
   if (!answer->succeeded()) return fail("ssh: {}", first_line(answer->err));
   std::istringstream lines(answer->out);
@@ -56,9 +60,12 @@ Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
   auto before = ask_running(machine);
   std::string old_boot = before ? before->boot_id : "";
   Command command{{"/bin/sh", "-c", ssh.boot_command}};
-  command.env = {{"KPGO_KERNEL", kernel.name},         {"KPGO_BZIMAGE", kernel.bzimage.string()},
-                 {"KPGO_BUILD_DIR", kernel.build_dir.string()}, {"KPGO_RELEASE", wanted.release},
-                 {"KPGO_VERSION", wanted.version},     {"KPGO_SSH_HOST", ssh.host}};
+  command.env = {{"KPGO_KERNEL", kernel.name},
+                 {"KPGO_BZIMAGE", kernel.bzimage.string()},
+                 {"KPGO_BUILD_DIR", kernel.build_dir.string()},
+                 {"KPGO_RELEASE", wanted.release},
+                 {"KPGO_VERSION", wanted.version},
+                 {"KPGO_SSH_HOST", ssh.host}};
   command.stdout_file = log;
   command.timeout_seconds = ssh.boot_timeout_seconds;
   spdlog::debug("KPGO_KERNEL={} {}", kernel.name, render_command(command));
@@ -86,9 +93,8 @@ Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
     }
     if (interrupted()) return fail("interrupted while waiting for {}", machine.machine());
     if (std::chrono::steady_clock::now() + kPollInterval > deadline) {
-      return fail("{} did not come up with the {} kernel ({}) within {} s; {}",
-                  machine.machine(), kernel.name, describe(wanted), ssh.boot_timeout_seconds,
-                  last_answer);
+      return fail("{} did not come up with the {} kernel ({}) within {} s; {}", machine.machine(),
+                  kernel.name, describe(wanted), ssh.boot_timeout_seconds, last_answer);
     }
     std::this_thread::sleep_for(kPollInterval);
   }
@@ -107,8 +113,8 @@ Result<WallTiming> parse_wall_timing(const std::string& output) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
   };
   if (!fields || !digits(start) || !digits(end)) {
-    return fail("its clock gave '{} {}': date +%s%N must print nanoseconds there (GNU date)",
-                start, end);
+    return fail("its clock gave '{} {}': date +%s%N must print nanoseconds there (GNU date)", start,
+                end);
   }
   uint64_t s = std::stoull(start), e = std::stoull(end);
   if (e < s) return fail("its clock went back during the workload ({} to {})", start, end);
@@ -117,7 +123,8 @@ Result<WallTiming> parse_wall_timing(const std::string& output) {
 }
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                        ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome) {
+                        ProcessRunner& runner, pipeline::Manifest& manifest,
+                        BenchOutcome& outcome) {
   const SshBenchOptions& ssh = *options.ssh;
   auto host = targets::parse_ssh_host(ssh.host);
   if (!host) return tl::unexpected(host.error());
@@ -131,8 +138,10 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
     identities[k] = *identity;
   }
   if (identities[0] == identities[1]) {
-    spdlog::warn("the baseline and PGO kernels both say '{}': kpgo cannot tell which one booted "
-                 "and trusts the boot command", describe(identities[0]));
+    spdlog::warn(
+        "the baseline and PGO kernels both say '{}': kpgo cannot tell which one booted "
+        "and trusts the boot command",
+        describe(identities[0]));
   }
 
   for (unsigned round = 1; round <= options.rounds; ++round) {
@@ -142,9 +151,11 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
       spdlog::info("round {} of {}: booting the {} kernel on {}", round, options.rounds,
                    kernel.name, machine->machine());
       auto started = std::chrono::steady_clock::now();
-      fs::path log = manifest.workdir() / "logs" / fmt::format("bench-{}-{}-boot.log", kernel.name, round);
+      fs::path log =
+          manifest.workdir() / "logs" / fmt::format("bench-{}-{}-boot.log", kernel.name, round);
       KPGO_TRY(boot(ssh, kernel, wanted, *machine, log, runner));
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(seconds);
 
       for (size_t w = 0; w < options.workloads.size(); ++w) {
@@ -158,7 +169,8 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
         auto timing = parse_wall_timing(ran->out);
         if (!timing) {
           return fail("workload {} on {}: {}{}", workload.name, machine->machine(),
-                      timing.error().what(), ran->err.empty() ? "" : "; ssh said: " + first_line(ran->err));
+                      timing.error().what(),
+                      ran->err.empty() ? "" : "; ssh said: " + first_line(ran->err));
         }
         if (timing->status != 0) {
           return fail("workload {} failed on the {} kernel on {} (exit {}); its last lines:\n{}",

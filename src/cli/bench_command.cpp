@@ -7,8 +7,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
-#include "kpgo/pipeline/collect.hpp"
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/pipeline/collect.hpp"
 
 namespace kpgo::cli {
 
@@ -43,19 +43,23 @@ void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
   } else {
     fmt::print("wall time on {} in nanoseconds (median of {} rounds)\n", outcome.machine, rounds);
   }
-  fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo", "pgo/base");
+  fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo",
+             "pgo/base");
   for (const auto& w : outcome.workloads) {
     uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
     double ratio = base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0;
-    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no", base, pgo, ratio);
+    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no", base,
+               pgo, ratio);
   }
   auto median_seconds = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[(v.size() - 1) / 2];
   };
-  fmt::print("{}", outcome.machine == "qemu" ? "\nhost wall time of a boot (noisier: TCG, host load)\n"
-                                              : "\ntime from the boot command until the kernel answered\n");
-  fmt::print("  baseline {:.1f} s, pgo {:.1f} s (medians)\n", median_seconds(outcome.baseline_boot_seconds),
+  fmt::print("{}", outcome.machine == "qemu"
+                       ? "\nhost wall time of a boot (noisier: TCG, host load)\n"
+                       : "\ntime from the boot command until the kernel answered\n");
+  fmt::print("  baseline {:.1f} s, pgo {:.1f} s (medians)\n",
+             median_seconds(outcome.baseline_boot_seconds),
              median_seconds(outcome.pgo_boot_seconds));
 }
 
@@ -76,7 +80,8 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   options.qemu.cpus = args.cpus;
   options.make_args = args.make_args;
   if (!args.ssh.empty()) {
-    options.ssh = bench::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
+    options.ssh =
+        bench::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
   } else if (!args.boot_command.empty()) {
     return fail("--boot-command is for --ssh; QEMU boots its kernels itself");
   }
@@ -95,30 +100,38 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
 Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* app = parent.add_subcommand(
-      "bench", "Measure the PGO kernel against a baseline built without profile, in QEMU or over ssh");
+      "bench",
+      "Measure the PGO kernel against a baseline built without profile, in QEMU or over ssh");
   app->add_option("--workdir", args->workdir, "The workdir of kpgo run")->capture_default_str();
   app->add_option("--workload", args->workloads,
                   "A shell script, or the name of one in configs/workloads (repeatable; default: "
                   "default and archive, which the default profile was not trained on)");
-  app->add_option("--rounds", args->rounds, "Boots of each kernel, alternating")->capture_default_str();
-  auto* qemu = app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");
-  auto* ssh = app->add_option("--ssh", args->ssh,
-                              "[USER@]HOST[:PORT]: time the workloads by wall clock on this machine, "
-                              "booting each kernel there with --boot-command");
+  app->add_option("--rounds", args->rounds, "Boots of each kernel, alternating")
+      ->capture_default_str();
+  auto* qemu =
+      app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");
+  auto* ssh =
+      app->add_option("--ssh", args->ssh,
+                      "[USER@]HOST[:PORT]: time the workloads by wall clock on this machine, "
+                      "booting each kernel there with --boot-command");
   qemu->excludes(ssh);
-  app->add_option("--ssh-option", args->ssh_options, "An extra ssh argument, e.g. -i=KEY (repeatable)")
+  app->add_option("--ssh-option", args->ssh_options,
+                  "An extra ssh argument, e.g. -i=KEY (repeatable)")
       ->allow_extra_args(false);
-  app->add_option("--boot-command", args->boot_command,
-                  "Shell command run here to install and boot a kernel on the --ssh machine; it gets "
-                  "KPGO_KERNEL (baseline|pgo), KPGO_BZIMAGE, KPGO_BUILD_DIR, KPGO_RELEASE, "
-                  "KPGO_VERSION and KPGO_SSH_HOST, and may return before the reboot ends");
+  app->add_option(
+      "--boot-command", args->boot_command,
+      "Shell command run here to install and boot a kernel on the --ssh machine; it gets "
+      "KPGO_KERNEL (baseline|pgo), KPGO_BZIMAGE, KPGO_BUILD_DIR, KPGO_RELEASE, "
+      "KPGO_VERSION and KPGO_SSH_HOST, and may return before the reboot ends");
   app->add_option("--boot-timeout", args->boot_timeout,
                   "Seconds for the boot command and for the machine to answer with the kernel")
       ->capture_default_str();
-  app->add_option("-j,--jobs", args->jobs, "make -j for the baseline (default: the number of CPUs)");
+  app->add_option("-j,--jobs", args->jobs,
+                  "make -j for the baseline (default: the number of CPUs)");
   app->add_option("--memory", args->memory, "Guest memory in MiB")->capture_default_str();
   app->add_option("--cpus", args->cpus, "Guest CPUs")->capture_default_str();
-  app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")->capture_default_str();
+  app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")
+      ->capture_default_str();
   app->add_option("make_args", args->make_args, "After --: more arguments for make (the baseline)");
   return {app, [args, &globals] { return run_bench(*args, globals); }};
 }

@@ -7,8 +7,10 @@ namespace kpgo::cli {
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   if (args.llvm.empty()) args.llvm = toolchain::default_llvm_value();
-  app.add_option("--workdir", args.workdir, "Where builds, profiles and kpgo.json go")->capture_default_str();
-  app.add_option("--llvm", args.llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")->capture_default_str();
+  app.add_option("--workdir", args.workdir, "Where builds, profiles and kpgo.json go")
+      ->capture_default_str();
+  app.add_option("--llvm", args.llvm, "kbuild's LLVM=: 1, -N or /path/to/bin/")
+      ->capture_default_str();
   app.add_option("--arch", args.arch, "kbuild's ARCH=")->capture_default_str();
   app.add_option("--config", args.config,
                  "A .config to start from, or a kbuild target making one, e.g. defconfig "

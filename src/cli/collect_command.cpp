@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
@@ -73,9 +73,10 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
     spdlog::warn("{} run {} not kept: {}", run.machine, run.run, run.problem);
   }
   if (!outcome->failed.empty()) {
-    return fail("{} of {} runs failed and were not kept{}", outcome->failed.size(),
-                outcome->failed.size() + outcome->kept.size(),
-                outcome->kept.empty() ? "" : fmt::format("; the other {} were", outcome->kept.size()));
+    return fail(
+        "{} of {} runs failed and were not kept{}", outcome->failed.size(),
+        outcome->failed.size() + outcome->kept.size(),
+        outcome->kept.empty() ? "" : fmt::format("; the other {} were", outcome->kept.size()));
   }
   return 0;
 }
@@ -86,27 +87,36 @@ Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<CollectArgs>();
   CLI::App* app = parent.add_subcommand(
       "collect", "Run a workload on the instrumented kernel and take its profiles out");
-  app->add_option("--workdir", args->workdir, "The workdir kpgo instrument built in")->capture_default_str();
-  auto* qemu = app->add_flag("--qemu", args->qemu, "Boot the instrumented kernel in QEMU (the default)");
-  auto* ssh = app->add_option("--ssh", args->ssh,
-                              "[USER@]HOST[:PORT] running the instrumented kernel (repeatable; in parallel)")
+  app->add_option("--workdir", args->workdir, "The workdir kpgo instrument built in")
+      ->capture_default_str();
+  auto* qemu =
+      app->add_flag("--qemu", args->qemu, "Boot the instrumented kernel in QEMU (the default)");
+  auto* ssh = app->add_option(
+                     "--ssh", args->ssh,
+                     "[USER@]HOST[:PORT] running the instrumented kernel (repeatable; in parallel)")
                   ->allow_extra_args(false);
   auto* local = app->add_flag("--local", args->local, "This machine runs the instrumented kernel");
   qemu->excludes(ssh)->excludes(local);
   ssh->excludes(local);
-  app->add_option("--ssh-option", args->ssh_options, "An extra ssh argument, e.g. -i=KEY (repeatable)")
+  app->add_option("--ssh-option", args->ssh_options,
+                  "An extra ssh argument, e.g. -i=KEY (repeatable)")
       ->allow_extra_args(false);
   app->add_option("--workload", args->workload,
-                  "A shell script, or the name of one in configs/workloads")->capture_default_str();
-  app->add_option("--file", args->files, "A file the workload needs, put beside it (QEMU; repeatable)")
+                  "A shell script, or the name of one in configs/workloads")
+      ->capture_default_str();
+  app->add_option("--file", args->files,
+                  "A file the workload needs, put beside it (QEMU; repeatable)")
       ->allow_extra_args(false);
   app->add_option("--runs", args->runs, "Runs, each after a counter reset")->capture_default_str();
   app->add_option("--label", args->label, "Name of this set of profiles (default: the workload's)");
-  app->add_option("--weight", args->weight, "Weight of these profiles in the merge")->capture_default_str();
-  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")->capture_default_str();
+  app->add_option("--weight", args->weight, "Weight of these profiles in the merge")
+      ->capture_default_str();
+  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")
+      ->capture_default_str();
   app->add_option("--memory", args->memory, "Guest memory in MiB (QEMU)")->capture_default_str();
   app->add_option("--cpus", args->cpus, "Guest CPUs (QEMU)")->capture_default_str();
-  app->add_option("--accel", args->accel, "QEMU accelerator: tcg, or kvm where guests work")->capture_default_str();
+  app->add_option("--accel", args->accel, "QEMU accelerator: tcg, or kvm where guests work")
+      ->capture_default_str();
   app->add_option("--profile-path", args->profile_path, "Profile file on the machine (ssh, local)")
       ->capture_default_str();
   app->add_option("--reset-path", args->reset_path, "Reset file on the machine (ssh, local)")

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <sys/utsname.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
@@ -47,10 +47,11 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   if (report.chain.raw_version) json["raw_version_written"] = *report.chain.raw_version;
   if (report.clang_formats) {
     json["indexed_version_read"] = report.clang_formats->indexed;
-    text += fmt::format("  profiles           clang writes raw version {}, reads indexed versions up "
-                        "to {}\n",
-                        report.chain.raw_version ? std::to_string(*report.chain.raw_version) : "?",
-                        report.clang_formats->indexed);
+    text += fmt::format(
+        "  profiles           clang writes raw version {}, reads indexed versions up "
+        "to {}\n",
+        report.chain.raw_version ? std::to_string(*report.chain.raw_version) : "?",
+        report.clang_formats->indexed);
   }
   nlohmann::json backend_list = nlohmann::json::array();
   std::string backend_text;
@@ -63,8 +64,8 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                                 info.llvm_version, info.raw_version, info.indexed_version);
   }
   json["merge_backends"] = backend_list;
-  text += fmt::format("  kpgo merges        {}\n", backend_text.empty() ? "nothing (no backend found)"
-                                                                     : backend_text);
+  text += fmt::format("  kpgo merges        {}\n",
+                      backend_text.empty() ? "nothing (no backend found)" : backend_text);
   if (report.merge_backend) {
     json["merge_backend"] = *report.merge_backend;
     text += fmt::format("  merge with         LLVM {} backend\n", *report.merge_backend);
@@ -85,8 +86,8 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                           options.source, version->to_string(),
                           support == kernel::PgoSupport::none
                               ? "none (kpgo instrument adds kpgo's support)"
-                              : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
-                                                                    : "the tree has its own");
+                          : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
+                                                                : "the tree has its own");
     }
   }
 
@@ -108,9 +109,10 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   bool ok = report.usable() && source_ok;
   json["findings"] = findings;
   json["verdict"] = ok ? "ok" : "broken";
-  text += ok ? fmt::format("verdict: ok: clang {} builds instrumented kernels and reads what kpgo "
-                           "merges\n",
-                           report.chain.clang.major)
+  text += ok ? fmt::format(
+                   "verdict: ok: clang {} builds instrumented kernels and reads what kpgo "
+                   "merges\n",
+                   report.chain.clang.major)
              : "verdict: this combination cannot work; fix the problems above\n";
   if (globals.json) {
     print_json(json);

@@ -8,8 +8,8 @@
 #include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
-#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/kernel/support.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/system/data_dir.hpp"
 
 namespace kpgo::cli {
@@ -53,16 +53,18 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
   }
   KPGO_TRY(kernel::apply_support(*tree, files, *plan, system_runner()));
   const char* state = plan->before == kernel::PgoSupport::native ? "native"
-                      : plan->changes_tree                        ? "added"
-                                                                  : "present";
+                      : plan->changes_tree                       ? "added"
+                                                                 : "present";
   if (globals.json) {
-    fmt::print("{}\n", nlohmann::json{{"source", tree->string()}, {"line", plan->line},
-                                      {"support", state}}.dump(2));
+    fmt::print(
+        "{}\n",
+        nlohmann::json{{"source", tree->string()}, {"line", plan->line}, {"support", state}}.dump(
+            2));
   } else if (!globals.quiet) {
     fmt::print("{}: clang PGO support {} (kernel line {})\n", tree->string(),
-               plan->changes_tree ? "added" : plan->before == kernel::PgoSupport::native
-                                                  ? "of its own, used as it is"
-                                                  : "already there",
+               plan->changes_tree                           ? "added"
+               : plan->before == kernel::PgoSupport::native ? "of its own, used as it is"
+                                                            : "already there",
                plan->line);
   }
   return 0;
@@ -87,10 +89,11 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
   if (globals.json) {
     print_json(instrument_json(*outcome));
   } else if (!globals.quiet) {
-    fmt::print("instrumented kernel built ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
-               "  build ID  {}\n",
-               outcome->support, outcome->support_added ? ", added to the tree" : "",
-               outcome->vmlinux.string(), outcome->bzimage.string(), outcome->build_id);
+    fmt::print(
+        "instrumented kernel built ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
+        "  build ID  {}\n",
+        outcome->support, outcome->support_added ? ", added to the tree" : "",
+        outcome->vmlinux.string(), outcome->bzimage.string(), outcome->build_id);
   }
   return 0;
 }

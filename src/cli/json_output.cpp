@@ -20,8 +20,8 @@ json layout_json(const kernel::TextLayout& layout) {
 }
 
 json report_json(const pipeline::MatchReport& r) {
-  return {{"functions", r.functions}, {"matched", r.matched}, {"stale", r.stale},
-          {"without_data", r.without_data}, {"hot", r.hot}, {"hot_matched", r.hot_matched}};
+  return {{"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
+          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched}};
 }
 
 }  // namespace
@@ -39,8 +39,12 @@ json instrument_json(const pipeline::InstrumentOutcome& outcome) {
 json collect_json(const pipeline::CollectOutcome& outcome) {
   json kept = json::array();
   for (const auto& profile : outcome.kept) {
-    kept.push_back({{"path", profile.path.string()}, {"machine", profile.machine}, {"run", profile.run},
-                    {"size", profile.size}, {"sha256", profile.sha256}, {"seconds", profile.seconds}});
+    kept.push_back({{"path", profile.path.string()},
+                    {"machine", profile.machine},
+                    {"run", profile.run},
+                    {"size", profile.size},
+                    {"sha256", profile.sha256},
+                    {"seconds", profile.seconds}});
   }
   json failed = json::array();
   for (const auto& run : outcome.failed) {
@@ -51,7 +55,8 @@ json collect_json(const pipeline::CollectOutcome& outcome) {
 
 json merge_json(const profile::MergeOutcome& outcome) {
   json skipped = json::array();
-  for (const auto& skip : outcome.skipped) skipped.push_back({{"path", skip.path}, {"reason", skip.reason}});
+  for (const auto& skip : outcome.skipped)
+    skipped.push_back({{"path", skip.path}, {"reason", skip.reason}});
   const auto& s = outcome.stats;
   return {
       {"output", outcome.output.string()},
@@ -97,7 +102,9 @@ json run_json(const pipeline::PipelineOutcome& outcome) {
 json plan_json(const std::vector<pipeline::PlannedPhase>& plan) {
   json phases = json::array();
   for (const auto& phase : plan) {
-    phases.push_back({{"name", phase.name}, {"runs", phase.runs}, {"what", phase.what},
+    phases.push_back({{"name", phase.name},
+                      {"runs", phase.runs},
+                      {"what", phase.what},
                       {"commands", commands_json(phase.commands)}});
   }
   return {{"phases", phases}};
@@ -107,21 +114,24 @@ json bench_json(const bench::BenchOutcome& outcome) {
   json workloads = json::array();
   for (const auto& w : outcome.workloads) {
     uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
-    workloads.push_back({{"name", w.name},
-                         {"trained", w.trained},
-                         {"baseline", w.baseline_ns},
-                         {"pgo", w.pgo_ns},
-                         {"baseline_median", base},
-                         {"pgo_median", pgo},
-                         {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
+    workloads.push_back(
+        {{"name", w.name},
+         {"trained", w.trained},
+         {"baseline", w.baseline_ns},
+         {"pgo", w.pgo_ns},
+         {"baseline_median", base},
+         {"pgo_median", pgo},
+         {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
   }
   return {{"machine", outcome.machine},
           {"unit", outcome.unit},
-          {"layout", {{"baseline", layout_json(outcome.baseline_layout)},
-                      {"pgo", layout_json(outcome.pgo_layout)},
-                      {"promoted_indirect_calls", outcome.promoted_calls}}},
+          {"layout",
+           {{"baseline", layout_json(outcome.baseline_layout)},
+            {"pgo", layout_json(outcome.pgo_layout)},
+            {"promoted_indirect_calls", outcome.promoted_calls}}},
           {"workloads", workloads},
-          {"boot_seconds", {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}}}};
+          {"boot_seconds",
+           {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}}}};
 }
 
 void print_json(json document) {

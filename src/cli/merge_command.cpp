@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
@@ -40,7 +40,8 @@ void print_text(const profile::MergeOutcome& outcome, std::FILE* to) {
              outcome.inputs, outcome.output.string(), outcome.backend.llvm_version,
              outcome.backend.indexed_version);
   if (!outcome.skipped.empty()) fmt::print(to, "  skipped      {}\n", outcome.skipped.size());
-  fmt::print(to, "  functions    {} ({} with non-zero counts)\n", s.functions, s.functions_with_counts);
+  fmt::print(to, "  functions    {} ({} with non-zero counts)\n", s.functions,
+             s.functions_with_counts);
   fmt::print(to, "  counters     {}\n", s.counters);
   fmt::print(to, "  max count    {}\n", s.max_count);
   fmt::print(to, "  value sites  {} ({} indirect call, {} memory op)\n", s.value_sites,
@@ -59,7 +60,8 @@ Result<> copy_file_to_stdout(const std::filesystem::path& path) {
       return fail("cannot write the profile to standard output: {}", std::strerror(errno));
     }
   }
-  if (std::fflush(stdout) != 0) return fail("cannot write the profile to standard output: {}", std::strerror(errno));
+  if (std::fflush(stdout) != 0)
+    return fail("cannot write the profile to standard output: {}", std::strerror(errno));
   return {};
 }
 
@@ -128,7 +130,8 @@ Subcommand add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   CLI::App* app = parent.add_subcommand(
       "merge", "Merge raw (.profraw) and indexed (.profdata) profiles into one indexed profile");
   app->add_option("inputs", options->inputs, "Profiles, or directories searched for them");
-  app->add_option("-o,--output", options->output, "Output profile, - for standard output (default: vmlinux.profdata)");
+  app->add_option("-o,--output", options->output,
+                  "Output profile, - for standard output (default: vmlinux.profdata)");
   app->add_option("--weighted-input", options->weighted, "W,FILE: an input whose counts weigh W")
       ->allow_extra_args(false);
   app->add_option("-f,--input-files", options->lists,

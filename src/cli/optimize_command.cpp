@@ -28,14 +28,15 @@ void print_report(const pipeline::OptimizeOutcome& outcome) {
   const auto& r = outcome.report;
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("optimized kernel {}\n  bzImage        {}\n  vmlinux        {}\n  profile        {}\n",
-             outcome.rebuilt ? "built" : "up to date", outcome.bzimage.string(), outcome.vmlinux.string(),
-             outcome.profdata.string());
+             outcome.rebuilt ? "built" : "up to date", outcome.bzimage.string(),
+             outcome.vmlinux.string(), outcome.profdata.string());
   fmt::print("profile match (clang's own diagnostics)\n");
   fmt::print("  functions      {}\n", r.functions);
   fmt::print("  with data      {} ({:.1f}%)\n", r.matched, share(r.matched, r.functions));
   fmt::print("  stale          {} (code changed since the profile)\n", r.stale);
   fmt::print("  without data   {}\n", r.without_data);
-  fmt::print("  hot matched    {} of {} ({:.1f}%)\n", r.hot_matched, r.hot, share(r.hot_matched, r.hot));
+  fmt::print("  hot matched    {} of {} ({:.1f}%)\n", r.hot_matched, r.hot,
+             share(r.hot_matched, r.hot));
   fmt::print("code layout (vmlinux.o)\n");
   fmt::print("  hot functions      {} of {}\n", outcome.layout.hot, outcome.layout.functions);
   fmt::print("  unlikely functions {}\n", outcome.layout.unlikely);
@@ -75,15 +76,19 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
 Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<OptimizeArgs>();
   CLI::App* app = parent.add_subcommand(
-      "optimize", "Rebuild the kernel with the profile (-fprofile-use) and report how well it matched");
-  app->add_option("--workdir", args->workdir, "The workdir of instrument and collect")->capture_default_str();
+      "optimize",
+      "Rebuild the kernel with the profile (-fprofile-use) and report how well it matched");
+  app->add_option("--workdir", args->workdir, "The workdir of instrument and collect")
+      ->capture_default_str();
   app->add_option("--profile", args->profile,
                   "A profile to use instead of the workdir's collected ones (raw or indexed)");
   app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
   app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
-  app->add_option("--memory", args->memory, "Smoke-boot guest memory in MiB")->capture_default_str();
-  app->add_option("--accel", args->accel, "QEMU accelerator for the smoke boot")->capture_default_str();
+  app->add_option("--memory", args->memory, "Smoke-boot guest memory in MiB")
+      ->capture_default_str();
+  app->add_option("--accel", args->accel, "QEMU accelerator for the smoke boot")
+      ->capture_default_str();
   app->add_option("make_args", args->make_args, "After --: more arguments for make");
   return {app, [args, &globals] { return run_optimize(*args, globals); }};
 }

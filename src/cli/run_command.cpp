@@ -98,12 +98,14 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("\nthe PGO-optimized kernel: {}\n", outcome->optimized.bzimage.string());
   fmt::print("  vmlinux {}\n", outcome->optimized.vmlinux.string());
-  fmt::print("  profile {} ({} runs merged)\n", outcome->optimized.profdata.string(), outcome->profiles);
-  fmt::print("  matched {} of {} functions ({:.1f}%), {} of {} hot ones ({:.1f}%); {} stale, {} "
-             "without data; smoke boot {}\n",
-             report.matched, report.functions, share(report.matched, report.functions), report.hot_matched,
-             report.hot, share(report.hot_matched, report.hot), report.stale, report.without_data,
-             outcome->optimized.booted ? "ok" : "skipped");
+  fmt::print("  profile {} ({} runs merged)\n", outcome->optimized.profdata.string(),
+             outcome->profiles);
+  fmt::print(
+      "  matched {} of {} functions ({:.1f}%), {} of {} hot ones ({:.1f}%); {} stale, {} "
+      "without data; smoke boot {}\n",
+      report.matched, report.functions, share(report.matched, report.functions), report.hot_matched,
+      report.hot, share(report.hot_matched, report.hot), report.stale, report.without_data,
+      outcome->optimized.booted ? "ok" : "skipped");
   return 0;
 }
 
@@ -113,16 +115,20 @@ Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<RunArgs>();
   args->source = kDefaultSource;
   CLI::App* app = parent.add_subcommand(
-      "run", "The whole pipeline: instrument, collect, merge, optimize; again resumes where it stopped");
+      "run",
+      "The whole pipeline: instrument, collect, merge, optimize; again resumes where it stopped");
   app->add_option("--source", args->source, "Kernel tree or tarball")->capture_default_str();
   add_kernel_build_options(*app, *args);
-  auto* ssh = app->add_option("--ssh", args->ssh, "Collect over ssh from [USER@]HOST[:PORT] (repeatable)")
-                  ->allow_extra_args(false);
+  auto* ssh =
+      app->add_option("--ssh", args->ssh, "Collect over ssh from [USER@]HOST[:PORT] (repeatable)")
+          ->allow_extra_args(false);
   app->add_flag("--local", args->local, "Collect on this machine")->excludes(ssh);
   app->add_option("--workload", args->workload, "Workload script or name")->capture_default_str();
-  app->add_option("--file", args->files, "A file the workload needs (repeatable)")->allow_extra_args(false);
+  app->add_option("--file", args->files, "A file the workload needs (repeatable)")
+      ->allow_extra_args(false);
   app->add_option("--runs", args->runs, "Workload runs")->capture_default_str();
-  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")->capture_default_str();
+  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")
+      ->capture_default_str();
   app->add_option("--memory", args->memory, "QEMU guest memory in MiB")->capture_default_str();
   app->add_option("--cpus", args->cpus, "QEMU guest CPUs")->capture_default_str();
   app->add_option("--accel", args->accel, "QEMU accelerator")->capture_default_str();

@@ -42,7 +42,8 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
     out << line << '\n';
     tail.emplace_back(line);
     if (tail.size() > 15) tail.pop_front();
-    if (line.find("error") != std::string_view::npos || line.find("Error") != std::string_view::npos) {
+    if (line.find("error") != std::string_view::npos ||
+        line.find("Error") != std::string_view::npos) {
       errors.emplace_back(line);
       if (errors.size() > 25) errors.pop_front();
     }

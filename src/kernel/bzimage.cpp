@@ -8,8 +8,8 @@
 namespace kpgo::kernel {
 
 namespace {
-constexpr size_t kSetupHeaderMagicAt = 0x202;   // "HdrS"
-constexpr size_t kKernelVersionAt = 0x20E;      // u16, offset of the string less 0x200
+constexpr size_t kSetupHeaderMagicAt = 0x202;  // "HdrS"
+constexpr size_t kKernelVersionAt = 0x20E;     // u16, offset of the string less 0x200
 constexpr size_t kVersionStringBase = 0x200;
 constexpr size_t kLongestVersion = 512;
 }  // namespace
@@ -29,11 +29,13 @@ Result<KernelIdentity> read_bzimage_identity(const std::filesystem::path& bzimag
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   size_t got = static_cast<size_t>(in.gcount());
   auto byte = [&](size_t at) { return static_cast<uint8_t>(head[at]); };
-  if (got < kKernelVersionAt + 2 || std::string_view(head.data() + kSetupHeaderMagicAt, 4) != "HdrS") {
+  if (got < kKernelVersionAt + 2 ||
+      std::string_view(head.data() + kSetupHeaderMagicAt, 4) != "HdrS") {
     return fail("{}: not an x86 bzImage (no setup header)", bzimage.string());
   }
   size_t at = kVersionStringBase + (byte(kKernelVersionAt) | (byte(kKernelVersionAt + 1) << 8));
-  if (at >= got) return fail("{}: its kernel version pointer is past the setup code", bzimage.string());
+  if (at >= got)
+    return fail("{}: its kernel version pointer is past the setup code", bzimage.string());
   std::string_view rest(head.data() + at, std::min(kLongestVersion, got - at));
   KernelIdentity identity = parse_kernel_version_string(rest.substr(0, rest.find('\0')));
   if (identity.release.empty()) {

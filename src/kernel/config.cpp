@@ -55,7 +55,8 @@ std::string merge_config(std::string_view base, const std::vector<std::string>& 
   for (const auto& entry : parse_config(base)) in_base[entry.name] = true;
   for (const auto& fragment : fragments) {
     for (auto& entry : parse_config(fragment)) {
-      if (!in_base.count(entry.name) && !overrides.count(entry.name)) appended.push_back(entry.name);
+      if (!in_base.count(entry.name) && !overrides.count(entry.name))
+        appended.push_back(entry.name);
       overrides[entry.name] = entry;
     }
   }

@@ -20,8 +20,9 @@ bool read_at(std::ifstream& in, uint64_t offset, void* to, size_t size) {
 Result<std::vector<Elf64_Shdr>> read_sections(std::ifstream& in, const std::filesystem::path& elf) {
   if (!in) return fail("{}: cannot open", elf.string());
   Elf64_Ehdr header;
-  if (!read_at(in, 0, &header, sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
-      header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB) {
+  if (!read_at(in, 0, &header, sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_ident[EI_DATA] != ELFDATA2LSB) {
     return fail("{}: not a 64-bit little-endian ELF file", elf.string());
   }
   if (header.e_shentsize != sizeof(Elf64_Shdr)) {
@@ -58,9 +59,12 @@ Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
     uint32_t at = (*sections)[i].sh_name;
     if (at >= names.size()) continue;
     std::string name(names.data() + at, strnlen(names.data() + at, names.size() - at));
-    if (name.rfind(".text.hot", 0) == 0) kinds[i] = Kind::hot;
-    else if (name.rfind(".text.unlikely", 0) == 0) kinds[i] = Kind::unlikely;
-    else if (name.rfind(".text", 0) == 0) kinds[i] = Kind::text;
+    if (name.rfind(".text.hot", 0) == 0)
+      kinds[i] = Kind::hot;
+    else if (name.rfind(".text.unlikely", 0) == 0)
+      kinds[i] = Kind::unlikely;
+    else if (name.rfind(".text", 0) == 0)
+      kinds[i] = Kind::text;
   }
   TextLayout layout;
   for (const auto& section : *sections) {
@@ -71,10 +75,19 @@ Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
       std::memcpy(&symbol, bytes.data() + at, sizeof symbol);
       if (ELF64_ST_TYPE(symbol.st_info) != STT_FUNC || symbol.st_shndx >= kinds.size()) continue;
       switch (kinds[symbol.st_shndx]) {
-        case Kind::hot: ++layout.hot; ++layout.functions; break;
-        case Kind::unlikely: ++layout.unlikely; ++layout.functions; break;
-        case Kind::text: ++layout.functions; break;
-        case Kind::other: break;
+        case Kind::hot:
+          ++layout.hot;
+          ++layout.functions;
+          break;
+        case Kind::unlikely:
+          ++layout.unlikely;
+          ++layout.functions;
+          break;
+        case Kind::text:
+          ++layout.functions;
+          break;
+        case Kind::other:
+          break;
       }
     }
   }
@@ -100,7 +113,8 @@ Result<std::string> read_build_id(const std::filesystem::path& elf) {
       if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 &&
           std::memcmp(notes.data() + name_at, "GNU", 4) == 0) {
         std::string hex;
-        for (uint32_t i = 0; i < note.n_descsz; ++i) hex += fmt::format("{:02x}", notes[desc_at + i]);
+        for (uint32_t i = 0; i < note.n_descsz; ++i)
+          hex += fmt::format("{:02x}", notes[desc_at + i]);
         return hex;
       }
       offset = desc_at + ((note.n_descsz + 3) & ~3u);

@@ -21,13 +21,13 @@ bool is_tarball(const fs::path& path) {
   std::string name = path.filename().string();
   for (const char* suffix : {".tar", ".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar.zst"}) {
     std::string_view s(suffix);
-    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0)
+      return true;
   }
   return false;
 }
 
 }  // namespace
-
 
 std::string KernelVersion::to_string() const {
   return fmt::format("{}.{}.{}{}", version, patchlevel, sublevel, extraversion);
@@ -70,9 +70,12 @@ Result<KernelVersion> read_kernel_version(const fs::path& tree) {
 
 const char* to_string(PgoSupport support) {
   switch (support) {
-    case PgoSupport::none: return "none";
-    case PgoSupport::kpgo: return "kpgo";
-    case PgoSupport::native: return "native";
+    case PgoSupport::none:
+      return "none";
+    case PgoSupport::kpgo:
+      return "kpgo";
+    case PgoSupport::native:
+      return "native";
   }
   return "unknown";
 }
@@ -90,7 +93,8 @@ PgoSupport detect_pgo_support(const fs::path& tree) {
 }
 
 fs::path running_kernel_profile() {
-  for (const char* candidate : {"/sys/kernel/debug/pgo/vmlinux.profraw", "/proc/pgo/vmlinux.profraw"}) {
+  for (const char* candidate :
+       {"/sys/kernel/debug/pgo/vmlinux.profraw", "/proc/pgo/vmlinux.profraw"}) {
     std::error_code ec;
     if (fs::exists(candidate, ec)) return candidate;
   }
@@ -101,22 +105,27 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
                                 ProcessRunner& runner, std::vector<Command>* planned) {
   std::error_code ec;
   if (fs::is_directory(source, ec)) return fs::absolute(source);
-  if (!fs::exists(source, ec)) return fail("--source {}: no such file or directory", source.string());
+  if (!fs::exists(source, ec))
+    return fail("--source {}: no such file or directory", source.string());
   if (!is_tarball(source)) {
-    return fail("--source {}: neither a kernel tree nor a tarball (.tar, .tar.xz, .tar.gz, "
-                ".tar.bz2, .tar.zst)",
-                source.string());
+    return fail(
+        "--source {}: neither a kernel tree nor a tarball (.tar, .tar.xz, .tar.gz, "
+        ".tar.bz2, .tar.zst)",
+        source.string());
   }
   fs::path target = fs::absolute(workdir) / "source";
   fs::path stamp = target / ".kpgo-unpacked-from";
-  std::string origin = fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
+  std::string origin =
+      fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
   if (fs::exists(stamp, ec)) {
     auto previous = read_text_file(stamp);
     if (previous && *previous == origin) return target;
     return fail("{} holds another tarball's tree; use another --workdir", target.string());
   }
   Command unpack{{"tar", "-xf", fs::absolute(source).string(), "-C",
-                  (fs::absolute(workdir) / ".source-partial").string()}, std::nullopt, {}};
+                  (fs::absolute(workdir) / ".source-partial").string()},
+                 std::nullopt,
+                 {}};
   if (planned) planned->push_back(unpack);
   if (dry_run) return target;
   // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.

@@ -73,33 +73,38 @@ Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files
     return plan;
   }
   if (plan.before == PgoSupport::kpgo) {
-    return fail("{} has another version of kpgo's support; take it out first with "
-                "kpgo instrument --remove-support (using the kpgo that put it in)",
-                tree.string());
+    return fail(
+        "{} has another version of kpgo's support; take it out first with "
+        "kpgo instrument --remove-support (using the kpgo that put it in)",
+        tree.string());
   }
   auto lines = supported_lines(files);
   if (std::find(lines.begin(), lines.end(), plan.line) == lines.end()) {
     std::string known;
     for (const auto& line : lines) known += (known.empty() ? "" : ", ") + line;
-    return fail("kpgo has no hooks for Linux {} (it has them for {}); a tree with its own clang "
-                "PGO support (CONFIG_PGO_CLANG) works too",
-                version->to_string(), known);
+    return fail(
+        "kpgo has no hooks for Linux {} (it has them for {}); a tree with its own clang "
+        "PGO support (CONFIG_PGO_CLANG) works too",
+        version->to_string(), known);
   }
   std::error_code ec;
   if (fs::exists(tree / "kernel" / "pgo", ec)) {
     return fail("{}/kernel/pgo exists but is not kpgo's; refusing to overwrite it", tree.string());
   }
   auto check = patch_command(tree, patch_of(files, plan.line), false, true);
-  if (auto applies = run_patch(check, runner, fmt::format("kpgo's hooks for {} do not apply to {}; "
-                                                          "nothing was changed",
-                                                          plan.line, tree.string()));
+  if (auto applies = run_patch(check, runner,
+                               fmt::format("kpgo's hooks for {} do not apply to {}; "
+                                           "nothing was changed",
+                                           plan.line, tree.string()));
       !applies) {
     return tl::unexpected(applies.error());
   }
   plan.changes_tree = true;
   plan.commands.push_back(patch_command(tree, patch_of(files, plan.line), false, false));
-  plan.commands.push_back(Command{{"cp", "-r", files.runtime_dir.string(),
-                                   (tree / "kernel" / "pgo").string()}, std::nullopt, {}});
+  plan.commands.push_back(
+      Command{{"cp", "-r", files.runtime_dir.string(), (tree / "kernel" / "pgo").string()},
+              std::nullopt,
+              {}});
   return plan;
 }
 
@@ -115,7 +120,9 @@ Result<> apply_support(const fs::path& tree, const SupportFiles& files, const Su
     if (entry.path().filename() == kMarker) continue;
     fs::copy_file(entry.path(), target / entry.path().filename(),
                   fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail("cannot copy {} into {}: {}", entry.path().string(), target.string(), ec.message());
+    if (ec)
+      return fail("cannot copy {} into {}: {}", entry.path().string(), target.string(),
+                  ec.message());
   }
   if (auto patched = run_patch(plan.commands.front(), runner,
                                fmt::format("applying kpgo's hooks to {}", tree.string()));
@@ -123,7 +130,8 @@ Result<> apply_support(const fs::path& tree, const SupportFiles& files, const Su
     fs::remove_all(target, ec);
     return tl::unexpected(patched.error());
   }
-  fs::copy_file(files.runtime_dir / kMarker, target / kMarker, fs::copy_options::overwrite_existing, ec);
+  fs::copy_file(files.runtime_dir / kMarker, target / kMarker, fs::copy_options::overwrite_existing,
+                ec);
   if (ec) return fail("cannot write {}: {}", (target / kMarker).string(), ec.message());
   return {};
 }
@@ -143,8 +151,8 @@ Result<> remove_support(const fs::path& tree, const SupportFiles& files, Process
       !check) {
     return tl::unexpected(check.error());
   }
-  if (auto undone = run_patch(patch_command(tree, patch, true, false), runner,
-                              "taking out kpgo's hooks");
+  if (auto undone =
+          run_patch(patch_command(tree, patch, true, false), runner, "taking out kpgo's hooks");
       !undone) {
     return tl::unexpected(undone.error());
   }

@@ -32,7 +32,8 @@ Result<Machines> machines_for(const CollectOptions& options, const InstrumentSta
     if (qemu.log.empty()) qemu.log = workdir / "logs" / "collect-qemu-console.log";
     machines.push_back(std::make_unique<targets::QemuTarget>(qemu, runner));
   } else if (options.kind == targets::TargetKind::local) {
-    machines.push_back(std::make_unique<targets::ShellTarget>(targets::local_transport(runner), options.files));
+    machines.push_back(
+        std::make_unique<targets::ShellTarget>(targets::local_transport(runner), options.files));
   } else {
     if (options.ssh_hosts.empty()) return fail("--ssh needs at least one host");
     for (const auto& text : options.ssh_hosts) {
@@ -46,11 +47,14 @@ Result<Machines> machines_for(const CollectOptions& options, const InstrumentSta
 
 // Machines run at once: each has its own transport and scratch directory. A machine that fails
 // as a whole gives one outcome, run 0.
-std::vector<targets::RunOutcome> run_everywhere(Machines& machines, const targets::CollectRequest& request) {
+std::vector<targets::RunOutcome> run_everywhere(Machines& machines,
+                                                const targets::CollectRequest& request) {
   std::vector<std::future<Result<std::vector<targets::RunOutcome>>>> running;
   for (auto& target : machines) {
-    spdlog::info("collecting {} run(s) of {} on {}", request.runs, request.workload.name, target->describe());
-    running.push_back(std::async(std::launch::async, [&target, &request] { return target->collect(request); }));
+    spdlog::info("collecting {} run(s) of {} on {}", request.runs, request.workload.name,
+                 target->describe());
+    running.push_back(
+        std::async(std::launch::async, [&target, &request] { return target->collect(request); }));
   }
   std::vector<targets::RunOutcome> outcomes;
   for (size_t i = 0; i < running.size(); ++i) {
@@ -72,7 +76,8 @@ Result<CollectedProfile> keep(const targets::RunOutcome& outcome, const Instrume
                                             instrument.llvm.raw_version));
   std::error_code ec;
   fs::rename(outcome.profile, kept, ec);
-  if (ec) return fail("cannot move {} to {}: {}", outcome.profile.string(), kept.string(), ec.message());
+  if (ec)
+    return fail("cannot move {} to {}: {}", outcome.profile.string(), kept.string(), ec.message());
   CollectedProfile entry;
   entry.path = kept;
   entry.label = label;
@@ -89,7 +94,8 @@ Result<CollectedProfile> keep(const targets::RunOutcome& outcome, const Instrume
 }
 
 // This label's profiles are now the ones just kept; earlier ones of it go, files included.
-void replace_label(CollectState& record, const std::string& label, std::vector<CollectedProfile> kept) {
+void replace_label(CollectState& record, const std::string& label,
+                   std::vector<CollectedProfile> kept) {
   std::vector<CollectedProfile> remaining;
   for (auto& entry : record.profiles) {
     if (entry.label != label) {
@@ -134,16 +140,19 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   CollectOutcome collected;
   std::vector<CollectedProfile> kept;
   for (auto& outcome : run_everywhere(*machines, request)) {
-    std::string name = several ? fmt::format("{}-{}-{}.profraw", label, file_safe(outcome.machine), outcome.run)
-                               : fmt::format("{}-{}.profraw", label, outcome.run);
-    auto entry = outcome.profile.empty() ? Result<CollectedProfile>(fail("{}", outcome.problem))
-                                         : keep(outcome, *instrument, profiles_dir / name, options, label);
+    std::string name =
+        several ? fmt::format("{}-{}-{}.profraw", label, file_safe(outcome.machine), outcome.run)
+                : fmt::format("{}-{}.profraw", label, outcome.run);
+    auto entry = outcome.profile.empty()
+                     ? Result<CollectedProfile>(fail("{}", outcome.problem))
+                     : keep(outcome, *instrument, profiles_dir / name, options, label);
     if (!entry) {
       outcome.problem = entry.error().what();
       collected.failed.push_back(std::move(outcome));
       continue;
     }
-    collected.kept.push_back({entry->path, entry->target, entry->run, entry->size, entry->sha256, entry->seconds});
+    collected.kept.push_back(
+        {entry->path, entry->target, entry->run, entry->size, entry->sha256, entry->seconds});
     kept.push_back(std::move(*entry));
   }
   replace_label(ensure(manifest.state().collect), label, std::move(kept));

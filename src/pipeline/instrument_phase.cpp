@@ -29,9 +29,10 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
     for (const auto& finding : report.findings) {
       if (finding.level == toolchain::Finding::Level::problem) problems += "\n  " + finding.message;
     }
-    return fail("the toolchain LLVM={} cannot build an instrumented kernel (kpgo doctor --llvm {} "
-                "tells more):{}",
-                llvm, llvm, problems);
+    return fail(
+        "the toolchain LLVM={} cannot build an instrumented kernel (kpgo doctor --llvm {} "
+        "tells more):{}",
+        llvm, llvm, problems);
   }
   return report;
 }
@@ -40,7 +41,8 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
 Result<> add_support(const fs::path& tree, const fs::path& data, bool dry_run,
                      ProcessRunner& runner, InstrumentOutcome& outcome) {
   if (!fs::exists(tree / "Makefile")) {
-    outcome.commands.push_back({{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
+    outcome.commands.push_back(
+        {{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
     return {};
   }
   auto files = kernel::support_files(data);
@@ -138,8 +140,9 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   if (!version && !options.dry_run) return tl::unexpected(version.error());
   KPGO_TRY(add_support(*tree, *data, options.dry_run, runner, outcome));
 
-  kernel::Kbuild kbuild{*tree, fs::absolute(options.workdir) / "build-instrumented", options.llvm,
-                        options.arch, options.jobs, options.make_args};
+  kernel::Kbuild kbuild{*tree,        fs::absolute(options.workdir) / "build-instrumented",
+                        options.llvm, options.arch,
+                        options.jobs, options.make_args};
   outcome.build_dir = kbuild.output;
   KPGO_TRY_BIND(config, plan_config(options, kbuild, *data));
   if (!config->base_file) outcome.commands.push_back(config->base_command);
@@ -162,7 +165,8 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
   outcome.build_id = *build_id;
-  record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome, record);
+  record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
+               record);
   KPGO_TRY(manifest.save());
   return outcome;
 }

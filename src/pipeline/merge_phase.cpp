@@ -13,12 +13,14 @@ namespace {
 // The merge's inputs as kpgo.json records them: path, bytes and weight of every profile.
 std::vector<MergedInput> merge_inputs(const State& state) {
   std::vector<MergedInput> inputs;
-  for (const auto& entry : state.profiles()) inputs.push_back({entry.path, entry.sha256, entry.weight});
+  for (const auto& entry : state.profiles())
+    inputs.push_back({entry.path, entry.sha256, entry.weight});
   return inputs;
 }
 
 // The merged profile is still exactly what merging these inputs made.
-bool merged_already(const State& state, const std::vector<MergedInput>& inputs, const fs::path& profdata) {
+bool merged_already(const State& state, const std::vector<MergedInput>& inputs,
+                    const fs::path& profdata) {
   std::error_code ec;
   if (!state.merge || state.merge->inputs != inputs || !fs::exists(profdata, ec)) return false;
   auto sha = sha256_file(profdata);
@@ -30,11 +32,13 @@ bool merged_already(const State& state, const std::vector<MergedInput>& inputs, 
 Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends) {
   const InstrumentState* instrument = manifest.state().instrumented();
   if (!instrument) {
-    return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
+    return fail("{} has no instrumented kernel; run kpgo instrument first",
+                manifest.path().string());
   }
   auto inputs = merge_inputs(manifest.state());
   if (inputs.empty()) {
-    return fail("{} holds no collected profiles; run kpgo collect first", manifest.workdir().string());
+    return fail("{} holds no collected profiles; run kpgo collect first",
+                manifest.workdir().string());
   }
   WorkdirMerge result;
   result.profdata = manifest.workdir() / "vmlinux.profdata";

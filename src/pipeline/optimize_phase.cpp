@@ -9,10 +9,10 @@
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/pipeline/phases.hpp"
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
-#include "kpgo/pipeline/phases.hpp"
 #include "kpgo/system/hashing.hpp"
 
 namespace kpgo::pipeline {
@@ -102,14 +102,16 @@ Result<> check_profile_fits(const profile::ProfileContents& contents, const fs::
   for (const auto& name : contents.hot_functions) {
     if (symbols->count(plain_name(name))) return {};
   }
-  return fail("{}: the profile matched none of the kernel's functions that ran: none of its {} "
-              "functions with counts is in {}; it is not from this kernel. Nothing was built",
-              profile_path.string(), contents.hot_functions.size(), system_map.string());
+  return fail(
+      "{}: the profile matched none of the kernel's functions that ran: none of its {} "
+      "functions with counts is in {}; it is not from this kernel. Nothing was built",
+      profile_path.string(), contents.hot_functions.size(), system_map.string());
 }
 
-MatchReport match_report(const std::pair<std::vector<std::string>, std::vector<std::string>>& diagnostics,
-                         const profile::ProfileContents& contents,
-                         const std::set<std::string>& kernel_functions, uint64_t records) {
+MatchReport match_report(
+    const std::pair<std::vector<std::string>, std::vector<std::string>>& diagnostics,
+    const profile::ProfileContents& contents, const std::set<std::string>& kernel_functions,
+    uint64_t records) {
   auto in_kernel = [&](const std::string& name) {
     return kernel_functions.empty() || kernel_functions.count(name) > 0;
   };
@@ -141,12 +143,15 @@ MatchReport match_report(const std::pair<std::vector<std::string>, std::vector<s
 uint64_t count_promotions(std::string_view log) {
   static constexpr std::string_view kRemark = "Promote indirect call to";
   uint64_t count = 0;
-  for (size_t at = log.find(kRemark); at != std::string_view::npos; at = log.find(kRemark, at + 1)) ++count;
+  for (size_t at = log.find(kRemark); at != std::string_view::npos; at = log.find(kRemark, at + 1))
+    ++count;
   return count;
 }
 
-std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(std::string_view log) {
-  static const std::regex stale(R"(function control flow change detected \(hash mismatch\) (\S+) Hash)");
+std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(
+    std::string_view log) {
+  static const std::regex stale(
+      R"(function control flow change detected \(hash mismatch\) (\S+) Hash)");
   static const std::regex missing(R"(no profile data available for function (\S+) Hash)");
   std::set<std::string> stale_names, missing_names;
   std::istringstream in{std::string(log)};
@@ -154,17 +159,20 @@ std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(st
   std::smatch match;
   while (std::getline(in, line)) {
     if (line.find("Hash") == std::string::npos) continue;
-    if (std::regex_search(line, match, stale)) stale_names.insert(match[1]);
-    else if (std::regex_search(line, match, missing)) missing_names.insert(match[1]);
+    if (std::regex_search(line, match, stale))
+      stale_names.insert(match[1]);
+    else if (std::regex_search(line, match, missing))
+      missing_names.insert(match[1]);
   }
   return {{stale_names.begin(), stale_names.end()}, {missing_names.begin(), missing_names.end()}};
 }
 
-Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, const kernel::Kbuild& kbuild,
-                                      std::string& config_input, ProcessRunner& runner,
-                                      const kernel::BuildLog& log) {
+Result<bool> configure_uninstrumented(const fs::path& instrumented_dir,
+                                      const kernel::Kbuild& kbuild, std::string& config_input,
+                                      ProcessRunner& runner, const kernel::BuildLog& log) {
   KPGO_TRY_BIND(instrumented_config, read_text_file(instrumented_dir / ".config"));
-  std::string wanted = kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
+  std::string wanted =
+      kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
   std::error_code ec;
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
@@ -209,7 +217,8 @@ struct StoredProfile {
   std::string sha256;
 };
 
-Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir, bool dry_run) {
+Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir,
+                                       bool dry_run) {
   std::string sha = sha256_file(profdata).value_or(dry_run ? "PROFILE-SHA256" : "");
   fs::path stored = fs::absolute(workdir) / "profdata" / (sha.substr(0, 16) + ".profdata");
   std::error_code ec;
@@ -228,7 +237,8 @@ Result<> read_build_results(const std::string& log_text, const profile::ProfileC
                             const std::set<std::string>& kernel_functions,
                             const InstrumentState& instrument, const fs::path& output,
                             OptimizeOutcome& outcome) {
-  KPGO_TRY_BIND(total, instrumented_functions(instrument.build_dir / "System.map", instrument.llvm.raw_version));
+  KPGO_TRY_BIND(total, instrumented_functions(instrument.build_dir / "System.map",
+                                              instrument.llvm.raw_version));
   outcome.report = match_report(pgo_diagnostics(log_text), contents, kernel_functions, *total);
   KPGO_TRY_BIND(layout, kernel::read_text_layout(output / "vmlinux.o"));
   outcome.layout = *layout;
@@ -240,14 +250,16 @@ Result<> read_build_results(const std::string& log_text, const profile::ProfileC
 // counts none of this kernel's functions, or data for almost none of them.
 Result<> check_match(const MatchReport& report, const fs::path& log) {
   if (report.hot_matched > 0 && report.matched * 100 >= report.functions) return {};
-  return fail("the profile matched none of the kernel's functions that ran ({} of {} functions "
-              "have data, {} stale, {} without data): it is not from this kernel's source and "
-              "configuration; build log {}",
-              report.matched, report.functions, report.stale, report.without_data, log.string());
+  return fail(
+      "the profile matched none of the kernel's functions that ran ({} of {} functions "
+      "have data, {} stale, {} without data): it is not from this kernel's source and "
+      "configuration; build log {}",
+      report.matched, report.functions, report.stale, report.without_data, log.string());
 }
 
 void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
-                  const kernel::Kbuild& kbuild, const kernel::BuildLog& log, OptimizeState& record) {
+                  const kernel::Kbuild& kbuild, const kernel::BuildLog& log,
+                  OptimizeState& record) {
   record.profile = profile.path;
   record.profile_sha256 = profile.sha256;
   record.build_dir = kbuild.output;
@@ -281,7 +293,9 @@ Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest) {
   const InstrumentState* found = manifest.state().instrumented();
-  if (!found) return fail("{} has no instrumented kernel; run kpgo instrument first", manifest.path().string());
+  if (!found)
+    return fail("{} has no instrumented kernel; run kpgo instrument first",
+                manifest.path().string());
   const InstrumentState& instrument = *found;
   KPGO_TRY_BIND(profdata, profile_to_use(options, manifest, backends, instrument.llvm.major));
   KPGO_TRY_BIND(stored, store_by_content(*profdata, manifest.workdir(), options.dry_run));
@@ -297,9 +311,9 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     KPGO_TRY(check_profile_fits(contents, options.profile.value_or(stored->path),
                                 instrument.build_dir / "System.map"));
   }
-  kernel::Kbuild kbuild{instrument.source, fs::absolute(manifest.workdir()) / "build-optimized",
-                        instrument.llvm.value, instrument.arch, options.jobs,
-                        with_profile_flags(options.make_args, stored->path)};
+  kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / "build-optimized",
+                        instrument.llvm.value, instrument.arch,
+                        options.jobs,          with_profile_flags(options.make_args, stored->path)};
   outcome.commands = {kbuild.make({"olddefconfig"}), kbuild.make({})};
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
   outcome.vmlinux = kbuild.output / "vmlinux";
@@ -314,11 +328,14 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   KPGO_TRY(manifest.save());
 
   kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
-  KPGO_TRY(configure_uninstrumented(instrument.build_dir, kbuild, record.config_input, runner, log));
+  KPGO_TRY(
+      configure_uninstrumented(instrument.build_dir, kbuild, record.config_input, runner, log));
   std::string key = stored->sha256.substr(0, 16) + "-" + record.config_input.substr(0, 8);
-  KPGO_TRY_BIND(log_text, build_with_profile(kbuild, key, options, manifest.workdir(), runner, outcome, log));
+  KPGO_TRY_BIND(log_text,
+                build_with_profile(kbuild, key, options, manifest.workdir(), runner, outcome, log));
   auto kernel_functions = instrumented_function_names(manifest.state(), **backend);
-  KPGO_TRY(read_build_results(*log_text, contents, kernel_functions, instrument, kbuild.output, outcome));
+  KPGO_TRY(read_build_results(*log_text, contents, kernel_functions, instrument, kbuild.output,
+                              outcome));
   record_build(outcome, *stored, kbuild, log, record);
   KPGO_TRY(manifest.save());
 

@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/hashing.hpp"
@@ -24,13 +24,17 @@ std::string file_hash(const fs::path& path) {
 }
 
 std::string instrument_key(const InstrumentOptions& o) {
-  nlohmann::json inputs = {{"source", fs::absolute(o.source).string()}, {"llvm", o.llvm}, {"arch", o.arch},
-                           {"atomic", o.atomic_counters}, {"make_args", o.make_args}};
+  nlohmann::json inputs = {{"source", fs::absolute(o.source).string()},
+                           {"llvm", o.llvm},
+                           {"arch", o.arch},
+                           {"atomic", o.atomic_counters},
+                           {"make_args", o.make_args}};
   inputs["config"] = o.config ? file_hash(*o.config) : "tinyconfig";
   for (const auto& fragment : o.fragments) inputs["fragments"].push_back(file_hash(fragment));
   if (auto data = data_dir(); data) {
     // kpgo's own kernel files and default configs are inputs too.
-    for (const char* part : {"kernel/pgo/.kpgo-support", "configs/qemu-x86_64.config", "configs/pgo.config"}) {
+    for (const char* part :
+         {"kernel/pgo/.kpgo-support", "configs/qemu-x86_64.config", "configs/pgo.config"}) {
       inputs["kpgo"].push_back(file_hash(*data / part));
     }
   }
@@ -96,7 +100,8 @@ class PhaseLine {
     spdlog::info("phase {}: started", name_);
   }
   ~PhaseLine() {
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     spdlog::info("phase {}: {} after {:.0f} s", name_, done_ ? "finished" : "stopped", seconds);
   }
   void done() { done_ = true; }
@@ -114,7 +119,8 @@ namespace {
 
 // Each phase of run: skipped when up to date, else run and given its inputs' key. Each returns
 // whether it ran.
-Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& runner, Manifest& manifest) {
+Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& runner,
+                              Manifest& manifest) {
   State& state = manifest.state();
   if (instrument_up_to_date(options, state)) {
     PhaseLine::up_to_date("instrument");
@@ -137,15 +143,17 @@ Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& run
   return true;
 }
 
-Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner, Manifest& manifest) {
+Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner,
+                           Manifest& manifest) {
   if (collect_up_to_date(options, manifest.state())) {
     PhaseLine::up_to_date("collect");
     return false;
   }
   PhaseLine line("collect");
   std::string key = collect_key(options.collect, manifest.state());
-  KPGO_TRY_BIND(collected, collect_profiles(options.collect, runner, manifest)
-                               .map_error(context("phase collect")));
+  KPGO_TRY_BIND(
+      collected,
+      collect_profiles(options.collect, runner, manifest).map_error(context("phase collect")));
   if (!collected->failed.empty()) {
     std::string reasons;
     for (const auto& run : collected->failed) {
@@ -165,7 +173,8 @@ Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner
 // Whether the merge is up to date is for merge_workdir_profiles to find out.
 Result<bool> merge_phase(profile::BackendSet& backends, Manifest& manifest) {
   PhaseLine line("merge");
-  KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends).map_error(context("phase merge")));
+  KPGO_TRY_BIND(merged,
+                merge_workdir_profiles(manifest, backends).map_error(context("phase merge")));
   line.done();
   return merged->merged;
 }
@@ -184,7 +193,8 @@ OptimizeOutcome recorded_outcome(const OptimizeState& optimized) {
 }
 
 Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runner,
-                            profile::BackendSet& backends, Manifest& manifest, OptimizeOutcome& outcome) {
+                            profile::BackendSet& backends, Manifest& manifest,
+                            OptimizeOutcome& outcome) {
   if (optimize_up_to_date(options, manifest.state())) {
     PhaseLine::up_to_date("optimize");
     outcome = recorded_outcome(*manifest.state().optimize);
@@ -192,8 +202,9 @@ Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runne
   }
   PhaseLine line("optimize");
   std::string key = optimize_key(options.optimize, manifest.state());
-  KPGO_TRY_BIND(built, optimize(options.optimize, runner, backends, manifest)
-                           .map_error(context("phase optimize")));
+  KPGO_TRY_BIND(
+      built,
+      optimize(options.optimize, runner, backends, manifest).map_error(context("phase optimize")));
   outcome = *built;
   manifest.state().optimize->inputs_key = key;
   KPGO_TRY(manifest.save());
@@ -219,8 +230,8 @@ Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunn
 }
 
 Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
-                                                ProcessRunner& runner, profile::BackendSet& backends,
-                                                Manifest& manifest) {
+                                                ProcessRunner& runner,
+                                                profile::BackendSet& backends, Manifest& manifest) {
   std::vector<PlannedPhase> plan;
   bool instrument_runs = !instrument_up_to_date(options, manifest.state());
   PlannedPhase instrument{"instrument", instrument_runs, "", {}};
@@ -236,10 +247,13 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   // A new kernel makes every profile of the old one useless.
   bool collect_runs = instrument_runs || !collect_up_to_date(options, manifest.state());
   const auto& c = options.collect;
-  std::string where = c.kind == targets::TargetKind::qemu  ? "a QEMU guest of the instrumented kernel"
-                      : c.kind == targets::TargetKind::ssh ? fmt::format("{} over ssh", fmt::join(c.ssh_hosts, ", "))
-                                                           : "this machine";
-  plan.push_back({"collect", collect_runs,
+  std::string where = c.kind == targets::TargetKind::qemu
+                          ? "a QEMU guest of the instrumented kernel"
+                      : c.kind == targets::TargetKind::ssh
+                          ? fmt::format("{} over ssh", fmt::join(c.ssh_hosts, ", "))
+                          : "this machine";
+  plan.push_back({"collect",
+                  collect_runs,
                   fmt::format("reset the counters, run workload {} ({}) {} times on {}, take each "
                               "profile out and check it against the instrumented vmlinux",
                               c.workload.name, c.workload.script.string(), c.runs, where),
@@ -248,7 +262,8 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   fs::path merged = manifest.workdir() / "vmlinux.profdata";
   const auto& merge = manifest.state().merge;
   bool merge_runs = collect_runs || !merge || merge->sha256 != file_hash(merged);
-  plan.push_back({"merge", merge_runs,
+  plan.push_back({"merge",
+                  merge_runs,
                   fmt::format("merge the collected profiles into {} with the LLVM of the "
                               "instrumenting clang",
                               merged.string()),
@@ -263,9 +278,10 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
     if (!outcome) return tl::unexpected(outcome.error());
     optimize_phase.commands = outcome->commands;
   } else if (optimize_runs) {
-    optimize_phase.what = "rebuild the kernel from the instrumented build's source and .config with "
-                          "-fprofile-use (its make commands are known once the instrumented build "
-                          "exists: kpgo optimize --dry-run)";
+    optimize_phase.what =
+        "rebuild the kernel from the instrumented build's source and .config with "
+        "-fprofile-use (its make commands are known once the instrumented build "
+        "exists: kpgo optimize --dry-run)";
   }
   plan.push_back(optimize_phase);
   return plan;

@@ -50,7 +50,8 @@ Result<> read(const json& value, const std::string& at, double& out) {
 
 Result<> read(const json& value, const std::string& at, uint64_t& out) {
   if (!value.is_number()) return wrong_type(value, at, "a number");
-  if (!value.is_number_unsigned()) return fail("{} is {}, not a whole number of at least 0", at, value.dump());
+  if (!value.is_number_unsigned())
+    return fail("{} is {}, not a whole number of at least 0", at, value.dump());
   out = value.get<uint64_t>();
   return {};
 }
@@ -86,7 +87,8 @@ Result<> read(const json& value, const std::string& at, BaselineState& out);
 Result<> read(const json& value, const std::string& at, BenchState& out);
 
 template <typename T>
-Result<> field(const json& object, const std::string& at, const char* key, T& out, bool needed = false) {
+Result<> field(const json& object, const std::string& at, const char* key, T& out,
+               bool needed = false) {
   std::string path = at.empty() ? key : at + "." + key;
   auto it = object.find(key);
   if (it == object.end()) {
@@ -212,7 +214,8 @@ Result<> read(const json& value, const std::string& at, OptimizeState& out) {
   KPGO_TRY(field(value, at, "report", out.report));
   KPGO_TRY(field(value, at, "layout", out.layout));
   if (auto layout = value.find("layout"); layout != value.end()) {
-    KPGO_TRY(field(*layout, at + ".layout", "promoted_indirect_calls", out.promoted_indirect_calls));
+    KPGO_TRY(
+        field(*layout, at + ".layout", "promoted_indirect_calls", out.promoted_indirect_calls));
   }
   KPGO_TRY(field(value, at, "commands", out.commands));
   KPGO_TRY(field(value, at, "config_input", out.config_input));
@@ -299,9 +302,10 @@ Result<State> read_state(const json& top) {
   unsigned version = 0;  // 0: from kpgo before the field; the same layout as version 1
   KPGO_TRY(field(top, "", "version", version));
   if (version > kStateVersion) {
-    return fail("written by a newer kpgo (state version {}; this kpgo reads up to {}): use that "
-                "kpgo, or another --workdir",
-                version, kStateVersion);
+    return fail(
+        "written by a newer kpgo (state version {}; this kpgo reads up to {}): use that "
+        "kpgo, or another --workdir",
+        version, kStateVersion);
   }
   State state;
   KPGO_TRY(section(top, "instrument", state.instrument));
@@ -328,15 +332,20 @@ json to_json(const InstrumentState& s) {
               {"kernel_version", s.kernel_version},
               {"support", s.support},
               {"arch", s.arch},
-              {"llvm", {{"value", s.llvm.value}, {"clang", s.llvm.clang}, {"major", s.llvm.major},
-                        {"raw_version", s.llvm.raw_version}, {"merge_backend", s.llvm.merge_backend}}},
+              {"llvm",
+               {{"value", s.llvm.value},
+                {"clang", s.llvm.clang},
+                {"major", s.llvm.major},
+                {"raw_version", s.llvm.raw_version},
+                {"merge_backend", s.llvm.merge_backend}}},
               {"atomic_counters", s.atomic_counters},
               {"config_sha256", s.config_sha256},
               {"build_dir", s.build_dir.string()},
-              {"artifacts", {{"vmlinux", s.artifacts.vmlinux.string()},
-                             {"bzImage", s.artifacts.bzimage.string()},
-                             {"config", s.artifacts.config.string()},
-                             {"log", s.artifacts.log.string()}}},
+              {"artifacts",
+               {{"vmlinux", s.artifacts.vmlinux.string()},
+                {"bzImage", s.artifacts.bzimage.string()},
+                {"config", s.artifacts.config.string()},
+                {"log", s.artifacts.log.string()}}},
               {"vmlinux_build_id", s.vmlinux_build_id},
               {"commands", s.commands},
               {"inputs_key", s.inputs_key}};
@@ -348,10 +357,16 @@ json to_json(const InstrumentState& s) {
 json to_json(const CollectState& s) {
   json profiles = json::array();
   for (const auto& p : s.profiles) {
-    profiles.push_back({{"path", p.path.string()}, {"label", p.label}, {"weight", p.weight},
-                        {"target", p.target}, {"run", p.run}, {"size", p.size},
-                        {"sha256", p.sha256}, {"kernel_release", p.kernel_release},
-                        {"seconds", p.seconds}, {"workload", p.workload.string()},
+    profiles.push_back({{"path", p.path.string()},
+                        {"label", p.label},
+                        {"weight", p.weight},
+                        {"target", p.target},
+                        {"run", p.run},
+                        {"size", p.size},
+                        {"sha256", p.sha256},
+                        {"kernel_release", p.kernel_release},
+                        {"seconds", p.seconds},
+                        {"workload", p.workload.string()},
                         {"collected", p.collected}});
   }
   return {{"profiles", profiles}, {"updated", s.updated}, {"inputs_key", s.inputs_key}};
@@ -360,30 +375,38 @@ json to_json(const CollectState& s) {
 json to_json(const MergeState& s) {
   json inputs = json::array();
   for (const auto& input : s.inputs) {
-    inputs.push_back({{"path", input.path.string()}, {"sha256", input.sha256}, {"weight", input.weight}});
+    inputs.push_back(
+        {{"path", input.path.string()}, {"sha256", input.sha256}, {"weight", input.weight}});
   }
-  json out = {{"inputs", inputs}, {"output", s.output.string()}, {"sha256", s.sha256},
-              {"llvm", s.llvm}, {"functions", s.functions},
-              {"functions_with_counts", s.functions_with_counts}};
+  json out = {{"inputs", inputs},         {"output", s.output.string()},
+              {"sha256", s.sha256},       {"llvm", s.llvm},
+              {"functions", s.functions}, {"functions_with_counts", s.functions_with_counts}};
   put_when(out, "finished", s.finished);
   return out;
 }
 
 json artifacts_json(const KernelArtifacts& a) {
-  return {{"vmlinux", a.vmlinux.string()}, {"bzImage", a.bzimage.string()}, {"log", a.log.string()}};
+  return {
+      {"vmlinux", a.vmlinux.string()}, {"bzImage", a.bzimage.string()}, {"log", a.log.string()}};
 }
 
 json to_json(const OptimizeState& s) {
   json layout = layout_json(s.layout);
   layout["promoted_indirect_calls"] = s.promoted_indirect_calls;
-  json out = {{"profile", s.profile.string()}, {"profile_sha256", s.profile_sha256},
-              {"build_dir", s.build_dir.string()}, {"artifacts", artifacts_json(s.artifacts)},
-              {"layout", layout}, {"commands", s.commands}, {"config_input", s.config_input},
-              {"vmlinux_build_id", s.vmlinux_build_id}, {"inputs_key", s.inputs_key}};
+  json out = {{"profile", s.profile.string()},
+              {"profile_sha256", s.profile_sha256},
+              {"build_dir", s.build_dir.string()},
+              {"artifacts", artifacts_json(s.artifacts)},
+              {"layout", layout},
+              {"commands", s.commands},
+              {"config_input", s.config_input},
+              {"vmlinux_build_id", s.vmlinux_build_id},
+              {"inputs_key", s.inputs_key}};
   if (s.report) {
     const MatchReport& r = *s.report;
-    out["report"] = {{"functions", r.functions}, {"matched", r.matched}, {"stale", r.stale},
-                     {"without_data", r.without_data}, {"hot", r.hot}, {"hot_matched", r.hot_matched}};
+    out["report"] = {
+        {"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
+        {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched}};
   }
   put_when(out, "booted", s.booted);
   put_when(out, "finished", s.finished);
@@ -391,7 +414,8 @@ json to_json(const OptimizeState& s) {
 }
 
 json to_json(const BaselineState& s) {
-  json out = {{"build_dir", s.build_dir.string()}, {"artifacts", artifacts_json(s.artifacts)},
+  json out = {{"build_dir", s.build_dir.string()},
+              {"artifacts", artifacts_json(s.artifacts)},
               {"config_input", s.config_input}};
   put_when(out, "finished", s.finished);
   return out;
@@ -401,15 +425,23 @@ json to_json(const BenchState& s) {
   std::string suffix = figures_suffix(s.unit);
   json workloads = json::array();
   for (const auto& w : s.workloads) {
-    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"baseline" + suffix, w.baseline},
-                         {"pgo" + suffix, w.pgo}, {"ratio", w.ratio}});
+    workloads.push_back({{"name", w.name},
+                         {"trained", w.trained},
+                         {"baseline" + suffix, w.baseline},
+                         {"pgo" + suffix, w.pgo},
+                         {"ratio", w.ratio}});
   }
-  json out = {{"rounds", s.rounds}, {"machine", s.machine}, {"method", s.method}, {"unit", s.unit},
-              {"layout", {{"baseline", layout_json(s.baseline_layout)},
-                          {"pgo", layout_json(s.pgo_layout)},
-                          {"promoted_indirect_calls", s.promoted_indirect_calls}}},
-              {"workloads", workloads},
-              {"boot_seconds", {{"baseline", s.baseline_boot_seconds}, {"pgo", s.pgo_boot_seconds}}}};
+  json out = {
+      {"rounds", s.rounds},
+      {"machine", s.machine},
+      {"method", s.method},
+      {"unit", s.unit},
+      {"layout",
+       {{"baseline", layout_json(s.baseline_layout)},
+        {"pgo", layout_json(s.pgo_layout)},
+        {"promoted_indirect_calls", s.promoted_indirect_calls}}},
+      {"workloads", workloads},
+      {"boot_seconds", {{"baseline", s.baseline_boot_seconds}, {"pgo", s.pgo_boot_seconds}}}};
   put_when(out, "finished", s.finished);
   return out;
 }
@@ -450,9 +482,10 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
   }
   auto state = read_state(top);
   if (!state) {
-    return fail("{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
-                "section (or the file) to redo it",
-                manifest.path().string(), state.error().what());
+    return fail(
+        "{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
+        "section (or the file) to redo it",
+        manifest.path().string(), state.error().what());
   }
   manifest.state_ = std::move(*state);
   return manifest;

@@ -88,8 +88,8 @@ Result<Backend*> BackendSet::get(unsigned major) {
   spdlog::debug("loading {}", lib->second.string());
   void* handle = ::dlopen(lib->second.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) return fail("cannot load {}: {}", lib->second.string(), ::dlerror());
-  auto create = reinterpret_cast<Backend* (*)(unsigned)>(
-      ::dlsym(handle, "kpgo_profile_backend_create"));
+  auto create =
+      reinterpret_cast<Backend* (*)(unsigned)>(::dlsym(handle, "kpgo_profile_backend_create"));
   if (!create) return fail("{} is not a kpgo backend", lib->second.string());
   std::unique_ptr<Backend> backend(create(kBackendAbi));
   if (!backend) {

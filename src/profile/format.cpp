@@ -17,9 +17,13 @@ uint64_t load_u64(std::span<const uint8_t> bytes, size_t index) {
   return value;  // profiles are written in the target's byte order; kpgo handles little-endian
 }
 
-uint64_t padding_to_8(uint64_t size) { return (8 - size % 8) % 8; }
+uint64_t padding_to_8(uint64_t size) {
+  return (8 - size % 8) % 8;
+}
 
-uint64_t align_to_8(uint64_t size) { return size + padding_to_8(size); }
+uint64_t align_to_8(uint64_t size) {
+  return size + padding_to_8(size);
+}
 
 }  // namespace
 
@@ -33,14 +37,19 @@ bool looks_like_text(std::span<const uint8_t> bytes) {
 
 const char* to_string(ProfileKind kind) {
   switch (kind) {
-    case ProfileKind::raw: return "raw";
-    case ProfileKind::indexed: return "indexed";
-    case ProfileKind::text: return "text";
+    case ProfileKind::raw:
+      return "raw";
+    case ProfileKind::indexed:
+      return "indexed";
+    case ProfileKind::text:
+      return "text";
   }
   return "unknown";
 }
 
-bool is_known_raw_version(uint64_t version) { return version >= 8 && version <= 10; }
+bool is_known_raw_version(uint64_t version) {
+  return version >= 8 && version <= 10;
+}
 
 namespace {
 
@@ -83,11 +92,15 @@ uint64_t RawHeader::bitmap_offset() const {
 uint64_t RawHeader::names_offset() const {
   return bitmap_offset() + num_bitmap_bytes + padding_after_bitmap;
 }
-uint64_t RawHeader::vtables_offset() const { return names_offset() + align_to_8(names_size); }
+uint64_t RawHeader::vtables_offset() const {
+  return names_offset() + align_to_8(names_size);
+}
 uint64_t RawHeader::vnames_offset() const {
   return vtables_offset() + align_to_8(num_vtables * vtable_record_size);
 }
-uint64_t RawHeader::value_data_offset() const { return vnames_offset() + align_to_8(vnames_size); }
+uint64_t RawHeader::value_data_offset() const {
+  return vnames_offset() + align_to_8(vnames_size);
+}
 
 Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file_size) {
   if (bytes.size() < 16) return fail("raw header is cut off after {} bytes", bytes.size());
@@ -251,7 +264,8 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
     return fail("a 32-bit profile: kpgo merges the profiles of 64-bit targets (x86_64, arm64)");
   }
   KPGO_TRY(parse_binary_ids(file.subspan(header.header_size, header.binary_ids_size)));
-  if (auto names = check_name_strings(file.subspan(header.names_offset(), header.names_size), "names");
+  if (auto names =
+          check_name_strings(file.subspan(header.names_offset(), header.names_size), "names");
       !names) {
     return tl::unexpected(names.error());
   }
@@ -274,9 +288,10 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
     // tombstone keys are the two largest values: a record with either crashes it.
     uint64_t hash = field(8, 8);
     if (hash >= ~uint64_t{0} - 1) {
-      return fail("data record {} has function hash {:#x}, which no compiler writes and LLVM's "
-                  "writer cannot hold (a damaged profile)",
-                  i, hash);
+      return fail(
+          "data record {} has function hash {:#x}, which no compiler writes and LLVM's "
+          "writer cannot hold (a damaged profile)",
+          i, hash);
     }
     // Counter pointers are relative to their own record (raw version 8 and later). The
     // difference is taken modulo 2^64 and then read as signed: a damaged pointer must not
@@ -285,12 +300,14 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
         static_cast<int64_t>(field(16, 8) - (header.counters_delta - i * header.data_record_size));
     uint64_t num_counters = field(header.num_counters_offset, 4);
     if (counter_offset < 0 || static_cast<uint64_t>(counter_offset) > counters_bytes ||
-        num_counters * header.counter_size > counters_bytes - static_cast<uint64_t>(counter_offset)) {
+        num_counters * header.counter_size >
+            counters_bytes - static_cast<uint64_t>(counter_offset)) {
       return fail("data record {} points outside the counters section", i);
     }
     KPGO_TRY(check_record_bitmap(header, i, field));
     bool has_values = false;
-    for (uint64_t k = 0; k < kinds; ++k) has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;
+    for (uint64_t k = 0; k < kinds; ++k)
+      has_values |= field(header.value_sites_offset + 2 * k, 2) != 0;
     if (!has_values) continue;
     auto size = validate_value_data(file, value_offset, file.size(), kinds);
     if (!size) return fail("data record {}: {}", i, size.error().what());
@@ -316,12 +333,13 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& fi
     while (start < file.size() && file[start] == 0) ++start;
     if (start == file.size()) return {};
     if (start % 8 || file.size() - start < 16 || load_u64(file.subspan(start), 0) != kRawMagic64) {
-      return fail("{} bytes after profile {} (at byte {}) are no further profile", file.size() - start,
-                  profile, start);
+      return fail("{} bytes after profile {} (at byte {}) are no further profile",
+                  file.size() - start, profile, start);
     }
     auto next = parse_raw_header(file.subspan(start), file.size() - start);
     if (!next) {
-      return fail("profile {} in the file (at byte {}): {}", profile + 1, start, next.error().what());
+      return fail("profile {} in the file (at byte {}): {}", profile + 1, start,
+                  next.error().what());
     }
     header = *next;
   }
@@ -416,9 +434,10 @@ Result<ProfileIdentity> inspect_profile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> file(id->file_size);
   in.read(reinterpret_cast<char*>(file.data()), static_cast<std::streamsize>(file.size()));
-  Result<> valid = static_cast<uint64_t>(in.gcount()) != id->file_size ? fail("cannot read all of it")
-                   : id->kind == ProfileKind::indexed ? validate_indexed_profile(file).map([](auto&&) {})
-                                                      : validate_raw_records(file, id->raw);
+  Result<> valid =
+      static_cast<uint64_t>(in.gcount()) != id->file_size ? fail("cannot read all of it")
+      : id->kind == ProfileKind::indexed ? validate_indexed_profile(file).map([](auto&&) {})
+                                         : validate_raw_records(file, id->raw);
   if (!valid) return tl::unexpected(context(path.string())(std::move(valid).error()));
   return id;
 }
@@ -446,9 +465,10 @@ Result<CollectedProfile> check_collected_profile(const fs::path& path,
                   expected_build_id);
     }
     if (id->binary_ids.front() != expected_build_id) {
-      return fail("{}: from kernel build {}, not the instrumented vmlinux {} (another kernel is "
-                  "running there)",
-                  path.string(), id->binary_ids.front(), expected_build_id);
+      return fail(
+          "{}: from kernel build {}, not the instrumented vmlinux {} (another kernel is "
+          "running there)",
+          path.string(), id->binary_ids.front(), expected_build_id);
     }
   }
   CollectedProfile collected{*id, id->raw.num_data, 0};
@@ -464,9 +484,10 @@ Result<CollectedProfile> check_collected_profile(const fs::path& path,
     if (bytes ? value == 0 : value != 0) ++collected.nonzero_counters;
   }
   if (collected.nonzero_counters == 0) {
-    return fail("{}: every counter is zero (the workload ran no instrumented code, or the "
-                "profile was read right after a reset)",
-                path.string());
+    return fail(
+        "{}: every counter is zero (the workload ran no instrumented code, or the "
+        "profile was read right after a reset)",
+        path.string());
   }
   return collected;
 }

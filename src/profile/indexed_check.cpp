@@ -5,7 +5,6 @@
 // memory it cannot have. The layout is that of LLVM's IndexedInstrProf::Header and
 // OnDiskChainedHashTable, per indexed version.
 
-
 #include "kpgo/profile/format.hpp"
 
 namespace kpgo::profile {
@@ -70,7 +69,8 @@ Result<IndexedHeader> parse_indexed_header(std::span<const uint8_t> file) {
                   header.version, header.header_size, file.size());
     }
   }
-  if (header.hash_type != 0) return fail("indexed header names hash type {}, not MD5", header.hash_type);
+  if (header.hash_type != 0)
+    return fail("indexed header names hash type {}, not MD5", header.hash_type);
   // Sections no kernel profile has, and whose own tables kpgo does not check: refused by name
   // rather than handed to a reader that trusts them.
   if (header.variant_flags & kVariantMemProf) {
@@ -87,7 +87,8 @@ Result<IndexedHeader> parse_indexed_header(std::span<const uint8_t> file) {
 // fields, so fewer than six is as bad as too many.
 Result<> skip_summary(Cursor& cursor, const char* which) {
   uint64_t fields = 0, entries = 0;
-  if (!cursor.read(fields) || !cursor.read(entries)) return fail("its {} summary is cut off", which);
+  if (!cursor.read(fields) || !cursor.read(entries))
+    return fail("its {} summary is cut off", which);
   if (fields < kSummaryKinds || fields > 64 || entries > 1024) {
     return fail("its {} summary claims {} fields and {} cutoffs", which, fields, entries);
   }
@@ -120,8 +121,8 @@ Result<> check_entry_data(std::span<const uint8_t> file, uint64_t at, uint64_t e
 
 // The hash table's entries, walked as LLVM's iterator walks them from the start of the payload:
 // each bucket a u16 count of its items, each item Hash, KeyLen, DataLen, key, data.
-Result<> check_entries(std::span<const uint8_t> file, const IndexedHeader& header,
-                       uint64_t payload, uint64_t entries) {
+Result<> check_entries(std::span<const uint8_t> file, const IndexedHeader& header, uint64_t payload,
+                       uint64_t entries) {
   Cursor cursor(file, payload, header.hash_offset);
   uint64_t left_in_bucket = 0;
   for (uint64_t entry = 0; entry < entries; ++entry) {
@@ -187,11 +188,13 @@ Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHea
       return fail("its binary ID section is outside the file");
     }
     if (header.binary_id_offset < table_end) {
-      return fail("its binary ID section at byte {} lies before the end of the hash table "
-                  "(byte {})",
-                  header.binary_id_offset, table_end);
+      return fail(
+          "its binary ID section at byte {} lies before the end of the hash table "
+          "(byte {})",
+          header.binary_id_offset, table_end);
     }
-    if (size % 8 || size > cursor.left()) return fail("its binary ID section claims {} bytes", size);
+    if (size % 8 || size > cursor.left())
+      return fail("its binary ID section claims {} bytes", size);
     if (auto ids = parse_binary_ids(file.subspan(cursor.at(), size)); !ids) {
       return tl::unexpected(ids.error());
     }
@@ -203,9 +206,10 @@ Result<> check_trailing_sections(std::span<const uint8_t> file, const IndexedHea
       return fail("its vtable names section runs past the end of the file");
     }
     if (header.vtable_names_offset < table_end) {
-      return fail("its vtable names section at byte {} lies before the end of the hash table "
-                  "(byte {})",
-                  header.vtable_names_offset, table_end);
+      return fail(
+          "its vtable names section at byte {} lies before the end of the hash table "
+          "(byte {})",
+          header.vtable_names_offset, table_end);
     }
   }
   return {};

@@ -55,9 +55,10 @@ std::string version_fix(uint64_t raw, const std::vector<BackendInfo>& available)
                          majors_writing_raw(raw), info.llvm_major);
     }
   }
-  return fmt::format("it was written by clang {}; install llvm-N-dev for one of those and "
-                     "rebuild kpgo with -DKPGO_LLVM_MAJORS including N",
-                     majors_writing_raw(raw));
+  return fmt::format(
+      "it was written by clang {}; install llvm-N-dev for one of those and "
+      "rebuild kpgo with -DKPGO_LLVM_MAJORS including N",
+      majors_writing_raw(raw));
 }
 
 }  // namespace
@@ -70,8 +71,8 @@ Result<WeightedInput> parse_weighted_input(std::string_view spec) {
   auto weight_text = trim(spec.substr(0, comma));
   auto file = trim(spec.substr(comma + 1));
   uint64_t weight = 0;
-  auto [end, ec] = std::from_chars(weight_text.data(), weight_text.data() + weight_text.size(),
-                                   weight);
+  auto [end, ec] =
+      std::from_chars(weight_text.data(), weight_text.data() + weight_text.size(), weight);
   if (ec != std::errc() || end != weight_text.data() + weight_text.size() || weight == 0) {
     return fail("weighted input '{}': weight '{}' is not a whole number of 1 or more", spec,
                 weight_text);
@@ -124,8 +125,7 @@ Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>
   return inputs;
 }
 
-std::optional<std::string> version_problem(const ProfileIdentity& input,
-                                           const BackendInfo& backend,
+std::optional<std::string> version_problem(const ProfileIdentity& input, const BackendInfo& backend,
                                            const std::vector<BackendInfo>& available) {
   if (input.kind == ProfileKind::raw && input.version != backend.raw_version) {
     return fmt::format("raw profile format version {}, but LLVM {} reads only version {}: {}",
@@ -144,7 +144,8 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
                                 const std::vector<BackendInfo>& available) {
   auto built = [&] {
     std::string list;
-    for (const auto& info : available) list += (list.empty() ? "" : ", ") + std::to_string(info.llvm_major);
+    for (const auto& info : available)
+      list += (list.empty() ? "" : ", ") + std::to_string(info.llvm_major);
     return list.empty() ? std::string("none") : list;
   };
   if (consumer_major) {
@@ -153,10 +154,11 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
       if (info.llvm_major == *consumer_major) return info.llvm_major;
     }
     if (!wanted) {
-      return fail("kpgo has no merge backend for LLVM {} and does not know its profile format "
-                  "(backends: {}); install llvm-{}-dev and rebuild kpgo with "
-                  "-DKPGO_LLVM_MAJORS=\"{};...\"",
-                  *consumer_major, built(), *consumer_major, *consumer_major);
+      return fail(
+          "kpgo has no merge backend for LLVM {} and does not know its profile format "
+          "(backends: {}); install llvm-{}-dev and rebuild kpgo with "
+          "-DKPGO_LLVM_MAJORS=\"{};...\"",
+          *consumer_major, built(), *consumer_major, *consumer_major);
     }
     const BackendInfo* best = nullptr;
     for (const auto& info : available) {
@@ -166,9 +168,10 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
       }
     }
     if (!best) {
-      return fail("no merge backend writes a profile clang {} reads (backends: {}); install "
-                  "llvm-{}-dev and rebuild kpgo with -DKPGO_LLVM_MAJORS including {}",
-                  *consumer_major, built(), *consumer_major, *consumer_major);
+      return fail(
+          "no merge backend writes a profile clang {} reads (backends: {}); install "
+          "llvm-{}-dev and rebuild kpgo with -DKPGO_LLVM_MAJORS including {}",
+          *consumer_major, built(), *consumer_major, *consumer_major);
     }
     return best->llvm_major;
   }
@@ -177,7 +180,8 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
   uint64_t newest_indexed = 0;
   for (const auto& input : inputs) {
     if (input.kind == ProfileKind::raw) ++raw_votes[input.version];
-    if (input.kind == ProfileKind::indexed) newest_indexed = std::max(newest_indexed, input.version);
+    if (input.kind == ProfileKind::indexed)
+      newest_indexed = std::max(newest_indexed, input.version);
   }
   std::vector<BackendInfo> by_age = available;
   std::sort(by_age.begin(), by_age.end(),
@@ -191,24 +195,27 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
         return info.llvm_major;
       }
     }
-    return fail("the inputs are raw profile format version {}, written by clang {}, and kpgo has "
-                "no merge backend for that LLVM (backends: {}); install llvm-N-dev and rebuild "
-                "kpgo with -DKPGO_LLVM_MAJORS including N",
-                most->first, majors_writing_raw(most->first), built());
+    return fail(
+        "the inputs are raw profile format version {}, written by clang {}, and kpgo has "
+        "no merge backend for that LLVM (backends: {}); install llvm-N-dev and rebuild "
+        "kpgo with -DKPGO_LLVM_MAJORS including N",
+        most->first, majors_writing_raw(most->first), built());
   }
   for (const auto& info : by_age) {
     if (info.indexed_version >= newest_indexed) return info.llvm_major;
   }
-  return fail("the inputs include indexed profile format version {}, newer than any merge "
-              "backend reads (backends: {})",
-              newest_indexed, built());
+  return fail(
+      "the inputs include indexed profile format version {}, newer than any merge "
+      "backend reads (backends: {})",
+      newest_indexed, built());
 }
 
 std::vector<std::pair<size_t, std::string>> foreign_inputs(
     const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected) {
   std::map<std::string, size_t> votes;
   for (const auto& input : inputs) {
-    if (input.kind == ProfileKind::raw && !input.binary_ids.empty()) ++votes[input.binary_ids.front()];
+    if (input.kind == ProfileKind::raw && !input.binary_ids.empty())
+      ++votes[input.binary_ids.front()];
   }
   std::string reference;
   bool tie = false;
@@ -237,10 +244,10 @@ std::vector<std::pair<size_t, std::string>> foreign_inputs(
       continue;
     }
     if (std::find(ids.begin(), ids.end(), reference) != ids.end()) continue;
-    out.emplace_back(i, fmt::format("comes from another binary: build ID {}, but {} {}; the "
-                                    "profiles of one merge must come from one build",
-                                    ids.front(), expected ? "expected" : "the other inputs have",
-                                    reference));
+    out.emplace_back(
+        i, fmt::format("comes from another binary: build ID {}, but {} {}; the "
+                       "profiles of one merge must come from one build",
+                       ids.front(), expected ? "expected" : "the other inputs have", reference));
   }
   return out;
 }
@@ -287,8 +294,8 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     outcome.backend = (*backend)->info();
   }
   spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
-               outcome.backend.llvm_version, outcome.backend.raw_version,
-               outcome.backend.indexed_version);
+                outcome.backend.llvm_version, outcome.backend.raw_version,
+                outcome.backend.indexed_version);
 
   for (size_t k = 0; k < readable.size(); ++k) {
     if (auto problem = version_problem(readable[k], outcome.backend, available)) {
@@ -328,8 +335,9 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   MergeReport report;
   // Under `any` one bad input already decides the outcome: LLVM need not read the rest.
   if (!job.inputs.empty() && (request.failure_mode != FailureMode::any || early_failures == 0)) {
-    CurrentActivity activity(fmt::format("merging {} inputs (the first {}) into {}", job.inputs.size(),
-                                         job.inputs.front().path, request.output.string()));
+    CurrentActivity activity(fmt::format("merging {} inputs (the first {}) into {}",
+                                         job.inputs.size(), job.inputs.front().path,
+                                         request.output.string()));
     report = (*backend)->merge(job);
   }
   for (const auto& failure : report.failures) problems[job_index[failure.input]] = failure.reason;
@@ -346,7 +354,8 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
 
   auto listing = [&] {
     std::string text;
-    for (const auto& skip : outcome.skipped) text += fmt::format("\n  {}: {}", skip.path, skip.reason);
+    for (const auto& skip : outcome.skipped)
+      text += fmt::format("\n  {}: {}", skip.path, skip.reason);
     return text;
   };
   if (!merge_should_write(request.failure_mode, outcome.merged, outcome.skipped.size())) {

@@ -43,7 +43,9 @@ bool number(std::string_view line, uint64_t& value, int radix = 10) {
   return ec == std::errc() && end == line.data() + line.size();
 }
 
-bool decimal(std::string_view line, uint64_t& value) { return number(line, value); }
+bool decimal(std::string_view line, uint64_t& value) {
+  return number(line, value);
+}
 
 // getAsInteger with radix 0: "0x" and "0b" in either case, "0o", or a leading 0 (then a digit)
 // for octal, else decimal.
@@ -103,8 +105,10 @@ class TextWalk {
     if (bitmaps_ && at_ < lines_.size() && lines_[at_].front() == '$') {
       uint64_t bytes = 0;
       std::string_view count = lines_[at_++].substr(1);
-      while (!count.empty() && (count.front() == ' ' || count.front() == '\t')) count.remove_prefix(1);
-      while (!count.empty() && (count.back() == ' ' || count.back() == '\t')) count.remove_suffix(1);
+      while (!count.empty() && (count.front() == ' ' || count.front() == '\t'))
+        count.remove_prefix(1);
+      while (!count.empty() && (count.back() == ' ' || count.back() == '\t'))
+        count.remove_suffix(1);
       if (!any_radix(count, bytes)) return false;  // LLVM: not a valid integer
       KPGO_TRY(fits(bytes, "bitmap bytes"));
       at_ += bytes;

@@ -10,7 +10,12 @@ namespace kpgo::profile {
 namespace {
 // From each major's InstrProfData.inc (INSTR_PROF_RAW_VERSION, INSTR_PROF_INDEX_VERSION).
 constexpr std::array<FormatVersions, 6> kTable{{
-    {14, 8, 7}, {15, 8, 8}, {16, 8, 9}, {17, 8, 10}, {18, 9, 11}, {19, 10, 12},
+    {14, 8, 7},
+    {15, 8, 8},
+    {16, 8, 9},
+    {17, 8, 10},
+    {18, 9, 11},
+    {19, 10, 12},
 }};
 }  // namespace
 

@@ -8,10 +8,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <string>
 
 namespace kpgo {
@@ -28,9 +28,12 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
     return fail("cannot write {}: it is a directory", target.string());
   }
   // Renaming over a device (/dev/null) or a pipe would replace it with a plain file.
-  if (fs::exists(fs::symlink_status(target, ec)) && !fs::is_regular_file(fs::symlink_status(target, ec))) {
-    return fail("cannot write {}: not a regular file (kpgo writes a complete file and renames it "
-                "into place)", target.string());
+  if (fs::exists(fs::symlink_status(target, ec)) &&
+      !fs::is_regular_file(fs::symlink_status(target, ec))) {
+    return fail(
+        "cannot write {}: not a regular file (kpgo writes a complete file and renames it "
+        "into place)",
+        target.string());
   }
   // The temporary sits beside the target so that rename() stays on one filesystem.
   auto temp = TemporaryFile::create_in(dir, "." + target.filename().string() + ".kpgo");
@@ -42,8 +45,10 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
 std::string random_suffix() {
   static std::atomic<uint64_t> counter{0};
   std::random_device random;
-  uint64_t bits = (uint64_t{random()} << 32 | random()) ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  uint64_t bits =
+      (uint64_t{random()} << 32 | random()) ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL);
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::string suffix;
   for (int i = 0; i < 8; ++i, bits /= 62) suffix += kAlphabet[bits % 62];
   return suffix;
@@ -51,7 +56,7 @@ std::string random_suffix() {
 
 mode_t AtomicFile::mode_for(const fs::path& target) {
   // A file replaced keeps its permissions; a new one gets what open(2) would give it.
-  struct stat existing {};
+  struct stat existing{};
   if (::stat(target.c_str(), &existing) == 0) return existing.st_mode & 07777;
   return 0666 & ~process_umask();
 }
@@ -61,7 +66,8 @@ mode_t AtomicFile::process_umask() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    if (line.rfind("Umask:", 0) == 0)
+      return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
   }
   return 022;
 }
@@ -102,7 +108,9 @@ Result<TemporaryFile> TemporaryFile::create(std::string_view prefix) {
 }
 
 TemporaryFile::TemporaryFile(TemporaryFile&& other) noexcept
-    : path_(std::move(other.path_)), registration_(std::move(other.registration_)), owner_(other.owner_) {
+    : path_(std::move(other.path_)),
+      registration_(std::move(other.registration_)),
+      owner_(other.owner_) {
   other.owner_ = false;
 }
 

@@ -19,8 +19,9 @@ Result<fs::path> data_dir() {
   for (const auto& dir : candidates) {
     if (fs::exists(dir / "kernel" / "pgo" / "Kconfig", ec)) return fs::weakly_canonical(dir);
   }
-  return fail("kpgo's data files (kernel/, configs/) were not found; set KPGO_DATA_DIR to the "
-              "directory holding them");
+  return fail(
+      "kpgo's data files (kernel/, configs/) were not found; set KPGO_DATA_DIR to the "
+      "directory holding them");
 }
 
 }  // namespace kpgo

@@ -11,8 +11,8 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -63,9 +63,7 @@ class InterruptEscalation {
 
 class SystemRunner final : public ProcessRunner {
  public:
-  Result<ProcessOutput> capture(const Command& command) override {
-    return run(command, nullptr);
-  }
+  Result<ProcessOutput> capture(const Command& command) override { return run(command, nullptr); }
   Result<ProcessOutput> stream(const Command& command, const LineSink& sink) override {
     return run(command, &sink);
   }
@@ -129,7 +127,8 @@ class SystemRunner final : public ProcessRunner {
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     int open_count = 2;
     char buffer[65536];
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(command.timeout_seconds);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(command.timeout_seconds);
     InterruptEscalation escalation;
     while (open_count > 0) {
       // Woken at least once a second, to see an interruption that landed in another thread.

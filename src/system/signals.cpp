@@ -106,7 +106,7 @@ void on_crash(int signo) {
 }  // namespace
 
 void install_signal_handling() {
-  struct sigaction action {};
+  struct sigaction action{};
   sigemptyset(&action.sa_mask);
   action.sa_handler = on_interrupt;
   for (int signo : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signo, &action, nullptr);
@@ -121,10 +121,15 @@ void install_signal_handling() {
   for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(signo, &action, nullptr);
 }
 
-bool interrupted() { return g_interrupting_signal.load() != 0; }
-int interrupting_signal() { return g_interrupting_signal.load(); }
+bool interrupted() {
+  return g_interrupting_signal.load() != 0;
+}
+int interrupting_signal() {
+  return g_interrupting_signal.load();
+}
 
-ChildGroupRegistration::ChildGroupRegistration(pid_t group) : slot_(take_slot(g_child_groups, group)) {}
+ChildGroupRegistration::ChildGroupRegistration(pid_t group)
+    : slot_(take_slot(g_child_groups, group)) {}
 ChildGroupRegistration::~ChildGroupRegistration() {
   if (slot_ >= 0) g_child_groups[static_cast<size_t>(slot_)].store(0);
 }
@@ -158,6 +163,8 @@ CurrentActivity::CurrentActivity(std::string_view what) : previous_(g_activity.l
   g_activity.store(index);
 }
 
-CurrentActivity::~CurrentActivity() { g_activity.store(previous_); }
+CurrentActivity::~CurrentActivity() {
+  g_activity.store(previous_);
+}
 
 }  // namespace kpgo

@@ -29,7 +29,7 @@ Result<> Initramfs::add_host_file(const std::string& path, const fs::path& sourc
   std::stringstream content;
   content << in.rdbuf();
   if (mode == 0) {
-    struct stat st {};
+    struct stat st{};
     ::stat(source.c_str(), &st);
     mode = st.st_mode & 0777;
   }
@@ -42,10 +42,10 @@ Result<> Initramfs::write(const fs::path& out) const {
   auto pad4 = [&] { archive.append((4 - archive.size() % 4) % 4, '\0'); };
   // newc: "070701", then 13 fields of 8 hex digits; name and data each padded to 4 bytes.
   auto append = [&](unsigned ino, const std::string& name, unsigned mode, const std::string& data) {
-    archive += fmt::format("070701{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}"
-                           "{:08X}{:08X}{:08X}",
-                           ino, mode, 0, 0, (mode & S_IFDIR) ? 2 : 1, 0, data.size(), 0, 0, 0, 0,
-                           name.size() + 1, 0);
+    archive += fmt::format(
+        "070701{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}"
+        "{:08X}{:08X}{:08X}",
+        ino, mode, 0, 0, (mode & S_IFDIR) ? 2 : 1, 0, data.size(), 0, 0, 0, 0, name.size() + 1, 0);
     archive += name;
     archive += '\0';
     pad4();
@@ -72,9 +72,10 @@ Result<fs::path> static_busybox() {
     in.seekg(static_cast<std::streamoff>(header.e_phoff + i * sizeof ph));
     in.read(reinterpret_cast<char*>(&ph), sizeof ph);
     if (ph.p_type == PT_INTERP) {
-      return fail("{} is dynamically linked and cannot run in the guest; apt-get install "
-                  "busybox-static",
-                  busybox->string());
+      return fail(
+          "{} is dynamically linked and cannot run in the guest; apt-get install "
+          "busybox-static",
+          busybox->string());
     }
   }
   return *busybox;

@@ -90,7 +90,8 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
   spdlog::debug("{}", render_command(boot));
   auto started = std::chrono::steady_clock::now();
   auto booted = runner.capture(boot);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!booted) return tl::unexpected(booted.error());
   if (booted->timed_out) {
     return fail("the guest did not finish in {} s (--timeout); console {}:\n{}", timeout_seconds,
@@ -118,11 +119,12 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
   // per socket.
   std::string smp = fmt::format("{0},sockets={0},cores=1,threads=1", options.cpus);
   Command command{{"qemu-system-x86_64", "-accel", options.accel, "-m",
-                   std::to_string(options.memory_mb), "-smp", smp,
-                   "-nographic", "-no-reboot", "-kernel", options.kernel.string(), "-initrd",
-                   initramfs.string(), "-append", "console=ttyS0 panic=-1 quiet"}};
+                   std::to_string(options.memory_mb), "-smp", smp, "-nographic", "-no-reboot",
+                   "-kernel", options.kernel.string(), "-initrd", initramfs.string(), "-append",
+                   "console=ttyS0 panic=-1 quiet"}};
   if (options.output_disk) {
-    command.argv.insert(command.argv.end(), {"-drive", "file=" + disk.string() + ",format=raw,if=virtio"});
+    command.argv.insert(command.argv.end(),
+                        {"-drive", "file=" + disk.string() + ",format=raw,if=virtio"});
   }
   // The guest's real-time clock from the virtual clock too, so that nothing the guest reads
   // depends on the host's time and runs repeat instruction for instruction.
@@ -159,7 +161,8 @@ done)",
 
 Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& request) {
   std::error_code ec;
-  if (!fs::exists(options_.kernel, ec)) return fail("{}: no such kernel image", options_.kernel.string());
+  if (!fs::exists(options_.kernel, ec))
+    return fail("{}: no such kernel image", options_.kernel.string());
   fs::path scratch = request.scratch / "qemu";
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
@@ -170,7 +173,8 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
   KPGO_TRY(image.add_host_file("kpgo/workload.sh", request.workload.script, 0755));
   for (const auto& file : request.workload.files) {
-    if (fs::is_directory(file, ec)) return fail("--file {}: a directory; name files", file.string());
+    if (fs::is_directory(file, ec))
+      return fail("--file {}: a directory; name files", file.string());
     KPGO_TRY(image.add_host_file("kpgo/files/" + file.filename().string(), file));
   }
   auto booted = run_guest(options_, image, scratch, request.timeout_seconds, runner_);
@@ -206,9 +210,10 @@ Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scra
                                 ProcessRunner& runner) {
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  auto image = guest_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
-                                      "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
-                                      kDoneMarker));
+  auto image =
+      guest_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n"
+                              "echo {} $(/bin/busybox uname -r)\n/bin/busybox reboot -f\n",
+                              kDoneMarker));
   if (!image) return tl::unexpected(image.error());
   fs::path initramfs = scratch / "smoke.cpio";
   fs::path disk = scratch / "smoke.img";

@@ -39,12 +39,14 @@ Result<SshHost> parse_ssh_host(std::string_view text) {
   } else {
     host.host = std::string(rest);
   }
-  if (host.host.empty() || host.host.front() == '-' || (!host.user.empty() && host.user.front() == '-')) {
+  if (host.host.empty() || host.host.front() == '-' ||
+      (!host.user.empty() && host.user.front() == '-')) {
     return fail("--ssh {}: expected [USER@]HOST[:PORT]", text);
   }
   if (!port.empty()) {
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), host.port);
-    if (ec != std::errc() || end != port.data() + port.size() || host.port == 0 || host.port > 65535) {
+    if (ec != std::errc() || end != port.data() + port.size() || host.port == 0 ||
+        host.port > 65535) {
       return fail("--ssh {}: port '{}' is not a number from 1 to 65535", text, port);
     }
   }
@@ -66,7 +68,8 @@ class SshTransport final : public Transport {
   SshTransport(SshHost host, ProcessRunner& runner, std::vector<std::string> extra)
       : host_(std::move(host)), runner_(runner), extra_(std::move(extra)) {}
   std::string machine() const override { return host_.display(); }
-  Result<ProcessOutput> run(const std::string& command_line, const std::optional<fs::path>& stdin_file,
+  Result<ProcessOutput> run(const std::string& command_line,
+                            const std::optional<fs::path>& stdin_file,
                             const std::optional<fs::path>& stdout_file,
                             unsigned timeout_seconds) override {
     Command command{{"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"}};
@@ -90,18 +93,21 @@ class LocalTransport final : public Transport {
  public:
   explicit LocalTransport(ProcessRunner& runner) : runner_(runner) {}
   std::string machine() const override { return "local"; }
-  Result<ProcessOutput> run(const std::string& command_line, const std::optional<fs::path>& stdin_file,
+  Result<ProcessOutput> run(const std::string& command_line,
+                            const std::optional<fs::path>& stdin_file,
                             const std::optional<fs::path>& stdout_file,
                             unsigned timeout_seconds) override {
-    return runner_.capture(with_io({{"/bin/sh", "-c", command_line}}, stdin_file, stdout_file,
-                                   timeout_seconds));
+    return runner_.capture(
+        with_io({{"/bin/sh", "-c", command_line}}, stdin_file, stdout_file, timeout_seconds));
   }
 
  private:
   ProcessRunner& runner_;
 };
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 // What a failed remote command said, for the run's outcome.
 std::string failure(const Result<ProcessOutput>& output, std::string_view step) {
@@ -128,7 +134,8 @@ ShellTarget::ShellTarget(std::unique_ptr<Transport> transport, ProfileFiles file
 Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& request) {
   std::error_code ec;
   std::string safe_name;
-  for (char c : transport_->machine()) safe_name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (char c : transport_->machine())
+    safe_name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   fs::path scratch = request.scratch / safe_name;
   fs::create_directories(scratch, ec);
 
@@ -144,14 +151,16 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
   std::vector<RunOutcome> outcomes;
   for (unsigned run = 1; run <= request.runs; ++run) {
     RunOutcome outcome{transport_->machine(), run, {}, {}, 0, kernel_release};
-    auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       outcome.problem = fmt::format("not run: the timeout of {} s for all runs was used up",
                                     request.timeout_seconds);
       outcomes.push_back(std::move(outcome));
       continue;
     }
-    auto reset = transport_->run("echo 1 > " + shell_quote(files_.reset), std::nullopt, std::nullopt, 60);
+    auto reset =
+        transport_->run("echo 1 > " + shell_quote(files_.reset), std::nullopt, std::nullopt, 60);
     if (!reset || !reset->succeeded()) {
       outcome.problem = failure(reset, "resetting the counters (" + files_.reset + ")");
       outcomes.push_back(std::move(outcome));
@@ -160,7 +169,8 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
     auto start = std::chrono::steady_clock::now();
     auto workload = transport_->run("sh -s", request.workload.script, std::nullopt,
                                     static_cast<unsigned>(left.count()));
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    outcome.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!workload || !workload->succeeded()) {
       outcome.problem = failure(workload, "the workload");
       outcomes.push_back(std::move(outcome));

@@ -8,7 +8,8 @@ namespace kpgo::targets {
 
 namespace fs = std::filesystem;
 
-Result<Workload> find_workload(const std::string& name_or_path, const std::vector<fs::path>& files) {
+Result<Workload> find_workload(const std::string& name_or_path,
+                               const std::vector<fs::path>& files) {
   Workload workload;
   workload.files = files;
   std::error_code ec;
@@ -22,7 +23,8 @@ Result<Workload> find_workload(const std::string& name_or_path, const std::vecto
       for (const auto& entry : fs::directory_iterator(*data / "configs" / "workloads", ec)) {
         known += (known.empty() ? "" : ", ") + entry.path().stem().string();
       }
-      return fail("--workload {}: no such script, nor a workload kpgo ships ({})", name_or_path, known);
+      return fail("--workload {}: no such script, nor a workload kpgo ships ({})", name_or_path,
+                  known);
     }
   }
   if (!fs::is_regular_file(script, ec)) return fail("--workload {}: not a file", script.string());

@@ -10,7 +10,7 @@ namespace kpgo::toolchain {
 namespace {
 
 // What kbuild's LLVM=1 calls besides clang and ld.lld.
-constexpr const char* kKbuildTools[] = {"llvm-ar",     "llvm-nm",     "llvm-objcopy",
+constexpr const char* kKbuildTools[] = {"llvm-ar",      "llvm-nm",      "llvm-objcopy",
                                         "llvm-objdump", "llvm-readelf", "llvm-strip"};
 
 std::string install_hint(const LlvmSpec& spec) {
@@ -54,8 +54,8 @@ ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
   if (!report.missing_tools.empty()) {
     std::string list;
     for (const auto& tool : report.missing_tools) list += (list.empty() ? "" : ", ") + tool;
-    problem(fmt::format("kbuild with LLVM={} also needs {}; {}", spec.value, list,
-                        install_hint(spec)));
+    problem(
+        fmt::format("kbuild with LLVM={} also needs {}; {}", spec.value, list, install_hint(spec)));
   }
   if (chain.lld.path && chain.lld.major != 0 && chain.lld.major != chain.clang.major) {
     report.findings.push_back(
@@ -75,9 +75,10 @@ ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
     problem(fmt::format("{} cannot build with -fprofile-generate: {}", chain.clang.name,
                         chain.raw_probe_error));
   } else if (report.clang_formats && *chain.raw_version != report.clang_formats->raw) {
-    problem(fmt::format("{} writes raw version {}, not the {} of LLVM {}; it is not the clang "
-                        "its banner says",
-                        chain.clang.name, *chain.raw_version, report.clang_formats->raw, major));
+    problem(
+        fmt::format("{} writes raw version {}, not the {} of LLVM {}; it is not the clang "
+                    "its banner says",
+                    chain.clang.name, *chain.raw_version, report.clang_formats->raw, major));
   }
 
   auto backend = profile::choose_backend({}, major, report.backends);

@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 #define KPGO_LLVM_DEFAULT 19
 #endif
 
-std::string default_llvm_value() { return "-" + std::to_string(KPGO_LLVM_DEFAULT); }
+std::string default_llvm_value() {
+  return "-" + std::to_string(KPGO_LLVM_DEFAULT);
+}
 
 std::string LlvmSpec::tool(std::string_view name) const {
   return prefix + std::string(name) + suffix;
@@ -38,9 +40,10 @@ Result<LlvmSpec> parse_llvm_spec(std::string_view value) {
     spec.prefix = spec.value;
     return spec;
   }
-  return fail("LLVM={}: expected 1, -N (a version suffix such as -19) or a directory ending in "
-              "'/' (as kbuild takes it)",
-              value);
+  return fail(
+      "LLVM={}: expected 1, -N (a version suffix such as -19) or a directory ending in "
+      "'/' (as kbuild takes it)",
+      value);
 }
 
 std::optional<unsigned> parse_llvm_major(std::string_view version_text) {
@@ -127,8 +130,8 @@ Result<unsigned> llvm_major_of(const LlvmSpec& spec, ProcessRunner& runner) {
   if (!spec.suffix.empty()) return static_cast<unsigned>(std::stoul(spec.suffix.substr(1)));
   Tool clang = probe_tool(spec, "clang", runner);
   if (!clang.path) return fail("LLVM={}: {} not found", spec.value, clang.name);
-  if (clang.major == 0) return fail("LLVM={}: cannot tell the version of {}", spec.value,
-                                    clang.path->string());
+  if (clang.major == 0)
+    return fail("LLVM={}: cannot tell the version of {}", spec.value, clang.path->string());
   return clang.major;
 }
 }  // namespace kpgo::toolchain

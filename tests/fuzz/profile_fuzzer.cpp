@@ -82,7 +82,8 @@ void compare(const MergeJob& job) {
   if (slurp(s.dir / "fast") != slurp(s.dir / "slow")) differ("output", "bytes differ");
   kpgo::profile::ProfileContents back = s.backend->read((s.dir / "fast").string());
   if (!back.error.empty()) {
-    std::fprintf(stderr, "kpgo-fuzz: the merged profile does not read back: %s\n", back.error.c_str());
+    std::fprintf(stderr, "kpgo-fuzz: the merged profile does not read back: %s\n",
+                 back.error.c_str());
     std::abort();
   }
 }

@@ -81,7 +81,6 @@ TEST(ForeignInputs, MajorityBuildIdWinsWhateverTheOrder) {
   ASSERT_EQ(foreign.size(), 1u);
   EXPECT_EQ(foreign[0].first, 0u);
   EXPECT_NE(foreign[0].second.find("build ID bb"), std::string::npos);
-
 }
 
 TEST(ForeignInputs, WithoutAMajorityEveryBuildIsInDoubt) {

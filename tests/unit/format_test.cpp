@@ -71,7 +71,8 @@ TEST(BinaryIds, ParsedAsHexWithPadding) {
 
 TEST(IdentifyProfile, ReadsKindVersionAndBuildIds) {
   kpgo::testing::TempDir dir;
-  auto raw = build_raw({.version = 8, .num_data = 1, .num_counters = 1, .binary_ids = {{1, 2, 3, 4}}});
+  auto raw =
+      build_raw({.version = 8, .num_data = 1, .num_counters = 1, .binary_ids = {{1, 2, 3, 4}}});
   kpgo::testing::write_bytes(dir / "a.profraw", raw);
   auto id = identify_profile(dir / "a.profraw");
   ASSERT_TRUE(id) << id.error().what();
@@ -130,7 +131,8 @@ TEST(RawRecords, ValidRecordsPassAndStrayCounterPointersAreNamed) {
     EXPECT_NE(checked.error().what().find("data record 1 points outside"), std::string::npos);
     // The most negative pointer once overflowed a signed subtraction (a fuzz finding under UBSan).
     uint64_t most_negative = 1ULL << 63;
-    std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16, &most_negative, 8);
+    std::memcpy(bytes.data() + header->data_offset() + header->data_record_size + 16,
+                &most_negative, 8);
     auto negative = validate_raw_records(bytes, *header);
     ASSERT_FALSE(negative);
     EXPECT_NE(negative.error().what().find("data record 1 points outside"), std::string::npos);
@@ -218,8 +220,8 @@ TEST(TextProfile, BitmapLinesFollowTheReadingLlvmsGrammar) {
 
 TEST(TextProfile, BitmapCountsAreReadInAnyRadixAsLlvmReadsThem) {
   // LLVM reads "$N" with radix 0 and reserves N bytes before reading them.
-  for (std::string count : {"0x4000000000000", "0b11111111111111111111111111111111111", "0o7777777777777",
-                            "077777777777777"}) {
+  for (std::string count : {"0x4000000000000", "0b11111111111111111111111111111111111",
+                            "0o7777777777777", "077777777777777"}) {
     std::string text = "f\n1\n1\n5\n$" + count + "\n7\n";
     auto refused = validate_text_profile(bytes_of(text), true);
     EXPECT_FALSE(refused) << count;

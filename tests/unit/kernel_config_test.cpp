@@ -15,15 +15,17 @@ TEST(KernelConfig, ParsesSetUnsetAndStrings) {
 }
 
 TEST(KernelConfig, MergeReplacesInPlaceAndAppendsNew) {
-  std::string merged = merge_config("CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=m\n",
-                                    {"CONFIG_B=y\nCONFIG_NEW=y\n", "CONFIG_A=n\n# CONFIG_NEW is not set\n"});
+  std::string merged =
+      merge_config("CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=m\n",
+                   {"CONFIG_B=y\nCONFIG_NEW=y\n", "CONFIG_A=n\n# CONFIG_NEW is not set\n"});
   EXPECT_EQ(merged, "CONFIG_A=n\nCONFIG_B=y\nCONFIG_C=m\n# CONFIG_NEW is not set\n");
 }
 
 TEST(KernelConfig, UnmetRequestsNameTheOptionAndFragment) {
   auto final_config = parse_config("CONFIG_A=y\nCONFIG_B=m\n# CONFIG_C is not set\n");
-  auto unmet = unmet_requests(final_config, {{"one.config", "CONFIG_A=y\nCONFIG_B=y\nCONFIG_D=y\n"},
-                                             {"two.config", "# CONFIG_C is not set\n# CONFIG_E is not set\n"}});
+  auto unmet = unmet_requests(final_config,
+                              {{"one.config", "CONFIG_A=y\nCONFIG_B=y\nCONFIG_D=y\n"},
+                               {"two.config", "# CONFIG_C is not set\n# CONFIG_E is not set\n"}});
   ASSERT_EQ(unmet.size(), 2u);
   EXPECT_EQ(unmet[0].name, "CONFIG_B");
   EXPECT_EQ(unmet[0].got, "m");
@@ -34,7 +36,9 @@ TEST(KernelConfig, UnmetRequestsNameTheOptionAndFragment) {
 
 TEST(KernelConfig, LaterFragmentWinsInVerification) {
   auto final_config = parse_config("# CONFIG_A is not set\n");
-  EXPECT_TRUE(unmet_requests(final_config, {{"a", "CONFIG_A=y\n"}, {"b", "# CONFIG_A is not set\n"}}).empty());
+  EXPECT_TRUE(
+      unmet_requests(final_config, {{"a", "CONFIG_A=y\n"}, {"b", "# CONFIG_A is not set\n"}})
+          .empty());
 }
 
 TEST(KernelConfig, ConfigTargetsAreMakeTargetsNotPaths) {

@@ -52,8 +52,10 @@ class MergeProfiles : public ::testing::Test {
   std::string profile(const std::string& name, uint64_t version = 10,
                       std::vector<uint8_t> build_id = {0xaa}) {
     auto path = dir / name;
-    write_bytes(path, build_raw({.version = version, .num_data = 1, .num_counters = 2,
-                                 .binary_ids = {build_id}}));
+    write_bytes(
+        path,
+        build_raw(
+            {.version = version, .num_data = 1, .num_counters = 2, .binary_ids = {build_id}}));
     return path.string();
   }
 
@@ -100,8 +102,8 @@ TEST_F(MergeProfiles, AnyModeFailureKeepsTheExistingOutput) {
 }
 
 TEST_F(MergeProfiles, ReaderFailureInAnyModeWritesNothing) {
-  auto outcome = merge_profiles(request({profile("a.profraw"), profile("unreadable.profraw")}),
-                                *backends);
+  auto outcome =
+      merge_profiles(request({profile("a.profraw"), profile("unreadable.profraw")}), *backends);
   ASSERT_FALSE(outcome);
   EXPECT_NE(outcome.error().what().find("unreadable.profraw: malformed"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "out.profdata"));
@@ -110,11 +112,10 @@ TEST_F(MergeProfiles, ReaderFailureInAnyModeWritesNothing) {
 TEST_F(MergeProfiles, AllAndWarnModesSkipBadInputsOnly) {
   for (FailureMode mode : {FailureMode::all, FailureMode::warn}) {
     jobs.clear();
-    auto outcome = merge_profiles(
-        request({profile("a.profraw"), profile("old.profraw", 8), profile("unreadable.profraw"),
-                 profile("b.profraw")},
-                mode),
-        *backends);
+    auto outcome = merge_profiles(request({profile("a.profraw"), profile("old.profraw", 8),
+                                           profile("unreadable.profraw"), profile("b.profraw")},
+                                          mode),
+                                  *backends);
     ASSERT_TRUE(outcome) << outcome.error().what();
     EXPECT_EQ(outcome->merged, 2u);
     ASSERT_EQ(outcome->skipped.size(), 2u);
@@ -135,10 +136,10 @@ TEST_F(MergeProfiles, NothingMergedFailsInEveryMode) {
 }
 
 TEST_F(MergeProfiles, ForeignBinaryIsRefused) {
-  auto outcome = merge_profiles(request({profile("a.profraw"), profile("b.profraw"),
-                                         profile("other.profraw", 10, {0xbb})},
-                                        FailureMode::all),
-                                *backends);
+  auto outcome = merge_profiles(
+      request({profile("a.profraw"), profile("b.profraw"), profile("other.profraw", 10, {0xbb})},
+              FailureMode::all),
+      *backends);
   ASSERT_TRUE(outcome);
   ASSERT_EQ(outcome->skipped.size(), 1u);
   EXPECT_NE(outcome->skipped[0].path.find("other.profraw"), std::string::npos);

@@ -43,7 +43,8 @@ void write(const fs::path& path, const std::string& text) {
 class FakeKbuild final : public ProcessRunner {
  public:
   FakeKbuild(fs::path instrumented_elf, fs::path optimized_elf, fs::path object)
-      : instrumented_elf_(std::move(instrumented_elf)), optimized_elf_(std::move(optimized_elf)),
+      : instrumented_elf_(std::move(instrumented_elf)),
+        optimized_elf_(std::move(optimized_elf)),
         object_(std::move(object)) {}
 
   std::vector<std::string> makes;  // "TARGET in DIR" per make run, the build as "build"
@@ -55,7 +56,8 @@ class FakeKbuild final : public ProcessRunner {
   }
 
   Result<ProcessOutput> stream(const Command& command, const LineSink& sink) override {
-    if (command.argv.empty() || command.argv[0] != "make") return system_runner().stream(command, sink);
+    if (command.argv.empty() || command.argv[0] != "make")
+      return system_runner().stream(command, sink);
     fs::path output;
     std::string target = "build";
     for (const auto& arg : command.argv) {
@@ -74,7 +76,8 @@ class FakeKbuild final : public ProcessRunner {
     }
     sink("  CC      kernel/fork.o");
     bool instrumented = output.filename() == "build-instrumented";
-    fs::path elf = instrumented ? (instrumented_elf_override.empty() ? instrumented_elf_ : instrumented_elf_override)
+    fs::path elf = instrumented ? (instrumented_elf_override.empty() ? instrumented_elf_
+                                                                     : instrumented_elf_override)
                                 : optimized_elf_;
     fs::copy_file(elf, output / "vmlinux", fs::copy_options::overwrite_existing);
     fs::copy_file(object_, output / "vmlinux.o", fs::copy_options::overwrite_existing);
@@ -106,7 +109,8 @@ class PipelineTest : public ::testing::Test {
     compile({"-O2", "-o", "optimized"});
     compile({"-O2", "-ffunction-sections", "-c", "-o", "kernel.o"});
     // A tree with clang PGO support of its own: kpgo patches nothing.
-    write(dir_ / "src" / "Makefile", "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\n");
+    write(dir_ / "src" / "Makefile",
+          "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\nEXTRAVERSION =\n");
     write(dir_ / "src" / "kernel" / "pgo" / "Kconfig", "config PGO_CLANG\n\tbool \"PGO\"\n");
     set_workload("5");
 
@@ -131,8 +135,9 @@ class PipelineTest : public ::testing::Test {
 
   // The workload runs the "kernel" with this argument; its profile is the one collect fetches.
   void set_workload(const std::string& argument) {
-    write(dir_ / "workload.sh", "#!/bin/sh\nLLVM_PROFILE_FILE=" + shell_quote((dir_ / "served.profraw").string()) +
-                                    " " + shell_quote((dir_ / "kernel").string()) + " " + argument + "\n");
+    write(dir_ / "workload.sh",
+          "#!/bin/sh\nLLVM_PROFILE_FILE=" + shell_quote((dir_ / "served.profraw").string()) + " " +
+              shell_quote((dir_ / "kernel").string()) + " " + argument + "\n");
   }
 
   Result<PipelineOutcome> run() {
@@ -166,9 +171,9 @@ TEST_F(PipelineTest, AFirstRunDoesEveryPhaseAndRecordsIt) {
   ASSERT_TRUE(outcome) << outcome.error().what();
   EXPECT_EQ(ran(*outcome), (std::vector<bool>{true, true, true, true}));
   EXPECT_EQ(kbuild_.makes, (std::vector<std::string>{
-                               "tinyconfig in build-instrumented", "olddefconfig in build-instrumented",
-                               "build in build-instrumented", "olddefconfig in build-optimized",
-                               "build in build-optimized"}));
+                               "tinyconfig in build-instrumented",
+                               "olddefconfig in build-instrumented", "build in build-instrumented",
+                               "olddefconfig in build-optimized", "build in build-optimized"}));
   State s = state();
   ASSERT_NE(s.instrumented(), nullptr);
   EXPECT_EQ(s.instrument->llvm.major, 19u);
@@ -220,7 +225,8 @@ TEST_F(PipelineTest, ANewKernelDropsTheOldKernelsProfiles) {
   auto again = run();
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().what().find("phase collect"), std::string::npos) << again.error().what();
-  EXPECT_NE(again.error().what().find("1 of 1 runs failed"), std::string::npos) << again.error().what();
+  EXPECT_NE(again.error().what().find("1 of 1 runs failed"), std::string::npos)
+      << again.error().what();
   EXPECT_FALSE(fs::exists(old_profile));
   State s = state();
   EXPECT_TRUE(s.instrument->atomic_counters);
@@ -238,7 +244,8 @@ TEST_F(PipelineTest, AFailedBuildLeavesNothingVouchedForAndTheNextRunRedoesIt) {
   EXPECT_NE(failed.error().what().find("phase optimize: optimize failed (make exited with 2)"),
             std::string::npos)
       << failed.error().what();
-  EXPECT_NE(failed.error().what().find("fake failure"), std::string::npos) << "the error line is quoted";
+  EXPECT_NE(failed.error().what().find("fake failure"), std::string::npos)
+      << "the error line is quoted";
   State s = state();
   ASSERT_TRUE(s.optimize);
   EXPECT_TRUE(s.optimize->finished.empty());
@@ -275,7 +282,8 @@ TEST_F(PipelineTest, TheDryRunPlanRunsNothing) {
   ASSERT_EQ(plan->size(), 4u);
   EXPECT_TRUE((*plan)[0].runs);
   ASSERT_FALSE((*plan)[0].commands.empty());
-  EXPECT_NE(render_command((*plan)[0].commands.back()).find("LLVM=-19 ARCH=x86_64 -j1"), std::string::npos);
+  EXPECT_NE(render_command((*plan)[0].commands.back()).find("LLVM=-19 ARCH=x86_64 -j1"),
+            std::string::npos);
   EXPECT_TRUE(kbuild_.makes.empty());
   EXPECT_FALSE(fs::exists(options_.instrument.workdir / "kpgo.json"));
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -105,7 +105,8 @@ TEST(Process, CtrlCStopsEveryChildGroupRunningAtOnce) {
     std::atomic<int> ended_by_sigint{0};
     for (int i = 0; i < kChildren; ++i) {
       threads.emplace_back([&, i] {
-        std::string script = "sleep 60 & echo $! > " + (dir / std::to_string(i)).string() + "; wait";
+        std::string script =
+            "sleep 60 & echo $! > " + (dir / std::to_string(i)).string() + "; wait";
         auto output = system_runner().capture({{"sh", "-c", script}});
         // sh itself ends by the SIGINT; its background sleep ignores SIGINT, as background
         // jobs of a non-interactive shell do, and must be ended all the same.
@@ -128,7 +129,8 @@ TEST(Process, CtrlCStopsEveryChildGroupRunningAtOnce) {
     for (int tries = 0; tries < 50 && process_runs(grandchild); ++tries) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    EXPECT_FALSE(process_runs(grandchild)) << "child " << i << "'s background process outlived Ctrl-C";
+    EXPECT_FALSE(process_runs(grandchild))
+        << "child " << i << "'s background process outlived Ctrl-C";
   }
   std::filesystem::remove_all(dir);
 }

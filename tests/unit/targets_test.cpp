@@ -5,9 +5,9 @@
 #include <fstream>
 #include <thread>
 
+#include "kpgo/pipeline/phases.hpp"
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/shell.hpp"
-#include "kpgo/pipeline/phases.hpp"
 #include "unit/raw_builder.hpp"
 
 using namespace kpgo;
@@ -31,16 +31,20 @@ TEST(SshHost, ParsesUserHostAndPort) {
 }
 
 TEST(SshHost, RejectsWhatSshWouldMisread) {
-  for (const char* bad : {"", "-oProxyCommand=x", "host:0", "host:65536", "host:x", "[::1", "[::1]22", "@host"}) {
+  for (const char* bad :
+       {"", "-oProxyCommand=x", "host:0", "host:65536", "host:x", "[::1", "[::1]22", "@host"}) {
     EXPECT_FALSE(parse_ssh_host(bad)) << bad;
   }
 }
 
 TEST(PgoDiagnostics, CountsEachFunctionOnce) {
   std::string log =
-      "warning: a.c: function control flow change detected (hash mismatch) foo Hash = 1 up to 5 count discarded [-Wbackend-plugin]\n"
-      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
-      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded [-Wbackend-plugin]\n"
+      "warning: a.c: function control flow change detected (hash mismatch) foo Hash = 1 up to 5 "
+      "count discarded [-Wbackend-plugin]\n"
+      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded "
+      "[-Wbackend-plugin]\n"
+      "warning: b.c: no profile data available for function bar Hash = 2 up to 0 count discarded "
+      "[-Wbackend-plugin]\n"
       "  CC      kernel/fork.o\n";
   auto [stale, missing] = pipeline::pgo_diagnostics(log);
   EXPECT_EQ(stale, std::vector<std::string>{"foo"});
@@ -54,8 +58,8 @@ TEST(Initramfs, RealCpioReadsWhatItWrites) {
   image.add_file("init", "#!/bin/sh\necho hi\n", 0755);
   image.add_file("bin/odd size", std::string(1001, 'x'));
   ASSERT_TRUE(image.write(dir / "image.cpio"));
-  std::string command = "cd " + (dir / "out").string() + " && cpio -id --quiet < " +
-                        (dir / "image.cpio").string();
+  std::string command =
+      "cd " + (dir / "out").string() + " && cpio -id --quiet < " + (dir / "image.cpio").string();
   std::filesystem::create_directories(dir / "out");
   ASSERT_EQ(std::system(command.c_str()), 0);
   EXPECT_EQ(kpgo::testing::read_text(dir / "out" / "init"), "#!/bin/sh\necho hi\n");
@@ -94,7 +98,8 @@ TEST(ShellTarget, ResetsRunsAndFetchesWithQuotedPaths) {
   TempDir dir;
   auto transport = std::make_unique<FakeTransport>();
   FakeTransport* fake = transport.get();
-  ShellTarget target(std::move(transport), {"/sys/kernel/debug/pgo/vmlinux.profraw", "/tmp/my reset"});
+  ShellTarget target(std::move(transport),
+                     {"/sys/kernel/debug/pgo/vmlinux.profraw", "/tmp/my reset"});
   std::ofstream(dir / "w.sh") << "true\n";
   auto outcomes = target.collect({{"w", dir / "w.sh", {}}, 2, 60, dir.path()});
   ASSERT_TRUE(outcomes);
@@ -116,7 +121,8 @@ TEST(ShellTarget, FailedWorkloadIsReportedAndNotFetched) {
   auto outcomes = target.collect({{"w", dir / "w.sh", {}}, 1, 60, dir.path()});
   ASSERT_TRUE(outcomes);
   EXPECT_TRUE((*outcomes)[0].profile.empty());
-  EXPECT_NE((*outcomes)[0].problem.find("the workload: exit 3: boom"), std::string::npos) << (*outcomes)[0].problem;
+  EXPECT_NE((*outcomes)[0].problem.find("the workload: exit 3: boom"), std::string::npos)
+      << (*outcomes)[0].problem;
   for (const auto& line : fake->lines) EXPECT_NE(line.rfind("cat ", 0), 0u);
 }
 

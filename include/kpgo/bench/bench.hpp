@@ -8,22 +8,22 @@
 #include <vector>
 
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
 #include "kpgo/targets/target.hpp"
-#include "kpgo/pipeline/state.hpp"
 
 namespace kpgo::bench {
 
 // Real hardware over ssh: the user's own command installs a kernel and boots it, kpgo waits for
 // the machine to answer with that kernel, then times each workload there by the wall clock.
 struct SshBenchOptions {
-  std::string host;                      // [USER@]HOST[:PORT]
+  std::string host;  // [USER@]HOST[:PORT]
   std::vector<std::string> ssh_options;
   // Run here with sh -c, with KPGO_KERNEL (baseline or pgo), KPGO_BZIMAGE, KPGO_BUILD_DIR,
   // KPGO_RELEASE, KPGO_VERSION and KPGO_SSH_HOST set; it may return before the reboot is over.
   std::string boot_command;
-  unsigned boot_timeout_seconds = 600;   // for the machine to answer with the kernel
+  unsigned boot_timeout_seconds = 600;  // for the machine to answer with the kernel
 };
 
 struct BenchOptions {
@@ -31,15 +31,15 @@ struct BenchOptions {
   unsigned rounds = 3;
   unsigned jobs = 0;
   bool progress = false;
-  unsigned timeout_seconds = 1800;  // one boot, all workloads
-  targets::QemuOptions qemu;        // kernel is set per boot
+  unsigned timeout_seconds = 1800;     // one boot, all workloads
+  targets::QemuOptions qemu;           // kernel is set per boot
   std::optional<SshBenchOptions> ssh;  // set: real hardware instead of QEMU
   std::vector<std::string> make_args;
 };
 
 struct WorkloadFigures {
   std::string name;
-  bool trained = false;                  // the collected profiles came from this workload
+  bool trained = false;  // the collected profiles came from this workload
   // Per round: QEMU's guest nanoseconds (= instructions), or wall nanoseconds over ssh.
   std::vector<uint64_t> baseline_ns;
   std::vector<uint64_t> pgo_ns;
@@ -61,7 +61,8 @@ struct BenchOutcome {
 // then boots baseline and PGO kernels alternately, round after round (in QEMU with -icount, or
 // on the user's machine over ssh), and times each workload there. Results go into the manifest
 // under "bench".
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner, pipeline::Manifest& manifest);
+Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
+                           pipeline::Manifest& manifest);
 
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);

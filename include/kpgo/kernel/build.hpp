@@ -16,7 +16,7 @@ struct Kbuild {
   std::filesystem::path output;  // O=
   std::string llvm;              // LLVM=
   std::string arch = "x86_64";
-  unsigned jobs = 0;             // -j; 0: the number of CPUs
+  unsigned jobs = 0;                   // -j; 0: the number of CPUs
   std::vector<std::string> variables;  // KCFLAGS=..., and the user's own make arguments
 
   Command make(const std::vector<std::string>& targets) const;

@@ -24,8 +24,8 @@ std::vector<std::string> supported_lines(const SupportFiles& files);
 
 struct SupportPlan {
   PgoSupport before = PgoSupport::none;
-  std::string line;                  // hooks folder used
-  std::vector<Command> commands;     // what applying does, for --dry-run
+  std::string line;               // hooks folder used
+  std::vector<Command> commands;  // what applying does, for --dry-run
   bool changes_tree = false;
 };
 

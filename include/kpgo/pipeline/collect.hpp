@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
 #include "kpgo/targets/shell.hpp"
 #include "kpgo/targets/target.hpp"
-#include "kpgo/pipeline/state.hpp"
 
 namespace kpgo::pipeline {
 
@@ -19,11 +19,11 @@ struct CollectOptions {
   std::vector<std::string> ssh_options;  // extra ssh arguments, e.g. -i KEY or -F CONFIG
   targets::Workload workload;
   unsigned runs = 3;
-  std::string label;                     // default: the workload's name
+  std::string label;  // default: the workload's name
   uint64_t weight = 1;
   unsigned timeout_seconds = 900;
-  targets::QemuOptions qemu;                      // kernel filled in from the manifest
-  targets::ProfileFiles files;                    // for ssh and local
+  targets::QemuOptions qemu;    // kernel filled in from the manifest
+  targets::ProfileFiles files;  // for ssh and local
 };
 
 struct KeptProfile {

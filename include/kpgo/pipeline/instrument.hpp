@@ -6,16 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/error.hpp"
 #include "kpgo/system/process.hpp"
-#include "kpgo/pipeline/state.hpp"
 
 namespace kpgo::pipeline {
 
 struct InstrumentOptions {
-  std::filesystem::path source;          // a kernel tree, or a tarball of one
+  std::filesystem::path source;  // a kernel tree, or a tarball of one
   std::filesystem::path workdir = "kpgo-work";
-  std::string llvm;                      // LLVM= value
+  std::string llvm;  // LLVM= value
   std::string arch = "x86_64";
   std::optional<std::filesystem::path> config;  // a full .config; default: tinyconfig + QEMU
   std::vector<std::filesystem::path> fragments;
@@ -27,18 +27,18 @@ struct InstrumentOptions {
 };
 
 struct InstrumentOutcome {
-  std::vector<Command> commands;   // what ran (or, with dry_run, what would)
+  std::vector<Command> commands;  // what ran (or, with dry_run, what would)
   std::filesystem::path build_dir;
   std::filesystem::path vmlinux;
   std::filesystem::path bzimage;
   std::string build_id;
-  std::string support;             // "kpgo" (added or already there) or "native"
+  std::string support;  // "kpgo" (added or already there) or "native"
   bool support_added = false;
 };
 
 // Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,
 // configuration (fragments merged, then verified in the final .config), build, manifest.
-Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options,
-                                            ProcessRunner& runner, Manifest& manifest);
+Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
+                                            Manifest& manifest);
 
 }  // namespace kpgo::pipeline

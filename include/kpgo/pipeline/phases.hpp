@@ -8,18 +8,18 @@
 
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/pipeline/state.hpp"
 #include "kpgo/profile/backends.hpp"
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
-#include "kpgo/pipeline/state.hpp"
 
 namespace kpgo::pipeline {
 
 struct WorkdirMerge {
   std::filesystem::path profdata;  // WORKDIR/vmlinux.profdata
   std::string sha256;
-  bool merged = false;             // false: it was up to date
+  bool merged = false;  // false: it was up to date
   profile::ProfileStats stats;
 };
 
@@ -44,8 +44,8 @@ struct OptimizeOutcome {
   std::filesystem::path bzimage;
   std::filesystem::path vmlinux;
   MatchReport report;
-  kernel::TextLayout layout;   // of vmlinux.o: functions clang placed by their profile
-  uint64_t promoted_calls = 0; // indirect calls promoted to direct ones (clang's remarks)
+  kernel::TextLayout layout;    // of vmlinux.o: functions clang placed by their profile
+  uint64_t promoted_calls = 0;  // indirect calls promoted to direct ones (clang's remarks)
   bool rebuilt = false;
   bool booted = false;
 };

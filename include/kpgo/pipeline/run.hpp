@@ -4,22 +4,22 @@
 #include <string>
 #include <vector>
 
-#include "kpgo/pipeline/instrument.hpp"
-#include "kpgo/profile/backends.hpp"
 #include "kpgo/pipeline/collect.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/pipeline/phases.hpp"
+#include "kpgo/profile/backends.hpp"
 
 namespace kpgo::pipeline {
 
 struct PipelineOptions {
-  InstrumentOptions instrument;   // its workdir is the pipeline's
+  InstrumentOptions instrument;  // its workdir is the pipeline's
   CollectOptions collect;
   OptimizeOptions optimize;
 };
 
 struct PhaseResult {
   std::string name;
-  bool ran = false;   // false: its inputs had not changed since it last completed
+  bool ran = false;  // false: its inputs had not changed since it last completed
 };
 
 struct PipelineOutcome {
@@ -38,8 +38,8 @@ struct PlannedPhase {
 // What run_pipeline would do, doing nothing: which phases run, and the exact commands of those
 // that know them in advance (instrument; optimize once an instrumented kernel exists).
 Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
-                                                ProcessRunner& runner, profile::BackendSet& backends,
-                                                Manifest& manifest);
+                                                ProcessRunner& runner,
+                                                profile::BackendSet& backends, Manifest& manifest);
 
 // instrument, collect, merge, optimize; a phase whose inputs (and so everything it depends on)
 // are unchanged since it last completed is skipped, so a second run redoes nothing and a changed

@@ -20,8 +20,8 @@ namespace kpgo::pipeline {
 inline constexpr unsigned kStateVersion = 1;
 
 struct LlvmState {
-  std::string value;           // LLVM= as given
-  std::string clang;           // clang --version's first line
+  std::string value;  // LLVM= as given
+  std::string clang;  // clang --version's first line
   unsigned major = 0;
   uint64_t raw_version = 0;    // the raw profile version the instrumented kernel writes
   unsigned merge_backend = 0;  // the LLVM major that merges its profiles
@@ -36,7 +36,7 @@ struct InstrumentState {
   std::string finished;  // empty until the build completed
   std::filesystem::path source;
   std::string kernel_version;
-  std::string support;   // "kpgo" or "native"
+  std::string support;  // "kpgo" or "native"
   std::string arch = "x86_64";
   LlvmState llvm;
   bool atomic_counters = false;
@@ -52,7 +52,7 @@ struct CollectedProfile {
   std::filesystem::path path;
   std::string label;
   uint64_t weight = 1;
-  std::string target;      // the machine it came from
+  std::string target;  // the machine it came from
   unsigned run = 0;
   uint64_t size = 0;
   std::string sha256;
@@ -108,9 +108,9 @@ struct OptimizeState {
   kernel::TextLayout layout;  // of vmlinux.o
   uint64_t promoted_indirect_calls = 0;
   std::vector<std::string> commands;
-  std::string config_input;   // the configuration build_dir holds (configure_uninstrumented)
+  std::string config_input;  // the configuration build_dir holds (configure_uninstrumented)
   std::string vmlinux_build_id;
-  std::string booted;         // when the smoke boot passed; empty: not booted
+  std::string booted;  // when the smoke boot passed; empty: not booted
   std::string finished;
   std::string inputs_key;
 };
@@ -127,7 +127,7 @@ struct BenchWorkloadState {
   bool trained = false;
   std::vector<uint64_t> baseline;  // per round, in the bench's unit
   std::vector<uint64_t> pgo;
-  double ratio = 0;                // median pgo / median baseline
+  double ratio = 0;  // median pgo / median baseline
 };
 
 struct BenchState {

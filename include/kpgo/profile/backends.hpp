@@ -3,8 +3,8 @@
 
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kpgo/profile/backend.hpp"

@@ -14,10 +14,10 @@ namespace kpgo::profile {
 // The layout facts of clang's raw and indexed profile headers (InstrProfData.inc of each LLVM),
 // read without LLVM so that kpgo can tell which LLVM a file needs before handing it to one.
 
-inline constexpr uint64_t kRawMagic64 = 0xff6c70726f667281ULL;        // "\x81rforpl\xff"
-inline constexpr uint64_t kRawMagic32 = 0xff6c70726f665281ULL;        // 'R' marks 32-bit
-inline constexpr uint64_t kIndexedMagic = 0x8169666f72706cffULL;      // "\xfflprofi\x81"
-inline constexpr uint64_t kVersionMask = 0x00000000ffffffffULL;       // variant flags above
+inline constexpr uint64_t kRawMagic64 = 0xff6c70726f667281ULL;    // "\x81rforpl\xff"
+inline constexpr uint64_t kRawMagic32 = 0xff6c70726f665281ULL;    // 'R' marks 32-bit
+inline constexpr uint64_t kIndexedMagic = 0x8169666f72706cffULL;  // "\xfflprofi\x81"
+inline constexpr uint64_t kVersionMask = 0x00000000ffffffffULL;   // variant flags above
 inline constexpr uint64_t kVariantByteCoverage = 1ULL << 60;
 
 enum class ProfileKind { raw, indexed, text };
@@ -32,20 +32,20 @@ struct RawHeader {
   uint64_t padding_before_counters = 0;
   uint64_t num_counters = 0;
   uint64_t padding_after_counters = 0;
-  uint64_t num_bitmap_bytes = 0;        // v9+
-  uint64_t padding_after_bitmap = 0;    // v9+
+  uint64_t num_bitmap_bytes = 0;      // v9+
+  uint64_t padding_after_bitmap = 0;  // v9+
   uint64_t names_size = 0;
   uint64_t counters_delta = 0;
-  uint64_t bitmap_delta = 0;            // v9+
+  uint64_t bitmap_delta = 0;  // v9+
   uint64_t names_delta = 0;
-  uint64_t num_vtables = 0;             // v10+
-  uint64_t vnames_size = 0;             // v10+
+  uint64_t num_vtables = 0;  // v10+
+  uint64_t vnames_size = 0;  // v10+
   uint64_t value_kind_last = 0;
 
   uint64_t header_size = 0;
   uint64_t data_record_size = 0;
-  uint64_t num_counters_offset = 0;  // within a data record
-  uint64_t value_sites_offset = 0;   // within a data record
+  uint64_t num_counters_offset = 0;      // within a data record
+  uint64_t value_sites_offset = 0;       // within a data record
   uint64_t num_bitmap_bytes_offset = 0;  // within a data record, v9+
   uint64_t counter_size = 0;
   uint64_t vtable_record_size = 0;
@@ -123,7 +123,7 @@ struct ProfileIdentity {
   uint64_t version = 0;  // raw or indexed format version; 0 for text
   uint64_t file_size = 0;
   std::vector<std::string> binary_ids;
-  RawHeader raw;         // valid when kind == raw
+  RawHeader raw;  // valid when kind == raw
 };
 
 // Reads just enough of a profile to know its kind, version and binary IDs, and checks that the

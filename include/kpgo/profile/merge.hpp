@@ -31,8 +31,7 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
 
 // Why `input` cannot be merged by `backend`, or nullopt when it can; the reason names the fix,
 // using `available` to say which backend would take it.
-std::optional<std::string> version_problem(const ProfileIdentity& input,
-                                           const BackendInfo& backend,
+std::optional<std::string> version_problem(const ProfileIdentity& input, const BackendInfo& backend,
                                            const std::vector<BackendInfo>& available);
 
 // Raw inputs whose binary IDs do not include the reference ID: `expected` when given, else the

@@ -28,7 +28,8 @@ class TemporaryFile {
   void release() { owner_ = false; }
 
  private:
-  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)), registration_(path_.string()) {}
+  explicit TemporaryFile(std::filesystem::path path)
+      : path_(std::move(path)), registration_(path_.string()) {}
   std::filesystem::path path_;
   TemporaryFileRegistration registration_;
   bool owner_ = true;

@@ -45,11 +45,11 @@ inline auto context(std::string where) {
 }  // namespace kpgo
 
 // Evaluates a Result; when it holds an error, returns that error from the calling function.
-#define KPGO_TRY(...)                                                \
-  do {                                                               \
-    if (auto kpgo_try_result_ = (__VA_ARGS__); !kpgo_try_result_) {  \
-      return tl::unexpected(std::move(kpgo_try_result_).error());    \
-    }                                                                \
+#define KPGO_TRY(...)                                               \
+  do {                                                              \
+    if (auto kpgo_try_result_ = (__VA_ARGS__); !kpgo_try_result_) { \
+      return tl::unexpected(std::move(kpgo_try_result_).error());   \
+    }                                                               \
   } while (0)
 
 // Declares `name` as the Result of an expression and, when it holds an error, returns that error

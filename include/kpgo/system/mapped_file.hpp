@@ -24,7 +24,7 @@ class MappedFile {
   static Result<MappedFile> open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail("{}: cannot open: {}", path, std::strerror(errno));
-    struct stat st {};
+    struct stat st{};
     if (::fstat(fd, &st) != 0) {
       int error = errno;
       ::close(fd);

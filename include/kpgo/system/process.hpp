@@ -24,8 +24,8 @@ struct Command {
 };
 
 struct ProcessOutput {
-  int exit_code = -1;   // valid when signal == 0
-  int signal = 0;       // the signal that ended the child, if any
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that ended the child, if any
   bool timed_out = false;
   std::string out;
   std::string err;

@@ -13,8 +13,8 @@ struct QemuOptions {
   std::filesystem::path kernel;  // bzImage
   unsigned memory_mb = 1024;
   unsigned cpus = 2;
-  std::string accel = "tcg";     // KVM guests hang on this machine class; tcg always works
-  std::filesystem::path log;     // the guest's console
+  std::string accel = "tcg";  // KVM guests hang on this machine class; tcg always works
+  std::filesystem::path log;  // the guest's console
   // -icount shift=0,sleep=off: one guest instruction per virtual nanosecond, no idle time, so
   // guest clocks count instructions and runs repeat exactly.
   bool icount = false;

@@ -26,7 +26,7 @@ class Transport {
 struct SshHost {
   std::string user;  // empty: the user's ssh config decides
   std::string host;
-  unsigned port = 0; // 0: the user's ssh config decides
+  unsigned port = 0;  // 0: the user's ssh config decides
   std::string display() const;
 };
 

@@ -25,11 +25,11 @@ struct CollectRequest {
 
 // One run of the workload: the profile read after it, or why there is none.
 struct RunOutcome {
-  std::string machine;             // "qemu", the ssh host, "local"
-  unsigned run = 0;                // 1-based
-  std::filesystem::path profile;   // in the scratch directory; empty when the run failed
-  std::string problem;             // why there is no profile
-  double seconds = 0;              // the workload's own time
+  std::string machine;            // "qemu", the ssh host, "local"
+  unsigned run = 0;               // 1-based
+  std::filesystem::path profile;  // in the scratch directory; empty when the run failed
+  std::string problem;            // why there is no profile
+  double seconds = 0;             // the workload's own time
   std::string kernel_release;
 };
 

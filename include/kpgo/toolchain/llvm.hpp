@@ -25,10 +25,10 @@ Result<LlvmSpec> parse_llvm_spec(std::string_view value);
 std::string default_llvm_value();  // "-<KPGO_LLVM_DEFAULT>"
 
 struct Tool {
-  std::string name;                         // as LLVM= spells it, e.g. clang-19
+  std::string name;  // as LLVM= spells it, e.g. clang-19
   std::optional<std::filesystem::path> path;
-  std::string version_line;                 // first line of --version
-  unsigned major = 0;                       // 0 when unknown
+  std::string version_line;  // first line of --version
+  unsigned major = 0;        // 0 when unknown
 };
 
 struct Toolchain {
@@ -36,7 +36,7 @@ struct Toolchain {
   Tool clang;
   Tool lld;
   Tool profdata;
-  std::optional<uint64_t> raw_version;      // what this clang writes, probed by compiling
+  std::optional<uint64_t> raw_version;  // what this clang writes, probed by compiling
   std::string raw_probe_error;
 };
 

@@ -19,8 +19,8 @@
 #include "llvm/ProfileData/InstrProfWriter.h"
 #include "llvm/Support/Allocator.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/StringSaver.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/StringSaver.h"
 #include "llvm/Support/VirtualFileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 #include "raw_fold.hpp"
@@ -90,7 +90,8 @@ void parallel_for(size_t count, size_t workers, Fn fn) {
 // while one thread builds a layout, the others go on screening.
 class LayoutShelf {
  public:
-  void offer(const fast::Screening& screen, std::span<const uint8_t> file, const std::string& path) {
+  void offer(const fast::Screening& screen, std::span<const uint8_t> file,
+             const std::string& path) {
     if (!screen.raw || !screen.failure.empty() || !screen.not_fast.empty()) return;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -181,8 +182,9 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
   if (llvm::Error error = context.writer->mergeProfileKind(reader->getProfileKind())) {
     llvm::consumeError(std::move(error));
     context.failures.push_back(
-        {index, "its instrumentation kind (IR, front-end, context-sensitive) differs from the "
-                "other inputs'; such profiles cannot be merged"});
+        {index,
+         "its instrumentation kind (IR, front-end, context-sensitive) differs from the "
+         "other inputs'; such profiles cannot be merged"});
     return;
   }
   for (llvm::NamedInstrProfRecord& record : records) {
@@ -194,10 +196,10 @@ void load_input(const MergeJob& job, size_t index, WriterContext& context) {
         return;
       }
       reported = true;
-      note_writer_warning(context, input.path,
-                          llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                                  "function %s: %s", function.c_str(),
-                                                  llvm::toString(std::move(error)).c_str()));
+      note_writer_warning(
+          context, input.path,
+          llvm::createStringError(llvm::inconvertibleErrorCode(), "function %s: %s",
+                                  function.c_str(), llvm::toString(std::move(error)).c_str()));
     });
   }
   context.writer->addBinaryIds(binary_ids);
@@ -230,7 +232,9 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
     const fast::Layout* layout = plan.layout_of[i];
     if (!layout) break;
     if (context.fold && &context.fold->layout() != layout) {
-      context.notes.push_back(job.inputs[i].path + ": generic path: another binary than the inputs before it in its thread");
+      context.notes.push_back(
+          job.inputs[i].path +
+          ": generic path: another binary than the inputs before it in its thread");
       break;
     }
     auto mapped = MappedFile::open(job.inputs[i].path);
@@ -239,13 +243,14 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
       continue;
     }
     if (!layout->matches(mapped->bytes(), screens[i].header)) {
-      context.notes.push_back(job.inputs[i].path + ": generic path: its records differ from those of " +
+      context.notes.push_back(job.inputs[i].path +
+                              ": generic path: its records differ from those of " +
                               "profiles with the same fingerprint");
       break;
     }
     if (!context.fold) context.fold.emplace(*layout);
-    context.fold->add(mapped->bytes(), screens[i].header, job.inputs[i].weight,
-                      job.inputs[i].path, context.warnings);
+    context.fold->add(mapped->bytes(), screens[i].header, job.inputs[i].weight, job.inputs[i].path,
+                      context.warnings);
     ++context.fast_inputs;
   }
   context.pure = k == inputs.size();
@@ -257,7 +262,7 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
 // Adds one function to the stats; returns whether any of its counts is non-zero.
 bool add_record_stats(const llvm::InstrProfRecord& record, ProfileStats& stats) {
   bool any_count = std::any_of(record.Counts.begin(), record.Counts.end(),
-                          [](uint64_t count) { return count != 0; });
+                               [](uint64_t count) { return count != 0; });
   ++stats.functions;
   if (any_count) ++stats.functions_with_counts;
   stats.counters += record.Counts.size();
@@ -304,7 +309,8 @@ class LlvmBackend final : public Backend {
     auto reader = std::move(*reader_or_error);
     for (const llvm::NamedInstrProfRecord& record : *reader) {
       contents.functions.push_back(record.Name.str());
-      if (add_record_stats(record, contents.stats)) contents.hot_functions.push_back(record.Name.str());
+      if (add_record_stats(record, contents.stats))
+        contents.hot_functions.push_back(record.Name.str());
     }
     if (reader->hasError()) contents.error = llvm::toString(reader->getError());
     return contents;
@@ -373,7 +379,8 @@ class LlvmBackend final : public Backend {
     // Pairwise, halving each round; an odd one out joins the first, as in llvm-profdata. Folds
     // of one layout merge among themselves and reach LLVM's writer once.
     for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
-      parallel_for(mid, mid, [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
+      parallel_for(mid, mid,
+                   [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
       if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
     }
     if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);

@@ -59,7 +59,8 @@ uint64_t held_sum(uint64_t count, uint64_t other, bool& overflowed) {
 
 }  // namespace
 
-void Fold::add(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight, const std::string& path, std::vector<std::string>& warnings) {
+void Fold::add(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight,
+               const std::string& path, std::vector<std::string>& warnings) {
   const auto& records = layout_->records();
   if (files_ == 0) {
     counts_.assign(layout_->total_counts(), 0);
@@ -104,7 +105,8 @@ void Fold::add_counts(std::span<const uint8_t> file, const RawHeader& header, ui
     } else {
       for (uint32_t j = 0; j < record.num_counters; ++j) {
         bool o = false;
-        target[j] = held(llvm::SaturatingMultiplyAdd(load_u64(source + j * 8), weight, target[j], &o), o);
+        target[j] =
+            held(llvm::SaturatingMultiplyAdd(load_u64(source + j * 8), weight, target[j], &o), o);
         overflow |= o;
       }
     }
@@ -185,7 +187,8 @@ void Fold::absorb(Fold& other, std::vector<std::string>& warnings) {
     auto warn = [&](llvm::instrprof_error) { overflow = true; };
     uint64_t* target = counts_.data() + record.fold_offset;
     const uint64_t* source = other.counts_.data() + record.fold_offset;
-    for (uint32_t j = 0; j < record.num_counters; ++j) target[j] = held_sum(target[j], source[j], overflow);
+    for (uint32_t j = 0; j < record.num_counters; ++j)
+      target[j] = held_sum(target[j], source[j], overflow);
     uint32_t end = record.first_site + record.sites[0] + record.sites[1];
     for (uint32_t s = record.first_site; s < end; ++s) {
       if (sites_[s].ValueData.empty() && other.sites_[s].ValueData.empty()) continue;

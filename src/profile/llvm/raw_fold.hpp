@@ -39,7 +39,8 @@ class Fold {
  private:
   void add_counts(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight,
                   std::vector<bool>& overflowed);
-  void add_values(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight, std::vector<bool>& overflowed);
+  void add_values(std::span<const uint8_t> file, const RawHeader& header, uint64_t weight,
+                  std::vector<bool>& overflowed);
 
   const Layout* layout_;
   size_t files_ = 0;

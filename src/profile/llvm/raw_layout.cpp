@@ -6,7 +6,6 @@
 #include <cstring>
 #include <unordered_map>
 
-
 namespace kpgo::profile::fast {
 namespace {
 
@@ -29,7 +28,9 @@ T load(const uint8_t* at) {
   return value;
 }
 
-uint64_t align_to_8(uint64_t size) { return (size + 7) / 8 * 8; }
+uint64_t align_to_8(uint64_t size) {
+  return (size + 7) / 8 * 8;
+}
 
 DataRecord record_at(std::span<const uint8_t> file, const RawHeader& header, uint64_t index) {
   alignas(DataRecord) uint8_t bytes[sizeof(DataRecord)];
@@ -45,9 +46,14 @@ uint64_t counter_offset_of(const DataRecord& record, const RawHeader& header, ui
 
 // The header words that fix a layout; the binary IDs and the names' load address may differ.
 std::vector<uint64_t> layout_words(const RawHeader& header) {
-  return {header.version | header.variant_flags, header.num_data, header.num_counters,
-          header.padding_before_counters, header.padding_after_counters, header.names_size,
-          header.counters_delta, header.value_kind_last};
+  return {header.version | header.variant_flags,
+          header.num_data,
+          header.num_counters,
+          header.padding_before_counters,
+          header.padding_after_counters,
+          header.names_size,
+          header.counters_delta,
+          header.value_kind_last};
 }
 
 struct Hasher {
@@ -236,7 +242,8 @@ std::unique_ptr<Layout> Layout::build(std::span<const uint8_t> file, const RawHe
     record.hash = data.FuncHash;
     record.counter_offset = counter_offset_of(data, header, i);
     record.num_counters = data.NumCounters;
-    for (uint32_t kind = 0; kind < kFoldedValueKinds; ++kind) record.sites[kind] = data.NumValueSites[kind];
+    for (uint32_t kind = 0; kind < kFoldedValueKinds; ++kind)
+      record.sites[kind] = data.NumValueSites[kind];
     auto [known, fresh] = first_of.try_emplace({data.NameRef, data.FuncHash}, i);
     if (fresh) {
       record.fold_offset = layout->total_counts_;
@@ -272,7 +279,8 @@ std::unique_ptr<Layout> Layout::build(std::span<const uint8_t> file, const RawHe
   // order; the same calls here give the same table, built once instead of once per file.
   for (size_t i = 0; i < layout->records_.size(); ++i) {
     if (layout->function_pointers_[i]) {
-      layout->address_symtab_.mapAddress(layout->function_pointers_[i], layout->records_[i].name_ref);
+      layout->address_symtab_.mapAddress(layout->function_pointers_[i],
+                                         layout->records_[i].name_ref);
     }
   }
   (void)layout->address_symtab_.getFunctionHashFromAddress(0);  // sorts it, before threads share it

@@ -24,7 +24,7 @@ inline constexpr uint32_t kFoldedValueKinds = 2;  // IPVK_IndirectCallTarget, IP
 
 // The first look at one input.
 struct Screening {
-  std::string failure;       // why the input is bad and contributes nothing; empty when good
+  std::string failure;  // why the input is bad and contributes nothing; empty when good
   bool raw = false;
   RawHeader header;          // for raw inputs
   std::string not_fast;      // why a good raw input takes the generic path; empty if it need not
@@ -45,8 +45,8 @@ class Layout {
     uint64_t hash = 0;
     uint64_t counter_offset = 0;  // bytes into the counters section
     uint32_t num_counters = 0;
-    uint64_t fold_offset = 0;     // where its counts start in a fold
-    uint32_t first_site = 0;      // where its value sites start in a fold
+    uint64_t fold_offset = 0;  // where its counts start in a fold
+    uint32_t first_site = 0;   // where its value sites start in a fold
     uint16_t sites[kFoldedValueKinds] = {};
     // Another record of the same function (name and hash) came first: LLVM's writer merges this
     // one into it, so its counts and sites share that record's place in a fold.
