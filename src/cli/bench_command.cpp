@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/bench/bench.hpp"
@@ -19,8 +20,7 @@ struct BenchArgs {
   std::vector<std::string> workloads = {"default", "archive"};
   unsigned rounds = 3;
   unsigned jobs = 0;
-  unsigned memory = 1024;
-  unsigned cpus = 2;
+  targets::QemuOptions guest;  // kernel is set per boot
   unsigned timeout = 1800;
   bool qemu = false;
   std::string ssh;
@@ -76,8 +76,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   options.jobs = args.jobs;
   options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
   options.timeout_seconds = args.timeout;
-  options.qemu.memory_mb = args.memory;
-  options.qemu.cpus = args.cpus;
+  options.qemu = args.guest;
   options.make_args = args.make_args;
   if (!args.ssh.empty()) {
     options.ssh =
@@ -128,8 +127,7 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
       ->capture_default_str();
   app->add_option("-j,--jobs", args->jobs,
                   "make -j for the baseline (default: the number of CPUs)");
-  app->add_option("--memory", args->memory, "Guest memory in MiB")->capture_default_str();
-  app->add_option("--cpus", args->cpus, "Guest CPUs")->capture_default_str();
+  add_qemu_options(*app, args->guest, "QEMU guest", {.cpus = true, .accel = false});
   app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")
       ->capture_default_str();
   app->add_option("make_args", args->make_args, "After --: more arguments for make (the baseline)");

@@ -5,6 +5,19 @@
 
 namespace kpgo::cli {
 
+void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::string& guest,
+                      QemuFlags flags) {
+  app.add_option("--memory", qemu.memory_mb, "Memory of the " + guest + " in MiB")
+      ->capture_default_str();
+  if (flags.cpus)
+    app.add_option("--cpus", qemu.cpus, "CPUs of the " + guest)->capture_default_str();
+  if (flags.accel) {
+    app.add_option("--accel", qemu.accel,
+                   "QEMU accelerator for the " + guest + ": tcg, or kvm where guests work")
+        ->capture_default_str();
+  }
+}
+
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   if (args.llvm.empty()) args.llvm = toolchain::default_llvm_value();
   app.add_option("--workdir", args.workdir, "Where builds, profiles and kpgo.json go")

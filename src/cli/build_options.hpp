@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "kpgo/pipeline/instrument.hpp"
+#include "kpgo/targets/qemu.hpp"
 
 namespace kpgo::cli {
 
@@ -25,5 +26,14 @@ struct KernelBuildArgs {
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args);
 pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress);
+
+// --memory, --cpus and --accel, bound straight to the guest options they set, so their defaults
+// are QemuOptions' own and stated once. `guest` names the guest in the help text.
+struct QemuFlags {
+  bool cpus = true;
+  bool accel = true;
+};
+void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::string& guest,
+                      QemuFlags flags = {});
 
 }  // namespace kpgo::cli

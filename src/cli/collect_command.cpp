@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/pipeline/collect.hpp"
@@ -24,9 +25,7 @@ struct CollectArgs {
   std::string label;
   uint64_t weight = 1;
   unsigned timeout = 900;
-  unsigned memory = 1024;
-  unsigned cpus = 2;
-  std::string accel = "tcg";
+  targets::QemuOptions guest;
   std::string profile_path = targets::ProfileFiles{}.profile;
   std::string reset_path = targets::ProfileFiles{}.reset;
 };
@@ -51,9 +50,7 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   options.label = args.label;
   options.weight = args.weight;
   options.timeout_seconds = args.timeout;
-  options.qemu.memory_mb = args.memory;
-  options.qemu.cpus = args.cpus;
-  options.qemu.accel = args.accel;
+  options.qemu = args.guest;
   options.files = {args.profile_path, args.reset_path};
 
   auto manifest = pipeline::Manifest::load(args.workdir);
@@ -113,10 +110,7 @@ Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
       ->capture_default_str();
   app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")
       ->capture_default_str();
-  app->add_option("--memory", args->memory, "Guest memory in MiB (QEMU)")->capture_default_str();
-  app->add_option("--cpus", args->cpus, "Guest CPUs (QEMU)")->capture_default_str();
-  app->add_option("--accel", args->accel, "QEMU accelerator: tcg, or kvm where guests work")
-      ->capture_default_str();
+  add_qemu_options(*app, args->guest, "QEMU guest");
   app->add_option("--profile-path", args->profile_path, "Profile file on the machine (ssh, local)")
       ->capture_default_str();
   app->add_option("--reset-path", args->reset_path, "Reset file on the machine (ssh, local)")

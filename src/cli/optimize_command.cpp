@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/build_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/pipeline/phases.hpp"
@@ -19,8 +20,7 @@ struct OptimizeArgs {
   unsigned jobs = 0;
   bool dry_run = false;
   bool no_boot = false;
-  unsigned memory = 1024;
-  std::string accel = "tcg";
+  targets::QemuOptions qemu;  // of the smoke boot
   std::vector<std::string> make_args;
 };
 
@@ -53,8 +53,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   options.dry_run = args.dry_run;
   options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
   options.smoke_boot = !args.no_boot;
-  options.qemu.memory_mb = args.memory;
-  options.qemu.accel = args.accel;
+  options.qemu = args.qemu;
   options.make_args = args.make_args;
   auto backends = profile::BackendSet::discover();
   auto outcome = pipeline::optimize(options, system_runner(), backends, *manifest);
@@ -85,10 +84,7 @@ Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) 
   app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
   app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
-  app->add_option("--memory", args->memory, "Smoke-boot guest memory in MiB")
-      ->capture_default_str();
-  app->add_option("--accel", args->accel, "QEMU accelerator for the smoke boot")
-      ->capture_default_str();
+  add_qemu_options(*app, args->qemu, "smoke-boot guest", {.cpus = false});
   app->add_option("make_args", args->make_args, "After --: more arguments for make");
   return {app, [args, &globals] { return run_optimize(*args, globals); }};
 }

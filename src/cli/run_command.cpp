@@ -23,9 +23,7 @@ struct RunArgs : KernelBuildArgs {
   std::vector<std::string> files;
   unsigned runs = 3;
   unsigned timeout = 900;
-  unsigned memory = 1024;
-  unsigned cpus = 2;
-  std::string accel = "tcg";
+  targets::QemuOptions qemu;  // collect's guest; the smoke boot's memory and accelerator too
   bool no_boot = false;
   bool dry_run = false;
 };
@@ -63,16 +61,14 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   collect.workload = *workload;
   collect.runs = args.runs;
   collect.timeout_seconds = args.timeout;
-  collect.qemu.memory_mb = args.memory;
-  collect.qemu.cpus = args.cpus;
-  collect.qemu.accel = args.accel;
+  collect.qemu = args.qemu;
 
   auto& optimize = options.optimize;
   optimize.jobs = args.jobs;
   optimize.progress = progress;
   optimize.smoke_boot = !args.no_boot;
-  optimize.qemu.memory_mb = args.memory;
-  optimize.qemu.accel = args.accel;
+  optimize.qemu.memory_mb = args.qemu.memory_mb;
+  optimize.qemu.accel = args.qemu.accel;
   optimize.make_args = args.make_args;
 
   auto manifest = pipeline::Manifest::load(args.workdir);
@@ -129,9 +125,7 @@ Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--runs", args->runs, "Workload runs")->capture_default_str();
   app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")
       ->capture_default_str();
-  app->add_option("--memory", args->memory, "QEMU guest memory in MiB")->capture_default_str();
-  app->add_option("--cpus", args->cpus, "QEMU guest CPUs")->capture_default_str();
-  app->add_option("--accel", args->accel, "QEMU accelerator")->capture_default_str();
+  add_qemu_options(*app, args->qemu, "QEMU guest");
   app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
   app->add_flag("--dry-run", args->dry_run,
                 "Say which phases would run and print their commands; change nothing");
