@@ -28,7 +28,7 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
                         instrument.llvm.value, instrument.arch,
                         options.jobs,          options.make_args};
   pipeline::BaselineState& record = pipeline::ensure(manifest.state().baseline);
-  kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline", options.progress};
+  kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline"};
   KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, kbuild,
                                                                record.config_input, runner, log));
   if (*configured) {

@@ -74,7 +74,6 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   }
   options.rounds = args.rounds;
   options.jobs = args.jobs;
-  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
   options.timeout_seconds = args.timeout;
   options.qemu = args.guest;
   options.make_args = args.make_args;

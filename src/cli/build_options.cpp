@@ -36,7 +36,7 @@ void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
   app.add_option("make_args", args.make_args, "After --: more arguments for make");
 }
 
-pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress) {
+pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args) {
   pipeline::InstrumentOptions options;
   options.source = args.source;
   options.workdir = args.workdir;
@@ -46,7 +46,6 @@ pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool
   options.fragments.assign(args.fragments.begin(), args.fragments.end());
   options.jobs = args.jobs;
   options.atomic_counters = args.atomic_counters;
-  options.progress = progress;
   options.make_args = args.make_args;
   return options;
 }

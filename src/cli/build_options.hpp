@@ -25,7 +25,7 @@ struct KernelBuildArgs {
 };
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args);
-pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args, bool progress);
+pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args);
 
 // --memory, --cpus and --accel, bound straight to the guest options they set, so their defaults
 // are QemuOptions' own and stated once. `guest` names the guest in the help text.

@@ -73,7 +73,7 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
 Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& globals) {
   if (args.remove_support) return run_remove_support(args, globals);
   if (args.support_only) return run_support_only(args, globals);
-  auto options = instrument_options(args, !globals.quiet && ::isatty(STDERR_FILENO));
+  auto options = instrument_options(args);
   options.dry_run = args.dry_run;
 
   auto manifest = pipeline::Manifest::load(args.workdir);

@@ -51,7 +51,6 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   if (!args.profile.empty()) options.profile = args.profile;
   options.jobs = args.jobs;
   options.dry_run = args.dry_run;
-  options.progress = !globals.quiet && ::isatty(STDERR_FILENO);
   options.smoke_boot = !args.no_boot;
   options.qemu = args.qemu;
   options.make_args = args.make_args;

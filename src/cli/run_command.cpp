@@ -46,9 +46,8 @@ int print_plan(const std::vector<pipeline::PlannedPhase>& plan, const GlobalOpti
 }
 
 Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
-  bool progress = !globals.quiet && ::isatty(STDERR_FILENO);
   pipeline::PipelineOptions options;
-  options.instrument = instrument_options(args, progress);
+  options.instrument = instrument_options(args);
 
   std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
   auto workload = targets::find_workload(args.workload, files);
@@ -65,7 +64,6 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
 
   auto& optimize = options.optimize;
   optimize.jobs = args.jobs;
-  optimize.progress = progress;
   optimize.smoke_boot = !args.no_boot;
   optimize.qemu.memory_mb = args.qemu.memory_mb;
   optimize.qemu.accel = args.qemu.accel;

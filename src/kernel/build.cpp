@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kpgo/system/logging.hpp"
+
 namespace kpgo::kernel {
 
 namespace fs = std::filesystem;
@@ -49,13 +51,13 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
     }
     if (line.size() > 2 && line[0] == ' ' && line[1] == ' ') ++steps;
     auto now = std::chrono::steady_clock::now();
-    if (log.progress && now - last_shown > std::chrono::milliseconds(200)) {
+    if (now - last_shown > std::chrono::milliseconds(200)) {
       last_shown = now;
       std::string shown(line.substr(0, 70));
-      fmt::print(stderr, "\r\033[K{}: {} steps  {}", log.label, steps, shown);
+      show_status(fmt::format("{}: {} steps  {}", log.label, steps, shown));
     }
   });
-  if (log.progress) fmt::print(stderr, "\r\033[K");
+  clear_status();
   out.flush();
   if (!result) return tl::unexpected(result.error());
   if (result->succeeded()) return {};

@@ -151,8 +151,10 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   outcome.commands.push_back(build);
   if (options.dry_run) return outcome;
 
-  kernel::BuildLog log{fs::absolute(options.workdir) / "logs" / "instrument.log", "instrument",
-                       options.progress};
+  kernel::BuildLog log{
+      fs::absolute(options.workdir) / "logs" / "instrument.log",
+      "instrument",
+  };
   KPGO_TRY(configure(*config, kbuild, runner, log));
   // From here until it finishes, the workdir has no instrumented kernel it vouches for.
   InstrumentState& record = ensure(manifest.state().instrument);

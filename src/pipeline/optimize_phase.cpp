@@ -276,10 +276,9 @@ void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
 // function only when it compiles, so the diagnostics of the build that did compile with this
 // profile stay countable. Returns the log's text.
 Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::string& key,
-                                       const OptimizeOptions& options, const fs::path& workdir,
-                                       ProcessRunner& runner, OptimizeOutcome& outcome,
-                                       kernel::BuildLog& log) {
-  log = {workdir / "logs" / ("optimize-" + key + ".log"), "optimize", options.progress};
+                                       const fs::path& workdir, ProcessRunner& runner,
+                                       OptimizeOutcome& outcome, kernel::BuildLog& log) {
+  log = {workdir / "logs" / ("optimize-" + key + ".log"), "optimize"};
   std::error_code ec;
   uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
   KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
@@ -327,12 +326,12 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   record.report.reset();
   KPGO_TRY(manifest.save());
 
-  kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize", options.progress};
+  kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize"};
   KPGO_TRY(
       configure_uninstrumented(instrument.build_dir, kbuild, record.config_input, runner, log));
   std::string key = stored->sha256.substr(0, 16) + "-" + record.config_input.substr(0, 8);
   KPGO_TRY_BIND(log_text,
-                build_with_profile(kbuild, key, options, manifest.workdir(), runner, outcome, log));
+                build_with_profile(kbuild, key, manifest.workdir(), runner, outcome, log));
   auto kernel_functions = instrumented_function_names(manifest.state(), **backend);
   KPGO_TRY(read_build_results(*log_text, contents, kernel_functions, instrument, kbuild.output,
                               outcome));

@@ -5,12 +5,26 @@
 
 #include <cstdlib>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace kpgo {
 
+namespace {
+bool status_lines = false;
+}  // namespace
+
+void show_status(std::string_view text) {
+  if (status_lines) fmt::print(stderr, "\r\033[K{}", text);
+}
+
+void clear_status() {
+  if (status_lines) fmt::print(stderr, "\r\033[K");
+}
+
 void setup_logging(int verbosity) {
+  status_lines = verbosity >= 0 && ::isatty(STDERR_FILENO);
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   // NO_COLOR (https://no-color.org): any non-empty value turns colour off.
   const char* no_color = std::getenv("NO_COLOR");

@@ -30,7 +30,6 @@ struct BenchOptions {
   std::vector<targets::Workload> workloads;
   unsigned rounds = 3;
   unsigned jobs = 0;
-  bool progress = false;
   unsigned timeout_seconds = 1800;     // one boot, all workloads
   targets::QemuOptions qemu;           // kernel is set per boot
   std::optional<SshBenchOptions> ssh;  // set: real hardware instead of QEMU

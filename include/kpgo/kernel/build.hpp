@@ -24,8 +24,7 @@ struct Kbuild {
 
 struct BuildLog {
   std::filesystem::path file;  // the whole output goes here
-  std::string label;           // shown in progress and errors
-  bool progress = false;       // a status line on stderr (a terminal)
+  std::string label;           // shown in the status line and in errors
 };
 
 // Runs make, writing its output to the log; on failure the error quotes the log's error lines.

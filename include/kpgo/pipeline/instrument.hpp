@@ -22,7 +22,6 @@ struct InstrumentOptions {
   unsigned jobs = 0;
   bool atomic_counters = false;
   bool dry_run = false;
-  bool progress = false;
   std::vector<std::string> make_args;
 };
 

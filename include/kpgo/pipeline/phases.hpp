@@ -32,7 +32,6 @@ struct OptimizeOptions {
   std::optional<std::filesystem::path> profile;  // default: the workdir's merged profile
   unsigned jobs = 0;
   bool dry_run = false;
-  bool progress = false;
   bool smoke_boot = true;
   targets::QemuOptions qemu;
   std::vector<std::string> make_args;
