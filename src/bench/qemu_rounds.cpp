@@ -66,9 +66,9 @@ Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::pa
     KPGO_TRY(image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755));
     image->add_directory("kpgo/files/" + workload.name);
     for (const auto& file : workload.files) {
-      auto added = image->add_host_file(
-          "kpgo/files/" + workload.name + "/" + file.filename().string(), file);
-      if (!added) return tl::unexpected(added.error());
+      KPGO_TRY_BIND(added,
+                    image->add_host_file(
+                        "kpgo/files/" + workload.name + "/" + file.filename().string(), file));
     }
   }
   return image;
@@ -109,9 +109,8 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
       qemu.output_disk = false;
       qemu.log =
           manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
-      auto seconds =
-          targets::run_guest(qemu, *image, scratch / kernel.name, options.timeout_seconds, runner);
-      if (!seconds) return tl::unexpected(seconds.error());
+      KPGO_TRY_BIND(seconds, targets::run_guest(qemu, *image, scratch / kernel.name,
+                                                options.timeout_seconds, runner));
       (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
       std::string console = read_text_or_empty(qemu.log);
       for (auto& figures : outcome.workloads) {

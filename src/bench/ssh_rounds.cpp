@@ -39,9 +39,8 @@ struct Running {
 };
 
 Result<Running> ask_running(targets::Transport& machine) {
-  auto answer = machine.run("uname -r; uname -v; cat /proc/sys/kernel/random/boot_id", std::nullopt,
-                            std::nullopt, 30);
-  if (!answer) return tl::unexpected(answer.error());
+  KPGO_TRY_BIND(answer, machine.run("uname -r; uname -v; cat /proc/sys/kernel/random/boot_id",
+                                    std::nullopt, std::nullopt, 30));
   if (!answer->succeeded()) return fail("ssh: {}", first_line(answer->err));
   std::istringstream lines(answer->out);
   Running running;
@@ -69,8 +68,7 @@ Result<> boot(const SshBenchOptions& ssh, const BenchKernel& kernel,
   command.stdout_file = log;
   command.timeout_seconds = ssh.boot_timeout_seconds;
   spdlog::debug("KPGO_KERNEL={} {}", kernel.name, render_command(command));
-  auto ran = runner.capture(command);
-  if (!ran) return tl::unexpected(ran.error());
+  KPGO_TRY_BIND(ran, runner.capture(command));
   if (!ran->succeeded()) {
     return fail("the boot command failed for the {} kernel (exit {}{}): {}; its output is in {}",
                 kernel.name, ran->exit_code, ran->timed_out ? ", timed out" : "",
@@ -126,15 +124,13 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
                         ProcessRunner& runner, pipeline::Manifest& manifest,
                         BenchOutcome& outcome) {
   const SshBenchOptions& ssh = *options.ssh;
-  auto host = targets::parse_ssh_host(ssh.host);
-  if (!host) return tl::unexpected(host.error());
+  KPGO_TRY_BIND(host, targets::parse_ssh_host(ssh.host));
   auto machine = targets::ssh_transport(*host, runner, ssh.ssh_options);
   outcome.machine = machine->machine();
 
   std::array<kernel::KernelIdentity, 2> identities;
   for (size_t k = 0; k < kernels.size(); ++k) {
-    auto identity = kernel::read_bzimage_identity(kernels[k].bzimage);
-    if (!identity) return tl::unexpected(identity.error());
+    KPGO_TRY_BIND(identity, kernel::read_bzimage_identity(kernels[k].bzimage));
     identities[k] = *identity;
   }
   if (identities[0] == identities[1]) {
@@ -160,8 +156,8 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
 
       for (size_t w = 0; w < options.workloads.size(); ++w) {
         const auto& workload = options.workloads[w];
-        auto ran = machine->run(kTimedRun, workload.script, std::nullopt, options.timeout_seconds);
-        if (!ran) return tl::unexpected(ran.error());
+        KPGO_TRY_BIND(
+            ran, machine->run(kTimedRun, workload.script, std::nullopt, options.timeout_seconds));
         if (ran->timed_out) {
           return fail("workload {} timed out on the {} kernel on {}", workload.name, kernel.name,
                       machine->machine());

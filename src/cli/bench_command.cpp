@@ -64,12 +64,10 @@ void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
 }
 
 Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
-  auto manifest = pipeline::Manifest::load(args.workdir);
-  if (!manifest) return tl::unexpected(manifest.error());
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   bench::BenchOptions options;
   for (const auto& name : args.workloads) {
-    auto workload = targets::find_workload(name, {});
-    if (!workload) return tl::unexpected(workload.error());
+    KPGO_TRY_BIND(workload, targets::find_workload(name, {}));
     options.workloads.push_back(*workload);
   }
   options.rounds = args.rounds;
@@ -83,8 +81,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   } else if (!args.boot_command.empty()) {
     return fail("--boot-command is for --ssh; QEMU boots its kernels itself");
   }
-  auto outcome = bench::bench(options, system_runner(), *manifest);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(outcome, bench::bench(options, system_runner(), *manifest));
   if (globals.json) {
     print_json(bench_json(*outcome));
   } else if (!globals.quiet) {

@@ -36,8 +36,7 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   if (args.runs == 0) return fail("--runs 0: nothing to collect");
   if (args.weight == 0) return fail("--weight 0: a profile must weigh at least 1");
   std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
-  auto workload = targets::find_workload(args.workload, files);
-  if (!workload) return tl::unexpected(workload.error());
+  KPGO_TRY_BIND(workload, targets::find_workload(args.workload, files));
 
   pipeline::CollectOptions options;
   options.kind = !args.ssh.empty() ? targets::TargetKind::ssh
@@ -53,10 +52,8 @@ Result<int> run_collect(const CollectArgs& args, const GlobalOptions& globals) {
   options.qemu = args.guest;
   options.files = {args.profile_path, args.reset_path};
 
-  auto manifest = pipeline::Manifest::load(args.workdir);
-  if (!manifest) return tl::unexpected(manifest.error());
-  auto outcome = pipeline::collect_profiles(options, system_runner(), *manifest);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
+  KPGO_TRY_BIND(outcome, pipeline::collect_profiles(options, system_runner(), *manifest));
 
   if (globals.json) {
     print_json(collect_json(*outcome));

@@ -31,8 +31,7 @@ std::string tool_line(const toolchain::Tool& tool) {
 }
 
 Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
-  auto spec = toolchain::parse_llvm_spec(options.llvm);
-  if (!spec) return tl::unexpected(spec.error());
+  KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(options.llvm));
   auto backends = profile::BackendSet::discover();
   auto report = toolchain::check_toolchain(*spec, system_runner(), backends);
 

@@ -23,10 +23,8 @@ struct InstrumentArgs : KernelBuildArgs {
 };
 
 Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& globals) {
-  auto data = data_dir();
-  if (!data) return tl::unexpected(data.error());
-  auto tree = kernel::resolve_source(args.source, args.workdir, false, system_runner());
-  if (!tree) return tl::unexpected(tree.error());
+  KPGO_TRY_BIND(data, data_dir());
+  KPGO_TRY_BIND(tree, kernel::resolve_source(args.source, args.workdir, false, system_runner()));
   if (auto removed = kernel::remove_support(*tree, kernel::support_files(*data), system_runner());
       !removed) {
     return tl::unexpected(removed.error());
@@ -40,13 +38,11 @@ Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& 
 }
 
 Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& globals) {
-  auto data = data_dir();
-  if (!data) return tl::unexpected(data.error());
-  auto tree = kernel::resolve_source(args.source, args.workdir, args.dry_run, system_runner());
-  if (!tree) return tl::unexpected(tree.error());
+  KPGO_TRY_BIND(data, data_dir());
+  KPGO_TRY_BIND(tree,
+                kernel::resolve_source(args.source, args.workdir, args.dry_run, system_runner()));
   auto files = kernel::support_files(*data);
-  auto plan = kernel::plan_support(*tree, files, system_runner());
-  if (!plan) return tl::unexpected(plan.error());
+  KPGO_TRY_BIND(plan, kernel::plan_support(*tree, files, system_runner()));
   if (args.dry_run) {
     for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));
     return 0;
@@ -76,10 +72,8 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
   auto options = instrument_options(args);
   options.dry_run = args.dry_run;
 
-  auto manifest = pipeline::Manifest::load(args.workdir);
-  if (!manifest) return tl::unexpected(manifest.error());
-  auto outcome = pipeline::instrument_kernel(options, system_runner(), *manifest);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
+  KPGO_TRY_BIND(outcome, pipeline::instrument_kernel(options, system_runner(), *manifest));
 
   if (args.dry_run && !globals.json) {
     // Exactly what would run; the .config merge in between is kpgo's own step.

@@ -66,10 +66,8 @@ Result<> copy_file_to_stdout(const std::filesystem::path& path) {
 }
 
 Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals) {
-  auto mode = profile::parse_failure_mode(options.failure_mode);
-  if (!mode) return tl::unexpected(mode.error());
-  auto inputs = profile::collect_inputs(options.inputs, options.weighted, options.lists);
-  if (!inputs) return tl::unexpected(inputs.error());
+  KPGO_TRY_BIND(mode, profile::parse_failure_mode(options.failure_mode));
+  KPGO_TRY_BIND(inputs, profile::collect_inputs(options.inputs, options.weighted, options.lists));
 
   profile::MergeRequest request;
   request.inputs = std::move(*inputs);
@@ -81,10 +79,8 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   request.fast_path = !options.generic;
   if (!options.binary_id.empty()) request.expected_binary_id = options.binary_id;
   if (!options.llvm.empty()) {
-    auto spec = toolchain::parse_llvm_spec(options.llvm);
-    if (!spec) return tl::unexpected(spec.error());
-    auto major = toolchain::llvm_major_of(*spec, system_runner());
-    if (!major) return tl::unexpected(major.error());
+    KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(options.llvm));
+    KPGO_TRY_BIND(major, toolchain::llvm_major_of(*spec, system_runner()));
     request.consumer_major = *major;
   }
 
@@ -92,15 +88,13 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   std::optional<TemporaryFile> to_stdout;
   if (options.output == "-") {
     if (globals.json) return fail("-o - and --json both write to standard output; choose one");
-    auto file = TemporaryFile::create("kpgo-merge-stdout");
-    if (!file) return tl::unexpected(file.error());
+    KPGO_TRY_BIND(file, TemporaryFile::create("kpgo-merge-stdout"));
     to_stdout.emplace(std::move(*file));
     request.output = to_stdout->path();
   }
 
   auto backends = profile::BackendSet::discover();
-  auto outcome = profile::merge_profiles(request, backends);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(outcome, profile::merge_profiles(request, backends));
   if (to_stdout) {
     KPGO_TRY(copy_file_to_stdout(to_stdout->path()));
     outcome->output = "-";

@@ -45,8 +45,7 @@ void print_report(const pipeline::OptimizeOutcome& outcome) {
 }
 
 Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals) {
-  auto manifest = pipeline::Manifest::load(args.workdir);
-  if (!manifest) return tl::unexpected(manifest.error());
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   pipeline::OptimizeOptions options;
   if (!args.profile.empty()) options.profile = args.profile;
   options.jobs = args.jobs;
@@ -55,8 +54,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   options.qemu = args.qemu;
   options.make_args = args.make_args;
   auto backends = profile::BackendSet::discover();
-  auto outcome = pipeline::optimize(options, system_runner(), backends, *manifest);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(outcome, pipeline::optimize(options, system_runner(), backends, *manifest));
   if (args.dry_run) {
     for (const auto& command : outcome->commands) fmt::print("{}\n", render_command(command));
     return 0;

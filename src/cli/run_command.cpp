@@ -50,8 +50,7 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   options.instrument = instrument_options(args);
 
   std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
-  auto workload = targets::find_workload(args.workload, files);
-  if (!workload) return tl::unexpected(workload.error());
+  KPGO_TRY_BIND(workload, targets::find_workload(args.workload, files));
   auto& collect = options.collect;
   collect.kind = !args.ssh.empty() ? targets::TargetKind::ssh
                  : args.local      ? targets::TargetKind::local
@@ -69,16 +68,13 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   optimize.qemu.accel = args.qemu.accel;
   optimize.make_args = args.make_args;
 
-  auto manifest = pipeline::Manifest::load(args.workdir);
-  if (!manifest) return tl::unexpected(manifest.error());
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   auto backends = profile::BackendSet::discover();
   if (args.dry_run) {
-    auto plan = pipeline::plan_pipeline(options, system_runner(), backends, *manifest);
-    if (!plan) return tl::unexpected(plan.error());
+    KPGO_TRY_BIND(plan, pipeline::plan_pipeline(options, system_runner(), backends, *manifest));
     return print_plan(*plan, globals);
   }
-  auto outcome = pipeline::run_pipeline(options, system_runner(), backends, *manifest);
-  if (!outcome) return tl::unexpected(outcome.error());
+  KPGO_TRY_BIND(outcome, pipeline::run_pipeline(options, system_runner(), backends, *manifest));
 
   const auto& report = outcome->optimized.report;
   if (globals.json) {

@@ -38,8 +38,7 @@ std::vector<ConfigEntry> parse_config(std::string_view text) {
 }
 
 Result<std::vector<ConfigEntry>> read_config(const std::filesystem::path& path) {
-  auto text = read_text_file(path);
-  if (!text) return tl::unexpected(text.error());
+  KPGO_TRY_BIND(text, read_text_file(path));
   return parse_config(*text);
 }
 

@@ -45,8 +45,7 @@ std::vector<char> read_section(std::ifstream& in, const Elf64_Shdr& section) {
 
 Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
   std::ifstream in(object, std::ios::binary);
-  auto sections = read_sections(in, object);
-  if (!sections) return tl::unexpected(sections.error());
+  KPGO_TRY_BIND(sections, read_sections(in, object));
   // Section names, as in the object file; clang names a function's section after its profile:
   // .text.hot.[NAME] or .text.unlikely.[NAME].
   Elf64_Ehdr header;
@@ -97,8 +96,7 @@ Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
 
 Result<std::string> read_build_id(const std::filesystem::path& elf) {
   std::ifstream in(elf, std::ios::binary);
-  auto sections = read_sections(in, elf);
-  if (!sections) return tl::unexpected(sections.error());
+  KPGO_TRY_BIND(sections, read_sections(in, elf));
   for (const auto& section : *sections) {
     if (section.sh_type != SHT_NOTE || section.sh_size > (1u << 20)) continue;
     std::vector<uint8_t> notes(section.sh_size);

@@ -133,8 +133,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
   fs::remove_all(partial, ec);
   fs::create_directories(partial, ec);
   spdlog::info("unpacking {} into {} (once per workdir)", source.string(), target.string());
-  auto output = runner.capture(unpack);
-  if (!output) return tl::unexpected(output.error());
+  KPGO_TRY_BIND(output, runner.capture(unpack));
   if (!output->succeeded()) return fail("cannot unpack {}: {}", source.string(), output->err);
   fs::path top = partial;
   std::vector<fs::path> entries;

@@ -29,8 +29,7 @@ Command patch_command(const fs::path& tree, const fs::path& patch, bool reverse,
 }
 
 Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_view what) {
-  auto output = runner.capture(command);
-  if (!output) return tl::unexpected(output.error());
+  KPGO_TRY_BIND(output, runner.capture(command));
   if (!output->succeeded()) {
     std::string detail = output->out + output->err;
     if (detail.size() > 2000) detail = detail.substr(0, 2000) + "...";
@@ -62,8 +61,7 @@ std::vector<std::string> supported_lines(const SupportFiles& files) {
 
 Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files,
                                  ProcessRunner& runner) {
-  auto version = read_kernel_version(tree);
-  if (!version) return tl::unexpected(version.error());
+  KPGO_TRY_BIND(version, read_kernel_version(tree));
   SupportPlan plan;
   plan.before = detect_pgo_support(tree);
   plan.line = fmt::format("{}.{}", version->version, version->patchlevel);
@@ -140,8 +138,7 @@ Result<> remove_support(const fs::path& tree, const SupportFiles& files, Process
   if (detect_pgo_support(tree) != PgoSupport::kpgo) {
     return fail("{} does not have kpgo's support; nothing to remove", tree.string());
   }
-  auto version = read_kernel_version(tree);
-  if (!version) return tl::unexpected(version.error());
+  KPGO_TRY_BIND(version, read_kernel_version(tree));
   std::string line = fmt::format("{}.{}", version->version, version->patchlevel);
   auto patch = patch_of(files, line);
   if (auto check = run_patch(patch_command(tree, patch, true, true), runner,

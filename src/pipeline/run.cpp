@@ -238,8 +238,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   if (instrument_runs) {
     InstrumentOptions dry = options.instrument;
     dry.dry_run = true;
-    auto outcome = instrument_kernel(dry, runner, manifest);
-    if (!outcome) return tl::unexpected(outcome.error());
+    KPGO_TRY_BIND(outcome, instrument_kernel(dry, runner, manifest));
     instrument.commands = outcome->commands;
   }
   plan.push_back(instrument);
@@ -274,8 +273,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   if (optimize_runs && !instrument_runs) {
     OptimizeOptions dry = options.optimize;
     dry.dry_run = true;
-    auto outcome = optimize(dry, runner, backends, manifest);
-    if (!outcome) return tl::unexpected(outcome.error());
+    KPGO_TRY_BIND(outcome, optimize(dry, runner, backends, manifest));
     optimize_phase.commands = outcome->commands;
   } else if (optimize_runs) {
     optimize_phase.what =

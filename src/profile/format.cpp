@@ -396,8 +396,7 @@ Result<ProfileIdentity> identify(const fs::path& path) {
     return id;
   }
   if (magic == kRawMagic64 || magic == kRawMagic32) {
-    auto header = parse_raw_header(head, size);
-    if (!header) return tl::unexpected(header.error());
+    KPGO_TRY_BIND(header, parse_raw_header(head, size));
     id.kind = ProfileKind::raw;
     id.version = header->version;
     id.raw = *header;
@@ -406,8 +405,7 @@ Result<ProfileIdentity> identify(const fs::path& path) {
     in.seekg(static_cast<std::streamoff>(header->header_size));
     in.read(reinterpret_cast<char*>(ids_section.data()),
             static_cast<std::streamsize>(ids_section.size()));
-    auto ids = parse_binary_ids(ids_section);
-    if (!ids) return tl::unexpected(ids.error());
+    KPGO_TRY_BIND(ids, parse_binary_ids(ids_section));
     id.binary_ids = std::move(*ids);
     return id;
   }
@@ -449,8 +447,7 @@ namespace kpgo::profile {
 Result<CollectedProfile> check_collected_profile(const fs::path& path,
                                                  const std::string& expected_build_id,
                                                  uint64_t expected_raw_version) {
-  auto id = inspect_profile(path);
-  if (!id) return tl::unexpected(id.error());
+  KPGO_TRY_BIND(id, inspect_profile(path));
   if (id->kind != ProfileKind::raw) {
     return fail("{}: a {} profile, not the raw profile a kernel writes", path.string(),
                 to_string(id->kind));

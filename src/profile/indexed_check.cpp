@@ -112,8 +112,7 @@ Result<> check_entry_data(std::span<const uint8_t> file, uint64_t at, uint64_t e
       if (bitmap > cursor.left() / 8) return fail("a record claims {} bitmap bytes", bitmap);
       cursor.skip(bitmap * 8);
     }
-    auto size = validate_value_data(file, cursor.at(), end, kMostValueKinds);
-    if (!size) return tl::unexpected(size.error());
+    KPGO_TRY_BIND(size, validate_value_data(file, cursor.at(), end, kMostValueKinds));
     cursor.skip(*size);
   }
   return {};
@@ -226,8 +225,7 @@ Result<IndexedHeader> validate_indexed_profile(std::span<const uint8_t> file) {
     KPGO_TRY(skip_summary(cursor, "context-sensitive"));
   }
   uint64_t payload = cursor.at();
-  auto table = check_buckets(file, *header, payload);
-  if (!table) return tl::unexpected(table.error());
+  KPGO_TRY_BIND(table, check_buckets(file, *header, payload));
   KPGO_TRY(check_entries(file, *header, payload, table->entries));
   KPGO_TRY(check_trailing_sections(file, *header, table->end));
   return header;

@@ -99,8 +99,7 @@ Result<std::vector<WeightedInput>> collect_inputs(const std::vector<std::string>
     KPGO_TRY(add_path(inputs, path, 1));
   }
   for (const auto& spec : weighted) {
-    auto parsed = parse_weighted_input(spec);
-    if (!parsed) return tl::unexpected(parsed.error());
+    KPGO_TRY_BIND(parsed, parse_weighted_input(spec));
     KPGO_TRY(add_path(inputs, parsed->path, parsed->weight));
   }
   for (const auto& list : list_files) {
@@ -274,10 +273,8 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   }
 
   std::vector<BackendInfo> available = backends.catalog();
-  auto major = choose_backend(readable, request.consumer_major, available);
-  if (!major) return tl::unexpected(major.error());
-  auto backend = backends.get(*major);
-  if (!backend) return tl::unexpected(backend.error());
+  KPGO_TRY_BIND(major, choose_backend(readable, request.consumer_major, available));
+  KPGO_TRY_BIND(backend, backends.get(*major));
   outcome.backend = (*backend)->info();
   auto listed = std::find_if(available.begin(), available.end(),
                              [&](const BackendInfo& info) { return info.llvm_major == *major; });
@@ -327,8 +324,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     job_index.push_back(i);
   }
 
-  auto file = AtomicFile::create(request.output);
-  if (!file) return tl::unexpected(file.error());
+  KPGO_TRY_BIND(file, AtomicFile::create(request.output));
   job.output_path = file->temp_path().string();
 
   size_t early_failures = request.inputs.size() - job.inputs.size();

@@ -36,8 +36,7 @@ Result<AtomicFile> AtomicFile::create(const fs::path& target) {
         target.string());
   }
   // The temporary sits beside the target so that rename() stays on one filesystem.
-  auto temp = TemporaryFile::create_in(dir, "." + target.filename().string() + ".kpgo");
-  if (!temp) return tl::unexpected(temp.error());
+  KPGO_TRY_BIND(temp, TemporaryFile::create_in(dir, "." + target.filename().string() + ".kpgo"));
   ::chmod(temp->path().c_str(), mode_for(target));
   return AtomicFile(target, std::move(*temp));
 }
@@ -121,8 +120,7 @@ TemporaryFile::~TemporaryFile() {
 }
 
 Result<> write_file_atomically(const fs::path& target, std::string_view content) {
-  auto file = AtomicFile::create(target);
-  if (!file) return tl::unexpected(file.error());
+  KPGO_TRY_BIND(file, AtomicFile::create(target));
   {
     std::ofstream out(file->temp_path(), std::ios::binary | std::ios::trunc);
     out.write(content.data(), static_cast<std::streamsize>(content.size()));

@@ -41,8 +41,7 @@ Result<> fresh_disk(const fs::path& disk) {
 
 // The guest's userland: busybox and the directories every init here mounts on, plus `init`.
 Result<Initramfs> guest_image(const std::string& init) {
-  auto busybox = static_busybox();
-  if (!busybox) return tl::unexpected(busybox.error());
+  KPGO_TRY_BIND(busybox, static_busybox());
   Initramfs image;
   for (const char* dir : {"bin", "dev", "proc", "sys", "tmp"}) image.add_directory(dir);
   KPGO_TRY(image.add_host_file("bin/busybox", *busybox, 0755));
@@ -167,8 +166,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
 
-  auto base = guest_image(init_script(request.runs));
-  if (!base) return tl::unexpected(base.error());
+  KPGO_TRY_BIND(base, guest_image(init_script(request.runs)));
   Initramfs& image = *base;
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
   KPGO_TRY(image.add_host_file("kpgo/workload.sh", request.workload.script, 0755));
@@ -177,8 +175,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
       return fail("--file {}: a directory; name files", file.string());
     KPGO_TRY(image.add_host_file("kpgo/files/" + file.filename().string(), file));
   }
-  auto booted = run_guest(options_, image, scratch, request.timeout_seconds, runner_);
-  if (!booted) return tl::unexpected(booted.error());
+  KPGO_TRY_BIND(booted, run_guest(options_, image, scratch, request.timeout_seconds, runner_));
   fs::path out = scratch / "kpgo-out";
   std::string release = read_text_or_empty(out / "release");
   if (!release.empty() && release.back() == '\n') release.pop_back();

@@ -15,8 +15,7 @@ Result<Workload> find_workload(const std::string& name_or_path,
   std::error_code ec;
   fs::path script = name_or_path;
   if (!fs::exists(script, ec) && name_or_path.find('/') == std::string::npos) {
-    auto data = data_dir();
-    if (!data) return tl::unexpected(data.error());
+    KPGO_TRY_BIND(data, data_dir());
     script = *data / "configs" / "workloads" / (name_or_path + ".sh");
     if (!fs::exists(script, ec)) {
       std::string known;

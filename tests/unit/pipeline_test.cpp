@@ -141,8 +141,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   Result<PipelineOutcome> run() {
-    auto manifest = Manifest::load(options_.instrument.workdir);
-    if (!manifest) return tl::unexpected(manifest.error());
+    KPGO_TRY_BIND(manifest, Manifest::load(options_.instrument.workdir));
     return run_pipeline(options_, kbuild_, backends_, *manifest);
   }
 

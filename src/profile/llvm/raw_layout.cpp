@@ -167,8 +167,7 @@ uint64_t fingerprint_of(std::span<const uint8_t> file, const RawHeader& header) 
 Result<> validate_other_input(std::span<const uint8_t> file) {
   uint64_t magic = file.size() >= 8 ? load<uint64_t>(file.data()) : 0;
   if (magic == kIndexedMagic) {
-    auto header = validate_indexed_profile(file);
-    if (!header) return tl::unexpected(header.error());
+    KPGO_TRY_BIND(header, validate_indexed_profile(file));
     return {};
   }
   if (!looks_like_text(file)) return {};  // LLVM refuses it as an unknown format
