@@ -251,85 +251,135 @@ std::vector<std::pair<size_t, std::string>> foreign_inputs(
   return out;
 }
 
-Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& backends) {
-  MergeOutcome outcome;
-  outcome.output = request.output;
-  outcome.inputs = request.inputs.size();
+namespace {
 
-  // Everything kpgo can tell without LLVM is checked first, so that LLVM sees only inputs
-  // of its own format, and its errors are left for what really is inside the files.
-  std::vector<std::string> problems(request.inputs.size());
-  std::vector<ProfileIdentity> readable;
-  std::vector<size_t> readable_index;
-  for (size_t i = 0; i < request.inputs.size(); ++i) {
+// Everything kpgo can tell without LLVM is checked first, so that LLVM sees only inputs of its
+// own format, and its errors are left for what really is inside the files. problems[i] says why
+// input i is left out; empty: it goes into the merge.
+struct Screening {
+  std::vector<std::string> problems;
+  std::vector<ProfileIdentity> readable;  // the inputs whose header kpgo could read
+  std::vector<size_t> readable_index;     // and where they are among the inputs
+};
+
+Screening read_headers(const std::vector<WeightedInput>& inputs) {
+  Screening screening;
+  screening.problems.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
     // The header only: the backend walks every record of each input as it reads it, once.
-    auto id = identify_profile(request.inputs[i].path);
+    auto id = identify_profile(inputs[i].path);
     if (!id) {
-      problems[i] = id.error().message;  // the reason; the file is named where it is reported
+      screening.problems[i] = id.error().message;  // the file is named where it is reported
       continue;
     }
-    readable.push_back(*id);
-    readable_index.push_back(i);
+    screening.readable.push_back(*id);
+    screening.readable_index.push_back(i);
   }
+  return screening;
+}
 
-  std::vector<BackendInfo> available = backends.catalog();
-  KPGO_TRY_BIND(major, choose_backend(readable, request.consumer_major, available));
+// The backend for these inputs and their consumer, chosen from kpgo's table of formats; when
+// the library itself says otherwise, from what every library says. `available` is what the
+// choice was made from.
+Result<Backend*> pick_backend(const Screening& screening, std::optional<unsigned> consumer_major,
+                              BackendSet& backends, std::vector<BackendInfo>& available) {
+  available = backends.catalog();
+  KPGO_TRY_BIND(major, choose_backend(screening.readable, consumer_major, available));
   KPGO_TRY_BIND(backend, backends.get(*major));
-  outcome.backend = (*backend)->info();
+  BackendInfo info = (*backend)->info();
   auto listed = std::find_if(available.begin(), available.end(),
-                             [&](const BackendInfo& info) { return info.llvm_major == *major; });
-  if (listed == available.end() || listed->raw_version != outcome.backend.raw_version ||
-      listed->indexed_version != outcome.backend.indexed_version) {
-    // The library disagrees with kpgo's table of formats: ask every library and choose again.
-    spdlog::debug("LLVM {} backend reads raw {} and writes indexed {}, not as kpgo's table says",
-                  *major, outcome.backend.raw_version, outcome.backend.indexed_version);
-    available = backends.infos();
-    major = choose_backend(readable, request.consumer_major, available);
-    if (!major) return tl::unexpected(major.error());
-    backend = backends.get(*major);
-    if (!backend) return tl::unexpected(backend.error());
-    outcome.backend = (*backend)->info();
+                             [&](const BackendInfo& entry) { return entry.llvm_major == *major; });
+  if (listed != available.end() && listed->raw_version == info.raw_version &&
+      listed->indexed_version == info.indexed_version) {
+    return *backend;
   }
-  spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
-                outcome.backend.llvm_version, outcome.backend.raw_version,
-                outcome.backend.indexed_version);
+  spdlog::debug("LLVM {} backend reads raw {} and writes indexed {}, not as kpgo's table says",
+                *major, info.raw_version, info.indexed_version);
+  available = backends.infos();
+  KPGO_TRY_BIND(again, choose_backend(screening.readable, consumer_major, available));
+  return backends.get(*again);
+}
 
-  for (size_t k = 0; k < readable.size(); ++k) {
-    if (auto problem = version_problem(readable[k], outcome.backend, available)) {
-      problems[readable_index[k]] = *problem;
-    }
-  }
-  // Only inputs of the right format vote on which binary the merge is for.
+// Inputs of another format than the backend's, or of another binary than the majority's (or
+// the expected one), are left out. Only inputs of the right format vote on the binary.
+void leave_out_unfit(Screening& screening, const BackendInfo& backend,
+                     const std::vector<BackendInfo>& available,
+                     const std::optional<std::string>& expected_id) {
   std::vector<ProfileIdentity> voters;
   std::vector<size_t> voter_index;
-  for (size_t k = 0; k < readable.size(); ++k) {
-    if (!problems[readable_index[k]].empty()) continue;
-    voters.push_back(readable[k]);
-    voter_index.push_back(readable_index[k]);
+  for (size_t k = 0; k < screening.readable.size(); ++k) {
+    auto& problem = screening.problems[screening.readable_index[k]];
+    if (auto reason = version_problem(screening.readable[k], backend, available)) problem = *reason;
+    if (!problem.empty()) continue;
+    voters.push_back(screening.readable[k]);
+    voter_index.push_back(screening.readable_index[k]);
   }
-  for (auto& [k, reason] : foreign_inputs(voters, request.expected_binary_id)) {
-    problems[voter_index[k]] = reason;
+  for (auto& [k, reason] : foreign_inputs(voters, expected_id)) {
+    screening.problems[voter_index[k]] = reason;
   }
+}
 
+// The backend's job: the inputs without a problem. job_index maps its inputs back.
+MergeJob job_for(const MergeRequest& request, const std::vector<std::string>& problems,
+                 std::vector<size_t>& job_index) {
   MergeJob job;
   job.threads = request.threads;
   job.sparse = request.sparse;
   job.format = request.format;
   job.failure_mode = request.failure_mode;
   job.fast_path = request.fast_path;
-  std::vector<size_t> job_index;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     if (!problems[i].empty()) continue;
     job.inputs.push_back(request.inputs[i]);
     job_index.push_back(i);
   }
+  return job;
+}
 
+// Whether the output may replace what is there, by the failure mode; an error says why not.
+Result<> check_outcome(const MergeRequest& request, const MergeOutcome& outcome,
+                       const MergeReport& report) {
+  std::string listing;
+  for (const auto& skip : outcome.skipped)
+    listing += fmt::format("\n  {}: {}", skip.path, skip.reason);
+  if (!merge_should_write(request.failure_mode, outcome.merged, outcome.skipped.size())) {
+    if (outcome.merged == 0) {
+      return fail("no profile could be merged; {} left as it was:{}", request.output.string(),
+                  listing);
+    }
+    return fail("{} of {} inputs cannot be merged (--failure-mode=any); {} left as it was:{}",
+                outcome.skipped.size(), outcome.inputs, request.output.string(), listing);
+  }
+  if (!report.wrote_output) {
+    return fail("cannot write {}: {}", request.output.string(),
+                report.write_error.empty() ? "the backend wrote nothing" : report.write_error);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& backends) {
+  MergeOutcome outcome;
+  outcome.output = request.output;
+  outcome.inputs = request.inputs.size();
+  Screening screening = read_headers(request.inputs);
+  std::vector<BackendInfo> available;
+  KPGO_TRY_BIND(backend, pick_backend(screening, request.consumer_major, backends, available));
+  outcome.backend = (*backend)->info();
+  spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
+                outcome.backend.llvm_version, outcome.backend.raw_version,
+                outcome.backend.indexed_version);
+  leave_out_unfit(screening, outcome.backend, available, request.expected_binary_id);
+  auto& problems = screening.problems;
+  std::vector<size_t> job_index;
+  MergeJob job = job_for(request, problems, job_index);
   KPGO_TRY_BIND(file, AtomicFile::create(request.output));
   job.output_path = file->temp_path().string();
 
-  size_t early_failures = request.inputs.size() - job.inputs.size();
   MergeReport report;
   // Under `any` one bad input already decides the outcome: LLVM need not read the rest.
+  size_t early_failures = request.inputs.size() - job.inputs.size();
   if (!job.inputs.empty() && (request.failure_mode != FailureMode::any || early_failures == 0)) {
     CurrentActivity activity(fmt::format("merging {} inputs (the first {}) into {}",
                                          job.inputs.size(), job.inputs.front().path,
@@ -337,35 +387,16 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
     report = (*backend)->merge(job);
   }
   for (const auto& failure : report.failures) problems[job_index[failure.input]] = failure.reason;
-
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     if (!problems[i].empty()) outcome.skipped.push_back({request.inputs[i].path, problems[i]});
   }
   outcome.merged = request.inputs.size() - outcome.skipped.size();
   outcome.warnings = std::move(report.warnings);
   outcome.fast_inputs = report.fast_inputs;
+  outcome.stats = report.stats;
   for (const auto& note : report.notes) spdlog::debug("{}", note);
   spdlog::debug("{} of {} inputs folded by the fast path", report.fast_inputs, job.inputs.size());
-  outcome.stats = report.stats;
-
-  auto listing = [&] {
-    std::string text;
-    for (const auto& skip : outcome.skipped)
-      text += fmt::format("\n  {}: {}", skip.path, skip.reason);
-    return text;
-  };
-  if (!merge_should_write(request.failure_mode, outcome.merged, outcome.skipped.size())) {
-    if (outcome.merged == 0) {
-      return fail("no profile could be merged; {} left as it was:{}", request.output.string(),
-                  listing());
-    }
-    return fail("{} of {} inputs cannot be merged (--failure-mode=any); {} left as it was:{}",
-                outcome.skipped.size(), outcome.inputs, request.output.string(), listing());
-  }
-  if (!report.wrote_output) {
-    return fail("cannot write {}: {}", request.output.string(),
-                report.write_error.empty() ? "the backend wrote nothing" : report.write_error);
-  }
+  KPGO_TRY(check_outcome(request, outcome, report));
   KPGO_TRY(file->commit());
   return outcome;
 }
