@@ -296,6 +296,106 @@ class PhaseClock {
   std::string laps_;
 };
 
+// Screens every input (-j bounds it: -j 1 screens on the calling thread too) and offers each to
+// the fast path's layouts. Returns the inputs that passed; the others go to `failures`.
+std::vector<size_t> screen_inputs(const MergeJob& job, std::vector<fast::Screening>& screens,
+                                  LayoutShelf& shelf, std::vector<InputFailure>& failures) {
+  size_t screeners = job.threads ? job.threads : std::thread::hardware_concurrency();
+  parallel_for(job.inputs.size(), screeners, [&](size_t i) {
+    auto mapped = MappedFile::open(job.inputs[i].path);
+    if (!mapped) {
+      screens[i].failure = mapped.error().what();
+      return;
+    }
+    screens[i] = fast::screen_input(mapped->bytes());
+    if (job.fast_path) shelf.offer(screens[i], mapped->bytes(), job.inputs[i].path);
+  });
+  std::vector<size_t> good;
+  for (size_t i = 0; i < job.inputs.size(); ++i) {
+    if (screens[i].failure.empty()) {
+      good.push_back(i);
+    } else {
+      failures.push_back({i, screens[i].failure});
+    }
+  }
+  return good;
+}
+
+// Writer threads: -j, or by default one per two inputs up to the cores; at least one, and no
+// more than there are inputs.
+size_t writer_threads(const MergeJob& job, size_t inputs) {
+  size_t threads = job.threads;
+  if (threads == 0) {
+    threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), (inputs + 1) / 2);
+  }
+  return std::max<size_t>(1, std::min(threads, std::max<size_t>(1, inputs)));
+}
+
+// Merges every context into the first: pairwise, halving each round; an odd one out joins the
+// first, as in llvm-profdata. Folds of one layout merge among themselves and reach LLVM's writer
+// once.
+void combine_contexts(std::vector<WriterContext>& contexts) {
+  size_t threads = contexts.size();
+  bool one_fold = std::all_of(contexts.begin(), contexts.end(), [&](const WriterContext& c) {
+    return c.pure && c.fold && &c.fold->layout() == &contexts[0].fold->layout();
+  });
+  if (!one_fold) {
+    for (auto& context : contexts) {
+      if (context.pure && context.fold) context.fold->hand_to(*context.writer, context.warnings);
+    }
+  }
+  for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
+    parallel_for(mid, mid, [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
+    if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
+  }
+  if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);
+}
+
+// The merged context's failures (the screening's too), warnings and statistics into the report.
+void report_merged(const MergeJob& job, std::vector<WriterContext>& contexts,
+                   std::vector<InputFailure> early_failures, MergeReport& report) {
+  for (auto& context : contexts) {
+    report.fast_inputs += context.fast_inputs;
+    for (auto& note : context.notes) report.notes.push_back(std::move(note));
+  }
+  WriterContext& merged = contexts[0];
+  for (auto& failure : early_failures) merged.failures.push_back(std::move(failure));
+  std::sort(merged.failures.begin(), merged.failures.end(),
+            [](const InputFailure& a, const InputFailure& b) { return a.input < b.input; });
+  std::sort(merged.warnings.begin(), merged.warnings.end());
+  report.failures = std::move(merged.failures);
+  report.warnings = std::move(merged.warnings);
+  for (auto& function : merged.writer->getProfileData()) {
+    for (auto& [hash, record] : function.getValue()) {
+      bool written = !job.sparse || std::any_of(record.Counts.begin(), record.Counts.end(),
+                                                [](uint64_t count) { return count != 0; });
+      if (written) add_record_stats(record, report.stats);
+    }
+  }
+}
+
+// Writes the merged profile to the job's (temporary) output, indexed or text.
+void write_output(const MergeJob& job, llvm::InstrProfWriter& writer, MergeReport& report) {
+  std::error_code ec;
+  bool text = job.format == OutputFormat::text;
+  llvm::raw_fd_ostream out(job.output_path, ec,
+                           text ? llvm::sys::fs::OF_TextWithCRLF : llvm::sys::fs::OF_None);
+  if (ec) {
+    report.write_error = ec.message();
+    return;
+  }
+  llvm::Error error = text ? writer.writeText(out) : writer.write(out);
+  out.close();
+  if (error) {
+    report.write_error = llvm::toString(std::move(error));
+  } else if (out.has_error()) {
+    report.write_error = out.error().message();
+    out.clear_error();
+  } else {
+    report.wrote_output = true;
+  }
+}
+
 class LlvmBackend final : public Backend {
  public:
   ProfileContents read(const std::string& path) override {
@@ -326,39 +426,14 @@ class LlvmBackend final : public Backend {
     PhaseClock clock;
     std::vector<fast::Screening> screens(job.inputs.size());
     LayoutShelf shelf;
-    // -j bounds every stage: -j 1 screens on the calling thread too.
-    size_t screeners = job.threads ? job.threads : std::thread::hardware_concurrency();
-    parallel_for(job.inputs.size(), screeners, [&](size_t i) {
-      auto mapped = MappedFile::open(job.inputs[i].path);
-      if (!mapped) {
-        screens[i].failure = mapped.error().what();
-        return;
-      }
-      screens[i] = fast::screen_input(mapped->bytes());
-      if (job.fast_path) shelf.offer(screens[i], mapped->bytes(), job.inputs[i].path);
-    });
-    // The inputs that passed are merged as llvm-profdata would merge them alone.
-    std::vector<size_t> good;
     std::vector<InputFailure> early_failures;
-    for (size_t i = 0; i < job.inputs.size(); ++i) {
-      if (screens[i].failure.empty()) {
-        good.push_back(i);
-      } else {
-        early_failures.push_back({i, screens[i].failure});
-      }
-    }
-
-    size_t threads = job.threads;
-    if (threads == 0) {
-      threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                 (good.size() + 1) / 2);
-    }
-    threads = std::max<size_t>(1, std::min(threads, std::max<size_t>(1, good.size())));
-
+    // The inputs that passed are merged as llvm-profdata would merge them alone.
+    std::vector<size_t> good = screen_inputs(job, screens, shelf, early_failures);
+    size_t threads = writer_threads(job, good.size());
     clock.lap("screen and layouts");
+
     FastPlan plan = plan_fast_path(job, screens, good, shelf);
     report.notes = std::move(plan.notes);
-
     std::vector<WriterContext> contexts(threads);
     for (auto& context : contexts) context.writer = make_writer(job.sparse);
     parallel_for(threads, threads, [&](size_t t) {
@@ -366,67 +441,15 @@ class LlvmBackend final : public Backend {
       for (size_t k = t; k < good.size(); k += threads) inputs.push_back(good[k]);
       run_context(job, screens, plan, inputs, contexts[t]);
     });
-
     clock.lap("fold and read");
-    bool one_fold = std::all_of(contexts.begin(), contexts.end(), [&](const WriterContext& c) {
-      return c.pure && c.fold && &c.fold->layout() == &contexts[0].fold->layout();
-    });
-    if (!one_fold) {
-      for (auto& context : contexts) {
-        if (context.pure && context.fold) context.fold->hand_to(*context.writer, context.warnings);
-      }
-    }
-    // Pairwise, halving each round; an odd one out joins the first, as in llvm-profdata. Folds
-    // of one layout merge among themselves and reach LLVM's writer once.
-    for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
-      parallel_for(mid, mid,
-                   [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
-      if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
-    }
-    if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);
+    combine_contexts(contexts);
     clock.lap("combine");
-    for (auto& context : contexts) {
-      report.fast_inputs += context.fast_inputs;
-      for (auto& note : context.notes) report.notes.push_back(std::move(note));
-    }
-
-    WriterContext& merged = contexts[0];
-    for (auto& failure : early_failures) merged.failures.push_back(std::move(failure));
-    std::sort(merged.failures.begin(), merged.failures.end(),
-              [](const InputFailure& a, const InputFailure& b) { return a.input < b.input; });
-    std::sort(merged.warnings.begin(), merged.warnings.end());
-    report.failures = std::move(merged.failures);
-    report.warnings = std::move(merged.warnings);
-    for (auto& function : merged.writer->getProfileData()) {
-      for (auto& [hash, record] : function.getValue()) {
-        bool written = !job.sparse || std::any_of(record.Counts.begin(), record.Counts.end(),
-                                                  [](uint64_t count) { return count != 0; });
-        if (written) add_record_stats(record, report.stats);
-      }
-    }
-
+    report_merged(job, contexts, std::move(early_failures), report);
     clock.lap("stats");
+
     size_t merged_count = job.inputs.size() - report.failures.size();
     if (!merge_should_write(job.failure_mode, merged_count, report.failures.size())) return report;
-
-    std::error_code ec;
-    bool text = job.format == OutputFormat::text;
-    llvm::raw_fd_ostream out(job.output_path, ec,
-                             text ? llvm::sys::fs::OF_TextWithCRLF : llvm::sys::fs::OF_None);
-    if (ec) {
-      report.write_error = ec.message();
-      return report;
-    }
-    llvm::Error error = text ? merged.writer->writeText(out) : merged.writer->write(out);
-    out.close();
-    if (error) {
-      report.write_error = llvm::toString(std::move(error));
-    } else if (out.has_error()) {
-      report.write_error = out.error().message();
-      out.clear_error();
-    } else {
-      report.wrote_output = true;
-    }
+    write_output(job, *contexts[0].writer, report);
     clock.lap("write");
     report.notes.push_back(clock.summary());
     return report;
