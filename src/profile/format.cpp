@@ -164,6 +164,18 @@ Result<RawHeader> parse_raw_header(std::span<const uint8_t> bytes, uint64_t file
   return header;
 }
 
+ValueKindBlock value_kind_block(const uint8_t* at) {
+  ValueKindBlock block;
+  std::memcpy(&block.kind, at, 4);
+  std::memcpy(&block.sites, at + 4, 4);
+  block.site_counts = at + 8;
+  for (uint32_t s = 0; s < block.sites; ++s) block.value_count += block.site_counts[s];
+  uint64_t head = align_to_8(8 + static_cast<uint64_t>(block.sites));
+  block.values = at + head;
+  block.size = head + block.value_count * 16;
+  return block;
+}
+
 Result<uint64_t> validate_value_data(std::span<const uint8_t> file, uint64_t offset, uint64_t end,
                                      uint64_t kinds) {
   // TotalSize (u32), NumValueKinds (u32), then per kind: Kind (u32), NumValueSites (u32), a
@@ -191,12 +203,11 @@ Result<uint64_t> validate_value_data(std::span<const uint8_t> file, uint64_t off
     if (kind >= kinds) return fail("its value profile record {} has kind {}", k, kind);
     uint64_t head = align_to_8(8 + static_cast<uint64_t>(sites));
     if (head > block_end - cursor) return fail("its value profile sites run past their data");
-    uint64_t values = 0;
-    for (uint32_t s = 0; s < sites; ++s) values += file[cursor + 8 + s];
-    if (values * 16 > block_end - cursor - head) {
+    ValueKindBlock block = value_kind_block(file.data() + cursor);
+    if (block.value_count * 16 > block_end - cursor - head) {
       return fail("its value profile values run past their data");
     }
-    cursor += head + values * 16;
+    cursor += block.size;
   }
   return total_size;
 }
@@ -345,8 +356,8 @@ Result<> validate_raw_records(std::span<const uint8_t> file, const RawHeader& fi
   }
 }
 
-Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section) {
-  std::vector<std::string> ids;
+Result<std::vector<std::span<const uint8_t>>> binary_id_bytes(std::span<const uint8_t> section) {
+  std::vector<std::span<const uint8_t>> ids;
   size_t offset = 0;
   while (offset < section.size()) {
     if (section.size() - offset < 8) return fail("binary ID section is cut off");
@@ -359,12 +370,21 @@ Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> secti
     if (length > section.size() - offset || align_to_8(length) > section.size() - offset) {
       return fail("binary ID of {} bytes runs past its section", length);
     }
-    std::string hex;
-    for (uint64_t i = 0; i < length; ++i) hex += fmt::format("{:02x}", section[offset + i]);
-    ids.push_back(std::move(hex));
+    ids.push_back(section.subspan(offset, length));
     offset += align_to_8(length);
   }
   return ids;
+}
+
+Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section) {
+  KPGO_TRY_BIND(ids, binary_id_bytes(section));
+  std::vector<std::string> hex_ids;
+  for (const auto& id : *ids) {
+    std::string hex;
+    for (uint8_t byte : id) hex += fmt::format("{:02x}", byte);
+    hex_ids.push_back(std::move(hex));
+  }
+  return hex_ids;
 }
 
 namespace {

@@ -114,8 +114,25 @@ bool looks_like_text(std::span<const uint8_t> bytes);
 // reading LLVM (18 and later) knows MC/DC bitmap lines.
 Result<> validate_text_profile(std::span<const uint8_t> file, bool bitmaps);
 
-// Binary IDs (build IDs) from the section after the raw header, as lowercase hex.
+// Binary IDs (build IDs) from the section after the raw header, checked as LLVM's readers check
+// them: as bytes (they point into `section`), and as lowercase hex.
+Result<std::vector<std::span<const uint8_t>>> binary_id_bytes(std::span<const uint8_t> section);
 Result<std::vector<std::string>> parse_binary_ids(std::span<const uint8_t> section);
+
+// One value kind's block in a record's value profile data: Kind (u32), NumValueSites (u32), a
+// count byte per site padded to 8, then per recorded value 16 bytes (value, count), site by site.
+// The one reading of this layout that the checks, the fast path's screening and its fold share.
+struct ValueKindBlock {
+  uint32_t kind = 0;
+  uint32_t sites = 0;
+  const uint8_t* site_counts = nullptr;  // one byte per site
+  const uint8_t* values = nullptr;       // the (value, count) pairs
+  uint64_t value_count = 0;
+  uint64_t size = 0;  // of the whole block: the next one starts there
+};
+// Reads the block at `at`, whose head (8 bytes and the site counts) must be in bounds; the
+// values are in bounds once validate_value_data accepted the record's data.
+ValueKindBlock value_kind_block(const uint8_t* at);
 
 struct ProfileIdentity {
   std::filesystem::path path;

@@ -132,10 +132,11 @@ void Fold::add_values(std::span<const uint8_t> file, const RawHeader& header, ui
     uint32_t num_kinds = load_u32(data + 4);
     const uint8_t* at = data + 8;
     for (uint32_t k = 0; k < num_kinds; ++k) {
-      uint32_t kind = load_u32(at);
-      uint32_t num_sites = load_u32(at + 4);
-      const uint8_t* site_counts = at + 8;
-      const uint8_t* value = at + ((8 + num_sites + 7) / 8 * 8);
+      ValueKindBlock block = value_kind_block(at);
+      uint32_t kind = block.kind;
+      uint32_t num_sites = block.sites;
+      const uint8_t* site_counts = block.site_counts;
+      const uint8_t* value = block.values;
       InstrProfValueSiteRecord* sites =
           sites_.data() + record.first_site + (kind == 0 ? 0 : record.sites[0]);
       for (uint32_t s = 0; s < num_sites; ++s) {
@@ -163,7 +164,7 @@ void Fold::add_values(std::span<const uint8_t> file, const RawHeader& header, ui
         site.sortByCount();
         values.clear();
       }
-      at = value;
+      at += block.size;
     }
     cursor += load_u32(data);
     if (overflow) overflowed[r] = true;

@@ -28,10 +28,6 @@ T load(const uint8_t* at) {
   return value;
 }
 
-uint64_t align_to_8(uint64_t size) {
-  return (size + 7) / 8 * 8;
-}
-
 DataRecord record_at(std::span<const uint8_t> file, const RawHeader& header, uint64_t index) {
   alignas(DataRecord) uint8_t bytes[sizeof(DataRecord)];
   std::memcpy(bytes, file.data() + header.data_offset() + index * sizeof(DataRecord),
@@ -127,15 +123,13 @@ std::string fast_path_obstacle(std::span<const uint8_t> file, const RawHeader& h
     uint64_t at = cursor + 8;
     bool seen[kFoldedValueKinds] = {};
     for (uint32_t k = 0; k < num_kinds; ++k) {
-      uint32_t kind = load<uint32_t>(file.data() + at);
-      uint32_t sites = load<uint32_t>(file.data() + at + 4);
-      if (kind >= kFoldedValueKinds || seen[kind] || sites != record.NumValueSites[kind]) {
+      ValueKindBlock block = value_kind_block(file.data() + at);
+      if (block.kind >= kFoldedValueKinds || seen[block.kind] ||
+          block.sites != record.NumValueSites[block.kind]) {
         return "value data that disagrees with its record";
       }
-      seen[kind] = true;
-      uint64_t values = 0;
-      for (uint32_t s = 0; s < sites; ++s) values += file[at + 8 + s];
-      at += align_to_8(8 + sites) + values * 16;
+      seen[block.kind] = true;
+      at += block.size;
     }
     cursor += total_size;
   }
@@ -351,15 +345,10 @@ llvm::StringRef Layout::name_of(const Record& record) const {
 std::vector<llvm::object::BuildID> binary_ids_of(std::span<const uint8_t> file,
                                                  const RawHeader& header) {
   std::vector<llvm::object::BuildID> ids;
-  uint64_t at = header.header_size;
-  uint64_t end = at + header.binary_ids_size;
-  while (end - at >= 8) {
-    uint64_t length = load<uint64_t>(file.data() + at);
-    at += 8;
-    if (length > end - at) break;  // validated before; kept safe regardless
-    ids.emplace_back(file.data() + at, file.data() + at + length);
-    at += align_to_8(length);
-  }
+  // Validated before (validate_raw_records); an invalid section gives no IDs regardless.
+  auto parsed = binary_id_bytes(file.subspan(header.header_size, header.binary_ids_size));
+  if (!parsed) return ids;
+  for (const auto& id : *parsed) ids.emplace_back(id.begin(), id.end());
   return ids;
 }
 
