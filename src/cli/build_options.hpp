@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "kpgo/pipeline/collect.hpp"
 #include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/targets/qemu.hpp"
 
@@ -35,5 +36,27 @@ struct QemuFlags {
 };
 void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::string& guest,
                       QemuFlags flags = {});
+
+// How and where profiles are collected: the machines, the workload, the runs. Shared by collect
+// and run; the defaults are CollectOptions' own.
+struct CollectArgs {
+  bool qemu = false;
+  std::vector<std::string> ssh;
+  bool local = false;
+  std::vector<std::string> ssh_options;
+  std::string workload = "default";
+  std::vector<std::string> files;
+  unsigned runs = pipeline::CollectOptions{}.runs;
+  std::string label;
+  uint64_t weight = pipeline::CollectOptions{}.weight;
+  unsigned timeout = pipeline::CollectOptions{}.timeout_seconds;
+  targets::QemuOptions guest;
+  std::string profile_path = targets::ProfileFiles{}.profile;
+  std::string reset_path = targets::ProfileFiles{}.reset;
+};
+
+void add_collect_options(CLI::App& app, CollectArgs& args);
+// The options, checked: one kind of machine, a workload that exists, runs and weight above 0.
+Result<pipeline::CollectOptions> collect_options(const CollectArgs& args);
 
 }  // namespace kpgo::cli

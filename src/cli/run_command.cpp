@@ -17,13 +17,7 @@ namespace {
 constexpr const char* kDefaultSource = "/usr/src/linux-source-6.12.tar.xz";
 
 struct RunArgs : KernelBuildArgs {
-  std::vector<std::string> ssh;
-  bool local = false;
-  std::string workload = "default";
-  std::vector<std::string> files;
-  unsigned runs = 3;
-  unsigned timeout = 900;
-  targets::QemuOptions qemu;  // collect's guest; the smoke boot's memory and accelerator too
+  CollectArgs collect;  // its QEMU guest's memory and accelerator are the smoke boot's too
   bool no_boot = false;
   bool dry_run = false;
 };
@@ -49,23 +43,14 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   pipeline::PipelineOptions options;
   options.instrument = instrument_options(args);
 
-  std::vector<std::filesystem::path> files(args.files.begin(), args.files.end());
-  KPGO_TRY_BIND(workload, targets::find_workload(args.workload, files));
-  auto& collect = options.collect;
-  collect.kind = !args.ssh.empty() ? targets::TargetKind::ssh
-                 : args.local      ? targets::TargetKind::local
-                                   : targets::TargetKind::qemu;
-  collect.ssh_hosts = args.ssh;
-  collect.workload = *workload;
-  collect.runs = args.runs;
-  collect.timeout_seconds = args.timeout;
-  collect.qemu = args.qemu;
+  KPGO_TRY_BIND(collect, collect_options(args.collect));
+  options.collect = *collect;
 
   auto& optimize = options.optimize;
   optimize.jobs = args.jobs;
   optimize.smoke_boot = !args.no_boot;
-  optimize.qemu.memory_mb = args.qemu.memory_mb;
-  optimize.qemu.accel = args.qemu.accel;
+  optimize.qemu.memory_mb = args.collect.guest.memory_mb;
+  optimize.qemu.accel = args.collect.guest.accel;
   optimize.make_args = args.make_args;
 
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
@@ -109,17 +94,7 @@ Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals) {
       "The whole pipeline: instrument, collect, merge, optimize; again resumes where it stopped");
   app->add_option("--source", args->source, "Kernel tree or tarball")->capture_default_str();
   add_kernel_build_options(*app, *args);
-  auto* ssh =
-      app->add_option("--ssh", args->ssh, "Collect over ssh from [USER@]HOST[:PORT] (repeatable)")
-          ->allow_extra_args(false);
-  app->add_flag("--local", args->local, "Collect on this machine")->excludes(ssh);
-  app->add_option("--workload", args->workload, "Workload script or name")->capture_default_str();
-  app->add_option("--file", args->files, "A file the workload needs (repeatable)")
-      ->allow_extra_args(false);
-  app->add_option("--runs", args->runs, "Workload runs")->capture_default_str();
-  app->add_option("--timeout", args->timeout, "Seconds for all runs on one machine")
-      ->capture_default_str();
-  add_qemu_options(*app, args->qemu, "QEMU guest");
+  add_collect_options(*app, args->collect);
   app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
   app->add_flag("--dry-run", args->dry_run,
                 "Say which phases would run and print their commands; change nothing");
