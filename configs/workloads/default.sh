@@ -66,6 +66,38 @@ sockets() {  # TCP over loopback
   rm -f received
 }
 
+disk() {  # a filesystem on a loop device: block layer, ext4, page cache, module load and unload
+  # The loop driver and ext4 may be modules (as in kpgo's small config and distribution
+  # kernels): load them, and unload them at the end, which the profile must survive.
+  modprobe loop 2>/dev/null
+  modprobe ext4 2>/dev/null
+  if [ ! -e /dev/loop-control ] && ! grep -q loop /proc/devices; then
+    echo "default workload: no loop device support; the disk part is left out" >&2
+    return 0
+  fi
+  dd if=/dev/zero of=disk.img bs=1M count=24 2>/dev/null || fail "disk: dd"
+  loop=$(losetup -f) && losetup "$loop" disk.img || fail "disk: losetup"
+  mke2fs -q "$loop" > /dev/null || fail "disk: mke2fs $loop"
+  mkdir -p mnt
+  mount -t ext4 "$loop" mnt || fail "disk: mount -t ext4 $loop"
+  seq 1 30000 > mnt/numbers
+  mkdir -p mnt/tree/a mnt/tree/b
+  i=0
+  while [ $i -lt 40 ]; do
+    echo "$i" > mnt/tree/a/f$i
+    mv mnt/tree/a/f$i mnt/tree/b/
+    i=$((i + 1))
+  done
+  sync
+  [ "$(md5sum < mnt/numbers)" = "$(seq 1 30000 | md5sum)" ] || fail "disk: read back differs"
+  ls -lR mnt > /dev/null
+  rm -r mnt/tree
+  umount mnt || fail "disk: umount"
+  losetup -d "$loop"
+  rm -f disk.img
+  modprobe -r ext4 loop 2>/dev/null || true
+}
+
 system() {  # procfs and sysfs, archives, process listing, the kernel log, timers
   find /proc/self /sys/kernel -maxdepth 2 > /dev/null 2>&1 || true
   cat /proc/meminfo /proc/stat /proc/loadavg /proc/interrupts > /dev/null
@@ -84,6 +116,7 @@ while [ $round -lt "$rounds" ]; do
   files
   pipes
   sockets $round
+  disk
   system
   round=$((round + 1))
 done

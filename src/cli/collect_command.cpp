@@ -27,9 +27,17 @@ Result<int> run_collect(const CollectCommandArgs& args, const GlobalOptions& glo
     print_json(collect_json(*outcome));
   } else if (!globals.quiet) {
     for (const auto& profile : outcome->kept) {
-      fmt::print("kept  {} run {}  {:.1f} s  {}\n", profile.machine, profile.run, profile.seconds,
-                 profile.path.string());
+      fmt::print("kept  {} run {}  {:.1f} s  {}{}\n", profile.machine, profile.run, profile.seconds,
+                 profile.path.string(),
+                 profile.modules.empty()
+                     ? ""
+                     : fmt::format("  and {} module profile(s)", profile.modules.size()));
     }
+  }
+  for (const auto& warning : outcome->warnings) spdlog::warn("{}", warning);
+  if (!outcome->unprofiled_modules.empty()) {
+    spdlog::info("modules without counts (never loaded, or not run): {}",
+                 fmt::join(outcome->unprofiled_modules, ", "));
   }
   for (const auto& run : outcome->failed) {
     spdlog::warn("{} run {} not kept: {}", run.machine, run.run, run.problem);

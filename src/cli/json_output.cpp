@@ -39,7 +39,10 @@ json instrument_json(const pipeline::InstrumentOutcome& outcome) {
 json collect_json(const pipeline::CollectOutcome& outcome) {
   json kept = json::array();
   for (const auto& profile : outcome.kept) {
+    json modules = json::array();
+    for (const auto& module : profile.modules) modules.push_back(module.string());
     kept.push_back({{"path", profile.path.string()},
+                    {"modules", modules},
                     {"machine", profile.machine},
                     {"run", profile.run},
                     {"size", profile.size},
@@ -50,7 +53,10 @@ json collect_json(const pipeline::CollectOutcome& outcome) {
   for (const auto& run : outcome.failed) {
     failed.push_back({{"machine", run.machine}, {"run", run.run}, {"problem", run.problem}});
   }
-  return {{"kept", kept}, {"failed", failed}};
+  return {{"kept", kept},
+          {"failed", failed},
+          {"unprofiled_modules", outcome.unprofiled_modules},
+          {"warnings", outcome.warnings}};
 }
 
 json merge_json(const profile::MergeOutcome& outcome) {

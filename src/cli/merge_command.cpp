@@ -11,6 +11,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
+#include "kpgo/kernel/elf.hpp"
+#include "kpgo/kernel/modules.hpp"
 #include "kpgo/profile/merge.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/toolchain/llvm.hpp"
@@ -29,7 +31,8 @@ struct MergeOptions {
   bool sparse = false;
   bool text = false;
   std::string llvm;
-  std::string binary_id;
+  std::vector<std::string> binary_ids;
+  std::string build_tree;
   bool generic = false;
 };
 
@@ -65,6 +68,17 @@ Result<> copy_file_to_stdout(const std::filesystem::path& path) {
   return {};
 }
 
+// --build-tree DIR: the build IDs of a kbuild output directory's vmlinux and modules.
+Result<> add_build_tree(const std::filesystem::path& dir, std::vector<std::string>& ids) {
+  KPGO_TRY_BIND(vmlinux, kernel::read_build_id(dir / "vmlinux")
+                             .map_error(context(fmt::format("--build-tree {}", dir.string()))));
+  ids.push_back(*vmlinux);
+  KPGO_TRY_BIND(modules,
+                kernel::built_modules(dir).map_error(context("--build-tree " + dir.string())));
+  for (const auto& module : *modules) ids.push_back(module.build_id);
+  return {};
+}
+
 Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals) {
   KPGO_TRY_BIND(mode, profile::parse_failure_mode(options.failure_mode));
   KPGO_TRY_BIND(inputs, profile::collect_inputs(options.inputs, options.weighted, options.lists));
@@ -77,7 +91,8 @@ Result<int> run_merge(const MergeOptions& options, const GlobalOptions& globals)
   request.sparse = options.sparse;
   request.format = options.text ? profile::OutputFormat::text : profile::OutputFormat::binary;
   request.fast_path = !options.generic;
-  if (!options.binary_id.empty()) request.expected_binary_id = options.binary_id;
+  request.build_tree = options.binary_ids;
+  if (!options.build_tree.empty()) KPGO_TRY(add_build_tree(options.build_tree, request.build_tree));
   if (!options.llvm.empty()) {
     KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(options.llvm));
     KPGO_TRY_BIND(major, toolchain::llvm_major_of(*spec, system_runner()));
@@ -141,8 +156,13 @@ Subcommand add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--llvm", options->llvm,
                   "The LLVM that will read the output, in kbuild's LLVM= form (1, -N, /dir/); "
                   "default: chosen from the inputs' format");
-  app->add_option("--binary-id", options->binary_id,
-                  "Build ID (hex) every raw input must carry; default: the one most inputs carry");
+  app->add_option("--binary-id", options->binary_ids,
+                  "A build ID (hex) raw inputs may carry, repeatable (vmlinux's and its "
+                  "modules'); default: the one most inputs carry");
+  app->add_option("--build-tree", options->build_tree,
+                  "A kernel build directory (kbuild's O=): raw inputs must come from its vmlinux "
+                  "or one of its modules")
+      ->check(CLI::ExistingDirectory);
   app->add_flag("--no-fast-path", options->generic,
                 "Read every input through LLVM, as llvm-profdata does, instead of folding raw "
                 "profiles of one binary (the output is the same; for comparison and diagnosis)");

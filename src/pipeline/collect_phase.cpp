@@ -2,6 +2,8 @@
 #include "kpgo/pipeline/collect.hpp"
 
 #include <future>
+#include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -29,6 +31,7 @@ Result<Machines> machines_for(const CollectOptions& options, const InstrumentSta
   if (options.kind == targets::TargetKind::qemu) {
     targets::QemuOptions qemu = options.qemu;
     qemu.kernel = instrument.artifacts.bzimage;
+    qemu.modules = instrument.modules_dir;
     if (qemu.log.empty()) qemu.log = workdir / "logs" / "collect-qemu-console.log";
     machines.push_back(std::make_unique<targets::QemuTarget>(qemu, runner));
   } else if (options.kind == targets::TargetKind::local) {
@@ -60,7 +63,10 @@ std::vector<targets::RunOutcome> run_everywhere(Machines& machines,
   for (size_t i = 0; i < running.size(); ++i) {
     auto result = running[i].get();
     if (!result) {
-      outcomes.push_back({machines[i]->describe(), 0, {}, result.error().what(), 0, {}});
+      targets::RunOutcome failed;
+      failed.machine = machines[i]->describe();
+      failed.problem = result.error().what();
+      outcomes.push_back(std::move(failed));
       continue;
     }
     outcomes.insert(outcomes.end(), result->begin(), result->end());
@@ -68,29 +74,106 @@ std::vector<targets::RunOutcome> run_everywhere(Machines& machines,
   return outcomes;
 }
 
-// A run's profile, checked against the instrumented build and moved to its lasting name.
-Result<CollectedProfile> keep(const targets::RunOutcome& outcome, const InstrumentState& instrument,
-                              const fs::path& kept, const CollectOptions& options,
-                              const std::string& label) {
-  KPGO_TRY(profile::check_collected_profile(outcome.profile, instrument.vmlinux_build_id,
-                                            instrument.llvm.raw_version));
+// Moves a checked profile to where it is kept.
+Result<CollectedProfile> move_to(const fs::path& taken, const fs::path& kept,
+                                 const std::string& binary) {
   std::error_code ec;
-  fs::rename(outcome.profile, kept, ec);
-  if (ec)
-    return fail("cannot move {} to {}: {}", outcome.profile.string(), kept.string(), ec.message());
+  fs::rename(taken, kept, ec);
+  if (ec) return fail("cannot move {} to {}: {}", taken.string(), kept.string(), ec.message());
   CollectedProfile entry;
   entry.path = kept;
+  entry.binary = binary;
+  entry.size = fs::file_size(kept, ec);
+  entry.sha256 = sha256_file(kept).value_or("");
+  return entry;
+}
+
+// One profile of a run (vmlinux's or a module's), checked against its binary in the
+// instrumented build and moved to its lasting name.
+Result<CollectedProfile> keep_one(const fs::path& taken, const std::string& binary,
+                                  const std::string& build_id, const InstrumentState& instrument,
+                                  const fs::path& kept) {
+  KPGO_TRY_BIND(checked, profile::check_collected_profile(taken, binary, build_id,
+                                                          instrument.llvm.raw_version));
+  if (checked->nonzero_counters == 0) {
+    return fail(
+        "{}: every counter is zero (the workload ran no instrumented code of {}, or the "
+        "profile was read right after a reset)",
+        taken.string(), binary);
+  }
+  return move_to(taken, kept, binary);
+}
+
+void describe_run(CollectedProfile& entry, const targets::RunOutcome& outcome,
+                  const CollectOptions& options, const std::string& label) {
   entry.label = label;
   entry.weight = options.weight;
   entry.target = outcome.machine;
   entry.run = outcome.run;
-  entry.size = fs::file_size(kept, ec);
-  entry.sha256 = sha256_file(kept).value_or("");
   entry.kernel_release = outcome.kernel_release;
   entry.seconds = outcome.seconds;
   entry.workload = options.workload.script;
   entry.collected = utc_timestamp();
-  return entry;
+}
+
+const ModuleState* find_module(const InstrumentState& instrument, const std::string& name) {
+  for (const auto& module : instrument.modules) {
+    if (module.name == name) return &module;
+  }
+  return nullptr;
+}
+
+// A run's profiles: vmlinux's must be good for the run to count; a module's that is not of this
+// build is left out by name, the rest of the run kept.
+Result<std::vector<CollectedProfile>> keep_run(const targets::RunOutcome& outcome,
+                                               const InstrumentState& instrument,
+                                               const fs::path& kept_stem,
+                                               const CollectOptions& options,
+                                               const std::string& label, CollectOutcome& report) {
+  std::vector<CollectedProfile> kept;
+  KPGO_TRY_BIND(vmlinux, keep_one(outcome.profile, "vmlinux", instrument.vmlinux_build_id,
+                                  instrument, kept_stem.string() + ".profraw"));
+  kept.push_back(std::move(*vmlinux));
+  for (const auto& taken : outcome.module_profiles) {
+    std::string name = taken.stem().string();
+    const ModuleState* module = find_module(instrument, name);
+    auto checked = module
+                       ? profile::check_collected_profile(taken, "module " + name, module->build_id,
+                                                          instrument.llvm.raw_version)
+                       : Result<profile::CollectedProfile>(
+                             fail("{}: module {} is not one this build made (its modules.order)",
+                                  taken.string(), name));
+    // Loaded, but none of its code ran since the reset: nothing to keep; it is unprofiled.
+    if (checked && checked->nonzero_counters == 0) continue;
+    auto entry = checked ? move_to(taken, kept_stem.string() + "." + name + ".profraw", name)
+                         : Result<CollectedProfile>(tl::unexpected(checked.error()));
+    if (!entry) {
+      report.warnings.push_back(fmt::format("{} run {}: {}; left out", outcome.machine, outcome.run,
+                                            entry.error().what()));
+      continue;
+    }
+    entry->binary = name;
+    kept.push_back(std::move(*entry));
+  }
+  for (auto& entry : kept) describe_run(entry, outcome, options, label);
+  return kept;
+}
+
+// The kernel's /sys/kernel/debug/pgo/values after a run: values the pools had no room for, or
+// that a module without a slot could not record, are a profile that fell short.
+void note_value_stats(const targets::RunOutcome& outcome, std::vector<std::string>& warnings) {
+  std::istringstream lines(outcome.value_stats);
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string binary;
+    uint64_t pool = 0, used = 0, dropped = 0, races = 0;
+    if (!(fields >> binary >> pool >> used >> dropped >> races) || dropped == 0) continue;
+    warnings.push_back(fmt::format(
+        "{} run {}: {} values of {} were not recorded: its value node pool ({} nodes) was full",
+        outcome.machine, outcome.run, dropped, binary, pool));
+  }
 }
 
 // This label's profiles are now the ones just kept; earlier ones of it go, files included.
@@ -139,21 +222,37 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
   bool several = machines->size() > 1;
   CollectOutcome collected;
   std::vector<CollectedProfile> kept;
+  std::set<std::string> profiled;
   for (auto& outcome : run_everywhere(*machines, request)) {
-    std::string name =
-        several ? fmt::format("{}-{}-{}.profraw", label, file_safe(outcome.machine), outcome.run)
-                : fmt::format("{}-{}.profraw", label, outcome.run);
-    auto entry = outcome.profile.empty()
-                     ? Result<CollectedProfile>(fail("{}", outcome.problem))
-                     : keep(outcome, *instrument, profiles_dir / name, options, label);
-    if (!entry) {
-      outcome.problem = entry.error().what();
+    std::string stem = several
+                           ? fmt::format("{}-{}-{}", label, file_safe(outcome.machine), outcome.run)
+                           : fmt::format("{}-{}", label, outcome.run);
+    auto entries =
+        outcome.profile.empty()
+            ? Result<std::vector<CollectedProfile>>(fail("{}", outcome.problem))
+            : keep_run(outcome, *instrument, profiles_dir / stem, options, label, collected);
+    if (!entries) {
+      outcome.problem = entries.error().what();
       collected.failed.push_back(std::move(outcome));
       continue;
     }
-    collected.kept.push_back(
-        {entry->path, entry->target, entry->run, entry->size, entry->sha256, entry->seconds});
-    kept.push_back(std::move(*entry));
+    const CollectedProfile& vmlinux = entries->front();
+    KeptProfile run{vmlinux.path,   {}, vmlinux.target, vmlinux.run, vmlinux.size, vmlinux.sha256,
+                    vmlinux.seconds};
+    for (auto& entry : *entries) {
+      if (entry.binary != "vmlinux") {
+        run.modules.push_back(entry.path);
+        profiled.insert(entry.binary);
+      }
+      kept.push_back(std::move(entry));
+    }
+    note_value_stats(outcome, collected.warnings);
+    collected.kept.push_back(std::move(run));
+  }
+  if (!collected.kept.empty()) {
+    for (const auto& module : instrument->modules) {
+      if (!profiled.count(module.name)) collected.unprofiled_modules.push_back(module.name);
+    }
   }
   replace_label(ensure(manifest.state().collect), label, std::move(kept));
   KPGO_TRY(manifest.save());

@@ -119,9 +119,32 @@ void record_build(const InstrumentOptions& options, const toolchain::ToolchainRe
   record.build_dir = kbuild.output;
   record.artifacts = {outcome.vmlinux, outcome.bzimage, dot_config, log.file};
   record.vmlinux_build_id = outcome.build_id;
+  record.modules.clear();
+  for (const auto& module : outcome.modules)
+    record.modules.push_back({module.name, module.file, module.build_id});
+  record.modules_dir = outcome.modules_dir;
   record.commands.clear();
   for (const auto& command : outcome.commands) record.commands.push_back(render_command(command));
   record.finished = utc_timestamp();
+}
+
+// With CONFIG_MODULES, the modules go through modules_install (depmod included) into a tree of
+// their own, which guests get as /lib/modules; their build IDs are what module profiles must
+// carry.
+Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
+                         const kernel::BuildLog& log, InstrumentOutcome& outcome) {
+  KPGO_TRY_BIND(modules, kernel::built_modules(kbuild.output));
+  outcome.modules = std::move(*modules);
+  outcome.modules_dir.clear();
+  if (outcome.modules.empty()) return {};
+  fs::path staged = kernel::staged_modules_dir(kbuild.output);
+  std::error_code ec;
+  fs::remove_all(staged, ec);
+  Command install = kbuild.make({"modules_install", "INSTALL_MOD_PATH=" + staged.string()});
+  outcome.commands.push_back(install);
+  KPGO_TRY(kernel::run_make(install, runner, log));
+  outcome.modules_dir = staged;
+  return {};
 }
 
 }  // namespace
@@ -149,7 +172,14 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   Command build = kbuild.make({});
   outcome.commands.push_back(kbuild.make({"olddefconfig"}));
   outcome.commands.push_back(build);
-  if (options.dry_run) return outcome;
+  if (options.dry_run) {
+    outcome.commands.push_back(
+        {{"#", "then, when the config has CONFIG_MODULES=y:"}, std::nullopt, {}});
+    outcome.commands.push_back(
+        kbuild.make({"modules_install",
+                     "INSTALL_MOD_PATH=" + kernel::staged_modules_dir(kbuild.output).string()}));
+    return outcome;
+  }
 
   kernel::BuildLog log{
       fs::absolute(options.workdir) / "logs" / "instrument.log",
@@ -167,6 +197,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
   outcome.build_id = *build_id;
+  KPGO_TRY(install_modules(kbuild, runner, log, outcome));
   record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
                record);
   KPGO_TRY(manifest.save());

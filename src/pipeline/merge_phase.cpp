@@ -51,7 +51,8 @@ Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::Backend
   for (const auto& input : inputs) request.inputs.push_back({input.path.string(), input.weight});
   request.output = result.profdata;
   request.consumer_major = instrument->llvm.major;
-  request.expected_binary_id = instrument->vmlinux_build_id;
+  request.build_tree.push_back(instrument->vmlinux_build_id);
+  for (const auto& module : instrument->modules) request.build_tree.push_back(module.build_id);
   KPGO_TRY_BIND(outcome, profile::merge_profiles(request, backends));
   for (const auto& warning : outcome->warnings) spdlog::warn("{}", warning);
   KPGO_TRY_BIND(sha, sha256_file(result.profdata));

@@ -76,6 +76,7 @@ Result<> read(const json& value, const std::string& at, LlvmState& out);
 Result<> read(const json& value, const std::string& at, InstrumentArtifacts& out);
 Result<> read(const json& value, const std::string& at, KernelArtifacts& out);
 Result<> read(const json& value, const std::string& at, kernel::TextLayout& out);
+Result<> read(const json& value, const std::string& at, ModuleState& out);
 Result<> read(const json& value, const std::string& at, InstrumentState& out);
 Result<> read(const json& value, const std::string& at, CollectedProfile& out);
 Result<> read(const json& value, const std::string& at, CollectState& out);
@@ -129,6 +130,13 @@ Result<> read(const json& value, const std::string& at, kernel::TextLayout& out)
   return field(value, at, "unlikely", out.unlikely);
 }
 
+Result<> read(const json& value, const std::string& at, ModuleState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "name", out.name, true));
+  KPGO_TRY(field(value, at, "file", out.file));
+  return field(value, at, "build_id", out.build_id, true);
+}
+
 Result<> read(const json& value, const std::string& at, InstrumentState& out) {
   KPGO_TRY(expect_object(value, at));
   bool finished = value.contains("finished");
@@ -144,6 +152,8 @@ Result<> read(const json& value, const std::string& at, InstrumentState& out) {
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
   KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
+  KPGO_TRY(field(value, at, "modules", out.modules));
+  KPGO_TRY(field(value, at, "modules_dir", out.modules_dir));
   KPGO_TRY(field(value, at, "commands", out.commands));
   return field(value, at, "inputs_key", out.inputs_key);
 }
@@ -153,6 +163,7 @@ Result<> read(const json& value, const std::string& at, CollectedProfile& out) {
   // The merge and the resume keys read every entry back: it must say what and which bytes.
   KPGO_TRY(field(value, at, "path", out.path, true));
   KPGO_TRY(field(value, at, "sha256", out.sha256, true));
+  KPGO_TRY(field(value, at, "binary", out.binary));
   KPGO_TRY(field(value, at, "label", out.label));
   KPGO_TRY(field(value, at, "weight", out.weight));
   KPGO_TRY(field(value, at, "target", out.target));
@@ -328,6 +339,9 @@ json layout_json(const kernel::TextLayout& layout) {
 }
 
 json to_json(const InstrumentState& s) {
+  json modules = json::array();
+  for (const auto& m : s.modules)
+    modules.push_back({{"name", m.name}, {"file", m.file.string()}, {"build_id", m.build_id}});
   json out = {{"source", s.source.string()},
               {"kernel_version", s.kernel_version},
               {"support", s.support},
@@ -347,6 +361,8 @@ json to_json(const InstrumentState& s) {
                 {"config", s.artifacts.config.string()},
                 {"log", s.artifacts.log.string()}}},
               {"vmlinux_build_id", s.vmlinux_build_id},
+              {"modules", modules},
+              {"modules_dir", s.modules_dir.string()},
               {"commands", s.commands},
               {"inputs_key", s.inputs_key}};
   put_when(out, "started", s.started);
@@ -358,6 +374,7 @@ json to_json(const CollectState& s) {
   json profiles = json::array();
   for (const auto& p : s.profiles) {
     profiles.push_back({{"path", p.path.string()},
+                        {"binary", p.binary},
                         {"label", p.label},
                         {"weight", p.weight},
                         {"target", p.target},

@@ -210,7 +210,7 @@ Result<unsigned> choose_backend(const std::vector<ProfileIdentity>& inputs,
 }
 
 std::vector<std::pair<size_t, std::string>> foreign_inputs(
-    const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected) {
+    const std::vector<ProfileIdentity>& inputs, const std::vector<std::string>& expected) {
   std::map<std::string, size_t> votes;
   for (const auto& input : inputs) {
     if (input.kind == ProfileKind::raw && !input.binary_ids.empty())
@@ -218,8 +218,8 @@ std::vector<std::pair<size_t, std::string>> foreign_inputs(
   }
   std::string reference;
   bool tie = false;
-  if (expected) {
-    reference = *expected;
+  if (!expected.empty()) {
+    reference = expected.front();
   } else {
     if (votes.size() <= 1) return {};
     size_t top = 0;
@@ -236,17 +236,25 @@ std::vector<std::pair<size_t, std::string>> foreign_inputs(
     const auto& ids = inputs[i].binary_ids;
     if (inputs[i].kind != ProfileKind::raw || ids.empty()) continue;
     if (tie) {
-      out.emplace_back(i, fmt::format("the inputs come from {} builds and none has a majority; "
+      out.emplace_back(i, fmt::format("the inputs come from {} binaries and none has a majority; "
                                       "this one is build ID {}: name the build to merge with "
-                                      "--binary-id",
+                                      "--build-tree (vmlinux and its modules) or --binary-id",
                                       votes.size(), ids.front()));
+      continue;
+    }
+    if (expected.size() > 1) {
+      if (std::find(expected.begin(), expected.end(), ids.front()) != expected.end()) continue;
+      out.emplace_back(i, fmt::format("comes from another build: build ID {} is none of the {} "
+                                      "binaries' of the build tree (vmlinux and its modules)",
+                                      ids.front(), expected.size()));
       continue;
     }
     if (std::find(ids.begin(), ids.end(), reference) != ids.end()) continue;
     out.emplace_back(
         i, fmt::format("comes from another binary: build ID {}, but {} {}; the "
                        "profiles of one merge must come from one build",
-                       ids.front(), expected ? "expected" : "the other inputs have", reference));
+                       ids.front(), expected.empty() ? "the other inputs have" : "expected",
+                       reference));
   }
   return out;
 }
@@ -304,7 +312,7 @@ Result<Backend*> pick_backend(const Screening& screening, std::optional<unsigned
 // the expected one), are left out. Only inputs of the right format vote on the binary.
 void leave_out_unfit(Screening& screening, const BackendInfo& backend,
                      const std::vector<BackendInfo>& available,
-                     const std::optional<std::string>& expected_id) {
+                     const std::vector<std::string>& expected_ids) {
   std::vector<ProfileIdentity> voters;
   std::vector<size_t> voter_index;
   for (size_t k = 0; k < screening.readable.size(); ++k) {
@@ -314,7 +322,7 @@ void leave_out_unfit(Screening& screening, const BackendInfo& backend,
     voters.push_back(screening.readable[k]);
     voter_index.push_back(screening.readable_index[k]);
   }
-  for (auto& [k, reason] : foreign_inputs(voters, expected_id)) {
+  for (auto& [k, reason] : foreign_inputs(voters, expected_ids)) {
     screening.problems[voter_index[k]] = reason;
   }
 }
@@ -370,7 +378,7 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   spdlog::debug("merging with LLVM {} (raw version {}, writes indexed version {})",
                 outcome.backend.llvm_version, outcome.backend.raw_version,
                 outcome.backend.indexed_version);
-  leave_out_unfit(screening, outcome.backend, available, request.expected_binary_id);
+  leave_out_unfit(screening, outcome.backend, available, request.build_tree);
   auto& problems = screening.problems;
   std::vector<size_t> job_index;
   MergeJob job = job_for(request, problems, job_index);

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -34,6 +35,26 @@ Result<> Initramfs::add_host_file(const std::string& path, const fs::path& sourc
     mode = st.st_mode & 0777;
   }
   add_file(path, content.str(), mode);
+  return {};
+}
+
+Result<> Initramfs::add_host_tree(const std::string& path, const fs::path& source) {
+  std::error_code ec;
+  std::vector<fs::path> below;
+  for (fs::recursive_directory_iterator it(source, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_symlink()) below.push_back(it->path());
+  }
+  if (ec) return fail("{}: cannot be listed: {}", source.string(), ec.message());
+  std::sort(below.begin(), below.end());
+  add_directory(path);
+  for (const auto& host : below) {
+    std::string inside = path + "/" + fs::relative(host, source).string();
+    if (fs::is_directory(host, ec)) {
+      add_directory(inside);
+    } else {
+      KPGO_TRY(add_host_file(inside, host));
+    }
+  }
   return {};
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/targets/qemu.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -49,6 +50,16 @@ Result<Initramfs> guest_image(const std::string& init) {
   return image;
 }
 
+Result<> add_guest_modules(Initramfs& image, const fs::path& modules) {
+  if (modules.empty()) return {};
+  fs::path tree = modules / "lib" / "modules";
+  std::error_code ec;
+  if (!fs::is_directory(tree, ec))
+    return fail("{}: no modules there (is it a modules_install INSTALL_MOD_PATH?)", tree.string());
+  image.add_directory("lib");
+  return image.add_host_tree("lib/modules", tree);
+}
+
 std::string guest_init(const std::string& body) {
   return fmt::format(R"(#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -58,6 +69,11 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
+# With modules: the kernel asks busybox for the ones it needs (crc32c for ext4, a filesystem
+# for mount), and the disk results leave on may be a module.
+[ -w /proc/sys/kernel/modprobe ] && echo /bin/modprobe > /proc/sys/kernel/modprobe
+modprobe -q virtio_pci 2>/dev/null
+modprobe -q virtio_blk 2>/dev/null
 ip link set lo up 2>/dev/null
 out=/tmp/kpgo-out
 mkdir -p $out /tmp/work
@@ -137,7 +153,8 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
 }
 
 std::string QemuTarget::init_script(unsigned runs) {
-  // {runs} runs of /kpgo/workload.sh, each after a counter reset, each profile read right after.
+  // {runs} runs of /kpgo/workload.sh, each after a counter reset, each profile read right after:
+  // vmlinux's and every module's (those unloaded during the run included) into run-N/.
   return guest_init(fmt::format(R"(pgo=/sys/kernel/debug/pgo
 cp -r /kpgo/files/. /tmp/work/ 2>/dev/null
 run=1
@@ -150,7 +167,11 @@ while [ $run -le {runs} ]; do
     (cd /tmp/work && sh /kpgo/workload.sh) > $out/run-$run.log 2>&1
     status=$?
     end=$(cut -d' ' -f1 /proc/uptime)
-    cat $pgo/vmlinux.profraw > $out/run-$run.profraw || echo "reading the profile failed" > $out/run-$run.error
+    mkdir -p $out/run-$run
+    for profile in $pgo/*.profraw; do
+      cat $profile > $out/run-$run/${{profile##*/}} || echo "reading $profile failed" > $out/run-$run.error
+    done
+    cat $pgo/values > $out/run-$run.values 2>/dev/null
     echo "$status $start $end" > $out/run-$run.status
   fi
   run=$((run + 1))
@@ -169,6 +190,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   KPGO_TRY_BIND(base, guest_image(init_script(request.runs)));
   Initramfs& image = *base;
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
+  KPGO_TRY(add_guest_modules(image, options_.modules));
   KPGO_TRY(image.add_host_file("kpgo/workload.sh", request.workload.script, 0755));
   for (const auto& file : request.workload.files) {
     if (fs::is_directory(file, ec))
@@ -182,7 +204,10 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
 
   std::vector<RunOutcome> outcomes;
   for (unsigned run = 1; run <= request.runs; ++run) {
-    RunOutcome outcome{"qemu", run, {}, {}, 0, release};
+    RunOutcome outcome;
+    outcome.machine = "qemu";
+    outcome.run = run;
+    outcome.kernel_release = release;
     auto stem = out / ("run-" + std::to_string(run));
     std::string error = read_text_or_empty(stem.string() + ".error");
     std::istringstream status(read_text_or_empty(stem.string() + ".status"));
@@ -196,7 +221,13 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
       outcome.problem = fmt::format("the workload exited with {}; its output: {}", exit_code,
                                     (stem.string() + ".log"));
     } else {
-      outcome.profile = stem.string() + ".profraw";
+      outcome.profile = stem / "vmlinux.profraw";
+      for (const auto& entry : fs::directory_iterator(stem, ec)) {
+        if (entry.path().extension() == ".profraw" && entry.path() != outcome.profile)
+          outcome.module_profiles.push_back(entry.path());
+      }
+      std::sort(outcome.module_profiles.begin(), outcome.module_profiles.end());
+      outcome.value_stats = read_text_or_empty(stem.string() + ".values");
     }
     outcomes.push_back(std::move(outcome));
   }

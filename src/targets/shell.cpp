@@ -150,7 +150,10 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(request.timeout_seconds);
   std::vector<RunOutcome> outcomes;
   for (unsigned run = 1; run <= request.runs; ++run) {
-    RunOutcome outcome{transport_->machine(), run, {}, {}, 0, kernel_release};
+    RunOutcome outcome;
+    outcome.machine = transport_->machine();
+    outcome.run = run;
+    outcome.kernel_release = kernel_release;
     auto left =
         std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {

@@ -21,7 +21,7 @@ for major in 16 19; do
   "$cc" "${pgo_flags[@]}" -mllvm -instrprof-atomic-counter-update-all -pthread \
     -c "$KPGO_SOURCE_DIR/tests/programs/threads.c" -o "threads-$major.o"
   objects=()
-  for unit in layout sections value write; do
+  for unit in sections value write; do
     "$cc" -O2 -Wall -Wextra -Werror -I"$shim" -I"$runtime" -c "$runtime/$unit.c" -o "$unit-$major.o"
     objects+=("$unit-$major.o")
   done

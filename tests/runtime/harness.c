@@ -57,15 +57,13 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *unused)
 
 static void write_profile(const char *path)
 {
-	struct pgo_sections s;
 	size_t bound, size;
 	void *buf;
 	FILE *out;
 
-	pgo_kernel_sections(&s);
-	bound = pgo_profile_size_bound(&s, build_id_size);
+	bound = pgo_profile_size_bound(&pgo_vmlinux, build_id_size);
 	buf = aligned_alloc(8, (bound + 7) & ~(size_t)7);
-	size = buf ? pgo_write_profile(&s, build_id, build_id_size, buf, bound) : 0;
+	size = buf ? pgo_write_profile(&pgo_vmlinux, build_id, build_id_size, buf, bound) : 0;
 	out = fopen(path, "wb");
 	if (!size || !out || fwrite(buf, 1, size, out) != size || fclose(out)) {
 		fprintf(stderr, "kpgo harness: cannot write %s\n", path);
@@ -78,12 +76,10 @@ static void at_exit(void)
 {
 	const char *path = getenv("KPGO_PROFILE_FILE");
 	const char *reset_path = getenv("KPGO_RESET_PROFILE_FILE");
-	struct pgo_sections s;
 
 	write_profile(path ? path : "default.kpgo.profraw");
 	if (reset_path) {
-		pgo_kernel_sections(&s);
-		pgo_reset_counts(&s);
+		pgo_reset_counts(&pgo_vmlinux);
 		write_profile(reset_path);
 	}
 }

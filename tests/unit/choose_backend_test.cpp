@@ -77,7 +77,7 @@ TEST(VersionProblem, NamesBothVersionsAndTheFix) {
 TEST(ForeignInputs, MajorityBuildIdWinsWhateverTheOrder) {
   std::vector<ProfileIdentity> inputs = {raw(10, {"bb"}), raw(10, {"aa"}), raw(10, {"aa"}),
                                          raw(10)};
-  auto foreign = foreign_inputs(inputs, std::nullopt);
+  auto foreign = foreign_inputs(inputs, {});
   ASSERT_EQ(foreign.size(), 1u);
   EXPECT_EQ(foreign[0].first, 0u);
   EXPECT_NE(foreign[0].second.find("build ID bb"), std::string::npos);
@@ -85,16 +85,25 @@ TEST(ForeignInputs, MajorityBuildIdWinsWhateverTheOrder) {
 
 TEST(ForeignInputs, WithoutAMajorityEveryBuildIsInDoubt) {
   std::vector<ProfileIdentity> tie = {raw(10, {"bb"}), raw(10, {"aa"}), raw(10)};
-  auto foreign = foreign_inputs(tie, std::nullopt);
+  auto foreign = foreign_inputs(tie, {});
   ASSERT_EQ(foreign.size(), 2u);
   EXPECT_NE(foreign[0].second.find("none has a majority"), std::string::npos);
   EXPECT_NE(foreign[0].second.find("--binary-id"), std::string::npos);
-  EXPECT_TRUE(foreign_inputs(tie, std::string("aa")).size() == 1);
+  EXPECT_TRUE(foreign_inputs(tie, {"aa"}).size() == 1);
 }
 
 TEST(ForeignInputs, ExpectedIdOverridesTheVote) {
   std::vector<ProfileIdentity> inputs = {raw(10, {"aa"}), raw(10, {"aa"}), raw(10, {"cc"})};
-  auto foreign = foreign_inputs(inputs, std::string("cc"));
+  auto foreign = foreign_inputs(inputs, {"cc"});
   ASSERT_EQ(foreign.size(), 2u);
   EXPECT_NE(foreign[0].second.find("expected cc"), std::string::npos);
+}
+
+TEST(ForeignInputs, ABuildTreeAcceptsVmlinuxAndItsModules) {
+  std::vector<ProfileIdentity> inputs = {raw(10, {"aa"}), raw(10, {"m1"}), raw(10, {"m2"}),
+                                         raw(10, {"zz"})};
+  auto foreign = foreign_inputs(inputs, {"aa", "m1", "m2"});
+  ASSERT_EQ(foreign.size(), 1u);
+  EXPECT_EQ(foreign[0].first, 3u);
+  EXPECT_NE(foreign[0].second.find("build ID zz is none of the 3"), std::string::npos);
 }

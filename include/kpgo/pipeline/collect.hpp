@@ -27,7 +27,8 @@ struct CollectOptions {
 };
 
 struct KeptProfile {
-  std::filesystem::path path;
+  std::filesystem::path path;                  // vmlinux's
+  std::vector<std::filesystem::path> modules;  // the run's module profiles that were kept
   std::string machine;
   unsigned run = 0;
   uint64_t size = 0;
@@ -38,6 +39,10 @@ struct KeptProfile {
 struct CollectOutcome {
   std::vector<KeptProfile> kept;
   std::vector<targets::RunOutcome> failed;  // problem says why
+  // Modules of the build that no kept run has counts for: never loaded, or loaded and not run.
+  std::vector<std::string> unprofiled_modules;
+  // Module profiles left out (not of this build), and value profiling that fell short.
+  std::vector<std::string> warnings;
 };
 
 // Runs the workload on the targets, checks every profile against the instrumented build in the

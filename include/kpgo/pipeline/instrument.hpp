@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/modules.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/error.hpp"
 #include "kpgo/system/process.hpp"
@@ -31,7 +32,9 @@ struct InstrumentOutcome {
   std::filesystem::path vmlinux;
   std::filesystem::path bzimage;
   std::string build_id;
-  std::string support;  // "kpgo" (added or already there) or "native"
+  std::vector<kernel::BuiltModule> modules;  // with CONFIG_MODULES: what modules.order lists
+  std::filesystem::path modules_dir;         // their modules_install, for guests
+  std::string support;                       // "kpgo" (added or already there) or "native"
   bool support_added = false;
 };
 

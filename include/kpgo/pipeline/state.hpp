@@ -31,6 +31,13 @@ struct InstrumentArtifacts {
   std::filesystem::path vmlinux, bzimage, config, log;
 };
 
+// A loadable module of the instrumented build: its profile is checked against build_id.
+struct ModuleState {
+  std::string name;  // the kernel's name, as in /sys/kernel/debug/pgo/NAME.profraw
+  std::filesystem::path file;
+  std::string build_id;
+};
+
 struct InstrumentState {
   std::string started;   // ISO 8601 UTC
   std::string finished;  // empty until the build completed
@@ -44,12 +51,15 @@ struct InstrumentState {
   std::filesystem::path build_dir;
   InstrumentArtifacts artifacts;
   std::string vmlinux_build_id;
+  std::vector<ModuleState> modules;
+  std::filesystem::path modules_dir;  // INSTALL_MOD_PATH of its modules_install, for guests
   std::vector<std::string> commands;
   std::string inputs_key;  // kpgo run: the inputs it was built from
 };
 
 struct CollectedProfile {
   std::filesystem::path path;
+  std::string binary = "vmlinux";  // or the module's name
   std::string label;
   uint64_t weight = 1;
   std::string target;  // the machine it came from

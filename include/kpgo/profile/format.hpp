@@ -152,14 +152,16 @@ Result<ProfileIdentity> identify_profile(const std::filesystem::path& path);
 // merge backend checks it.
 Result<ProfileIdentity> inspect_profile(const std::filesystem::path& path);
 
-// A profile just taken from a kernel, checked before it is kept: a raw profile of the expected
-// raw version, records in bounds, the expected build ID, and some count that is not zero.
+// A profile just taken from a kernel (vmlinux's or a module's, `binary` names which), checked
+// before it is kept: a raw profile of the expected raw version, records in bounds, the expected
+// build ID. How many counters are not zero is for the caller to judge.
 struct CollectedProfile {
   ProfileIdentity identity;
   uint64_t functions = 0;
   uint64_t nonzero_counters = 0;
 };
 Result<CollectedProfile> check_collected_profile(const std::filesystem::path& path,
+                                                 const std::string& binary,
                                                  const std::string& expected_build_id,
                                                  uint64_t expected_raw_version);
 

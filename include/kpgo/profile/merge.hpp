@@ -38,7 +38,7 @@ std::optional<std::string> version_problem(const ProfileIdentity& input, const B
 // ID most inputs carry; when no ID has a majority, every input with an ID. Returns input index
 // and reason.
 std::vector<std::pair<size_t, std::string>> foreign_inputs(
-    const std::vector<ProfileIdentity>& inputs, const std::optional<std::string>& expected);
+    const std::vector<ProfileIdentity>& inputs, const std::vector<std::string>& expected);
 
 struct MergeRequest {
   std::vector<WeightedInput> inputs;
@@ -48,7 +48,9 @@ struct MergeRequest {
   bool sparse = false;
   OutputFormat format = OutputFormat::binary;
   std::optional<unsigned> consumer_major;
-  std::optional<std::string> expected_binary_id;
+  // The build IDs raw inputs may carry: vmlinux's and its modules' (one build tree). Empty: the
+  // build ID most inputs carry.
+  std::vector<std::string> build_tree;
   bool fast_path = true;
 };
 

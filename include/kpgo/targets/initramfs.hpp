@@ -16,6 +16,9 @@ class Initramfs {
   void add_file(const std::string& path, std::string content, unsigned mode = 0644);
   Result<> add_host_file(const std::string& path, const std::filesystem::path& source,
                          unsigned mode = 0);
+  // A host directory's tree under `path` (whose parents must be added first), in name order;
+  // symbolic links are left out (modules_install's build and source links point to the host).
+  Result<> add_host_tree(const std::string& path, const std::filesystem::path& source);
   Result<> write(const std::filesystem::path& out) const;
 
  private:

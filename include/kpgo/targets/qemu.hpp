@@ -21,6 +21,9 @@ struct QemuOptions {
   // Results leave on a raw virtio disk (exact for binary data). Without it, they are read from
   // the console: a disk's I/O completes at host-timed moments, which a repeatable run avoids.
   bool output_disk = true;
+  // The kernel's modules as modules_install put them (INSTALL_MOD_PATH): the guest gets them as
+  // /lib/modules, modules.dep included, for workloads to modprobe. Empty: no modules.
+  std::filesystem::path modules;
 };
 
 class Initramfs;
@@ -30,6 +33,8 @@ class Initramfs;
 std::string guest_init(const std::string& body);
 // busybox plus the init.
 Result<Initramfs> guest_image(const std::string& init);
+// The modules under `modules` (an INSTALL_MOD_PATH) as the image's /lib/modules.
+Result<> add_guest_modules(Initramfs& image, const std::filesystem::path& modules);
 // Boots options.kernel with `image` until its init is done and unpacks $out into
 // `scratch`/kpgo-out. Returns the host's wall time of the boot, in seconds.
 Result<double> run_guest(const QemuOptions& options, Initramfs& image,

@@ -28,8 +28,11 @@ struct RunOutcome {
   std::string machine;            // "qemu", the ssh host, "local"
   unsigned run = 0;               // 1-based
   std::filesystem::path profile;  // in the scratch directory; empty when the run failed
-  std::string problem;            // why there is no profile
-  double seconds = 0;             // the workload's own time
+  // Each loaded (or since unloaded) module's profile, named MODULE.profraw as the kernel names it.
+  std::vector<std::filesystem::path> module_profiles;
+  std::string problem;      // why there is no profile
+  std::string value_stats;  // /sys/kernel/debug/pgo/values after the run, when the kernel has it
+  double seconds = 0;       // the workload's own time
   std::string kernel_release;
 };
 

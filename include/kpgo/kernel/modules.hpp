@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kpgo/system/error.hpp"
+
+namespace kpgo::kernel {
+
+// A loadable module a build made.
+struct BuiltModule {
+  std::string name;            // as the kernel names it: the file's stem with '-' as '_'
+  std::filesystem::path file;  // the .ko in the build directory
+  std::string build_id;        // its GNU build ID, as the profile's binary ID carries it
+};
+
+// The kernel's name of a module file: fs/ext4/ext4.ko is "ext4", crc32c-generic.ko
+// "crc32c_generic".
+std::string module_name(const std::filesystem::path& file);
+
+// The modules listed in the build's modules.order, each with its build ID. None when the build
+// has no modules.order (CONFIG_MODULES off).
+Result<std::vector<BuiltModule>> built_modules(const std::filesystem::path& build_dir);
+
+// Where `make modules_install INSTALL_MOD_PATH=...` puts a build's modules, for guests.
+std::filesystem::path staged_modules_dir(const std::filesystem::path& build_dir);
+
+}  // namespace kpgo::kernel

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/kernel/modules.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include "kpgo/kernel/elf.hpp"
+
+namespace kpgo::kernel {
+
+namespace fs = std::filesystem;
+
+std::string module_name(const fs::path& file) {
+  std::string name = file.stem().string();
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+Result<std::vector<BuiltModule>> built_modules(const fs::path& build_dir) {
+  fs::path order = build_dir / "modules.order";
+  std::vector<BuiltModule> modules;
+  std::error_code ec;
+  if (!fs::exists(order, ec)) return modules;
+  std::ifstream in(order);
+  if (!in) return fail("{}: cannot be read", order.string());
+  // Kernels up to 6.1 list the .ko files, later ones the objects they are linked from.
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    fs::path file = build_dir / fs::path(line).replace_extension(".ko");
+    if (!fs::exists(file, ec)) return fail("{}: listed in {} but not built", file.string(), order.string());
+    KPGO_TRY_BIND(build_id, read_build_id(file).map_error(context(file.string())));
+    modules.push_back({module_name(file), file, *build_id});
+  }
+  return modules;
+}
+
+fs::path staged_modules_dir(const fs::path& build_dir) { return build_dir / "kpgo-modules"; }
+
+}  // namespace kpgo::kernel
