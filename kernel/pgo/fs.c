@@ -63,8 +63,6 @@ static struct pgo_file pgo_vmlinux_file = {
 	.binary = &pgo_vmlinux,
 };
 
-extern const char __start_notes[], __stop_notes[];
-
 /* ELF note type of a GNU build ID; note headers are alike in ELF32 and ELF64. */
 #define PGO_NOTE_GNU_BUILD_ID	3
 
@@ -72,8 +70,8 @@ u32 pgo_find_build_id(const void *notes, size_t size, u8 *build_id)
 {
 	const char *note = notes, *end = note + size;
 
-	while (note + sizeof(Elf32_Nhdr) <= end) {
-		const Elf32_Nhdr *hdr = (const Elf32_Nhdr *)note;
+	while (note + sizeof(struct elf32_note) <= end) {
+		const struct elf32_note *hdr = (const struct elf32_note *)note;
 		const char *name = note + sizeof(*hdr);
 		const char *desc = name + ALIGN(hdr->n_namesz, 4);
 

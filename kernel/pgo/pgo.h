@@ -19,6 +19,7 @@
 #define _KERNEL_PGO_PGO_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/types.h>
 
 /*
@@ -43,7 +44,7 @@
 
 #define PGO_RAW_MAGIC_64	0xff6c70726f667281ULL	/* "\x81rforpl\xff" */
 #define PGO_VERSION_MASK	0x00000000ffffffffULL
-#define PGO_VARIANT_BYTE_COVERAGE (1ULL << 60)
+#define PGO_VARIANT_BYTE_COVERAGE BIT_ULL(60)
 
 /* At most this many values are kept per value site (LLVM's default). */
 #define PGO_MAX_VALUES_PER_SITE	24
@@ -131,6 +132,9 @@ extern struct pgo_binary pgo_vmlinux;
 
 /* What the compiler emits once per binary: its raw version with variants. */
 extern const u64 __llvm_profile_raw_version;
+
+/* vmlinux's ELF notes, its build ID among them. */
+extern const char __start_notes[], __stop_notes[];
 
 /* The linker script's bounds of vmlinux's sections. */
 extern const struct pgo_data __llvm_prf_data_start[], __llvm_prf_data_end[];

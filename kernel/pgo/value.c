@@ -51,8 +51,12 @@ struct pgo_binary *pgo_claim_module_binary(const struct pgo_sections *s)
 		atomic_long_set(&binary->nodes_taken, 0);
 		atomic_long_set(&binary->values_dropped, 0);
 		atomic_long_set(&binary->append_races, 0);
-		/* An empty range matches no record until data_end is set. */
 		WRITE_ONCE(binary->s.data, s->data);
+		/*
+		 * Orders data before data_end for CPUs searching the slots
+		 * (pgo_has_record): with data_end still NULL the range
+		 * matches no record.
+		 */
 		smp_wmb();
 		WRITE_ONCE(binary->s.data_end, s->data_end);
 		return binary;
@@ -64,13 +68,14 @@ struct pgo_binary *pgo_claim_module_binary(const struct pgo_sections *s)
 void pgo_release_module_binary(struct pgo_binary *binary)
 {
 	WRITE_ONCE(binary->s.data_end, NULL);
+	/* The reverse of the claim: data_end first, so no range is ever too wide. */
 	smp_wmb();
 	WRITE_ONCE(binary->s.data, NULL);
 }
 #endif
 
 static __always_inline bool pgo_has_record(const struct pgo_binary *binary,
-			   const struct pgo_data *record)
+					   const struct pgo_data *record)
 {
 	return record >= READ_ONCE(binary->s.data) &&
 	       record < READ_ONCE(binary->s.data_end);

@@ -26,6 +26,19 @@ for line in 6.12 6.1; do
   [[ -f $top/kernel/pgo/.kpgo-support && -f $top/kernel/pgo/write.c ]] || fail "$line: runtime not in kernel/pgo"
   grep -q "PGO_CLANG_DATA" "$top/include/asm-generic/vmlinux.lds.h" || fail "$line: linker script not hooked"
   pass
+
+  # Kernel code is kernel code: the runtime and the hooks pass the line's own checkpatch --strict
+  # (the hook patch has no commit message to check).
+  mkdir -p "checkpatch-$line"
+  tar -C "checkpatch-$line" -xf "/usr/src/$top.tar.xz" "$top/scripts/checkpatch.pl" \
+    "$top/scripts/spelling.txt" "$top/scripts/const_structs.checkpatch"
+  checkpatch=(perl "checkpatch-$line/$top/scripts/checkpatch.pl" --strict --no-tree --show-types)
+  "${checkpatch[@]}" -f "$top"/kernel/pgo/*.c "$top"/kernel/pgo/*.h > checkpatch.txt 2>&1 ||
+    { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in kernel/pgo"; }
+  "${checkpatch[@]}" --no-signoff --ignore COMMIT_MESSAGE,DIFF_IN_COMMIT_MSG \
+    "$KPGO_SOURCE_DIR/kernel/hooks/$line/kpgo.patch" > checkpatch.txt 2>&1 ||
+    { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in its hooks"; }
+  pass
   expect_ok "$line: doctor sees it" "$KPGO" doctor --source "$top" --json
   expect_in "$WORK/out" '"pgo_support": "kpgo"' "$line: doctor reports kpgo's support"
 

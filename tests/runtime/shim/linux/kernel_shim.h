@@ -28,6 +28,7 @@ typedef int64_t s64;
 #endif
 #define __maybe_unused __attribute__((unused))
 #define EXPORT_SYMBOL(sym)
+#define BIT_ULL(n) (1ULL << (n))
 #define BUILD_BUG_ON(condition) _Static_assert(!(condition), #condition)
 
 #define notrace
