@@ -2,13 +2,20 @@
 # Boots test kernels in QEMU (TCG) with a busybox initramfs; files come back on a raw virtio
 # disk the guest writes a tar archive to, which is exact for binary data.
 
-# make_initramfs OUT INIT [FILE...]: busybox, the init script and extra files in /.
+# make_initramfs [--modules DIR] OUT INIT [FILE...]: busybox, the init script and extra files in
+# /; with --modules, DIR/lib/modules (a modules_install INSTALL_MOD_PATH) as /lib/modules.
 make_initramfs() {
+  local modules=
+  if [[ $1 == --modules ]]; then
+    modules=$2
+    shift 2
+  fi
   local out=$1 init=$2
   shift 2
   local root
   root=$(mktemp -d "$WORK/initramfs-XXXXXX")
   mkdir -p "$root"/{bin,dev,proc,sys,tmp}
+  [[ -z $modules ]] || cp -r "$modules/lib" "$root/lib"
   cp /bin/busybox "$root/bin/busybox"
   install -m 755 "$init" "$root/init"
   for file in "$@"; do cp "$file" "$root/"; done

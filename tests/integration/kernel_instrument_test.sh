@@ -41,8 +41,26 @@ bzimage=$workdir/build-instrumented/arch/x86/boot/bzImage
 build_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instrument"]["vmlinux_build_id"])' "$manifest")
 [[ $(readelf -n "$vmlinux" | awk '/Build ID/ {print $3}') == "$build_id" ]] || fail "manifest build ID is not vmlinux's"
 pass
-for option in CONFIG_PGO_CLANG=y CONFIG_DEBUG_FS=y CONFIG_VIRTIO_BLK=y CONFIG_SMP=y; do
+for option in CONFIG_PGO_CLANG=y CONFIG_DEBUG_FS=y CONFIG_VIRTIO_BLK=y CONFIG_SMP=y \
+  CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=y CONFIG_MODULES=y CONFIG_BLK_DEV_LOOP=m CONFIG_EXT4_FS=m; do
   grep -qx "$option" "$workdir/build-instrumented/.config" || fail "$option missing from .config"
+done
+pass
+# The kernel side builds clean: objtool has nothing to say about the runtime or its callers.
+if grep -n "objtool" "$workdir/logs/instrument.log" | grep -i "warning" > objtool.txt; then
+  cat objtool.txt >&2
+  fail "objtool warnings in the instrumented build"
+fi
+pass
+python3 - "$manifest" <<'PY' > modules.txt
+import json, sys
+m = json.load(open(sys.argv[1]))["instrument"]
+assert m["modules_dir"], m
+for module in m["modules"]:
+    print(module["name"], module["build_id"], module["file"])
+PY
+for module in ext4 jbd2 loop; do
+  grep -q "^$module " modules.txt || fail "module $module not recorded in kpgo.json"
 done
 pass
 
@@ -55,7 +73,8 @@ pass
 
 cp "$KPGO_SOURCE_DIR/configs/workloads/default.sh" workload.sh
 step "booting the instrumented kernel"
-make_initramfs initramfs.cpio "$KPGO_SOURCE_DIR/tests/integration/guest/pgo-checks.init" workload.sh
+make_initramfs --modules "$workdir/build-instrumented/kpgo-modules" initramfs.cpio \
+  "$KPGO_SOURCE_DIR/tests/integration/guest/pgo-checks.init" workload.sh
 boot_guest "$bzimage" initramfs.cpio disk.img 2 "$TEST_LOGS/boot.log"
 grep -q KPGO-GUEST-DONE "$TEST_LOGS/boot.log" || { tail -40 "$TEST_LOGS/boot.log" >&2; fail "the instrumented kernel did not finish the guest script"; }
 step "booted"
@@ -96,6 +115,36 @@ after_reset=$(total_count guest/out/reset.profraw)
 workload_total=$(total_count guest/out/workload.profraw)
 ((after_reset * 20 < workload_total)) ||
   fail "after the reset the counters still add up to $after_reset (workload: $workload_total)"
+pass
+# Modules: each the workload loaded has a profile with counts and its own .ko's build ID, kept
+# after the module unloaded; ext4's counts go on across its load and unload in every round.
+grep -qE "^(ext4|loop) " guest/out/lsmod-after-workload && fail "the workload left ext4 or loop loaded"
+for module in ext4 jbd2 mbcache loop; do
+  profile=guest/out/modules/$module.profraw
+  [[ -s $profile ]] || fail "no $module.profraw after the workload unloaded it"
+  (($(summary "$profile" functions_with_counts) > 0)) || fail "no function of $module counted"
+  expected=$(awk -v m="$module" '$1 == m {print $2}' modules.txt)
+  llvm-profdata-19 show --binary-ids "$profile" | grep -qx "$expected" ||
+    fail "$module.profraw does not carry $module.ko's build ID $expected"
+done
+pass
+fill_super_max=$(llvm-profdata-19 show --function=ext4_fill_super --counts guest/out/modules/ext4.profraw |
+  awk '/Block counts/ { gsub(/[^0-9,]/, ""); n = split($0, c, ","); for (i = 1; i <= n; i++) if (c[i] > m) m = c[i] } END { print m + 0 }')
+[[ $fill_super_max == 2 ]] ||
+  fail "ext4_fill_super counted $fill_super_max times for 2 mounts in 2 loads of ext4"
+pass
+expect_ok "a module profile opened across its unload" "$KPGO" merge -q -o loop.profdata \
+  guest/out/loop-open-across-unload.profraw
+grep -qx "ext4.profraw" guest/out/files-before-reset || fail "ext4.profraw went with the module"
+grep -qx "ext4.profraw" guest/out/files-after-reset && fail "ext4.profraw outlived the reset"
+grep -qx "vmlinux.profraw" guest/out/files-after-reset || fail "vmlinux.profraw went at the reset"
+awk 'NR > 1 && $4 != 0 { bad = 1 } END { exit bad }' guest/out/values ||
+  { cat guest/out/values >&2; fail "value profiling dropped values"; }
+pass
+expect_ok "merge vmlinux and its modules, one build tree" "$KPGO" merge -q -o tree.profdata \
+  --build-tree "$workdir/build-instrumented" guest/out/workload.profraw guest/out/modules/*.profraw
+"$(command -v llvm-profdata-19)" merge -o tree-llvm.profdata guest/out/workload.profraw guest/out/modules/*.profraw
+cmp -s tree.profdata tree-llvm.profdata || fail "the build tree's merge differs from llvm-profdata's"
 pass
 for n in 1 2 3 4 5; do
   expect_ok "profile $n read during the workload" "$KPGO" merge -q -o during.profdata "guest/out/during-$n.profraw"
