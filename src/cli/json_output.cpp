@@ -20,8 +20,21 @@ json layout_json(const kernel::TextLayout& layout) {
 }
 
 json report_json(const pipeline::MatchReport& r) {
+  json binaries = json::array();
+  for (const auto& b : r.binaries) {
+    binaries.push_back({{"binary", b.binary},
+                        {"functions", b.functions},
+                        {"matched", b.matched},
+                        {"stale", b.stale},
+                        {"without_data", b.without_data},
+                        {"layout",
+                         {{"functions", b.layout.functions},
+                          {"hot", b.layout.hot},
+                          {"unlikely", b.layout.unlikely}}}});
+  }
   return {{"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
-          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched}};
+          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched},
+          {"binaries", binaries}};
 }
 
 }  // namespace

@@ -37,6 +37,14 @@ void print_report(const pipeline::OptimizeOutcome& outcome) {
   fmt::print("  without data   {}\n", r.without_data);
   fmt::print("  hot matched    {} of {} ({:.1f}%)\n", r.hot_matched, r.hot,
              share(r.hot_matched, r.hot));
+  if (!r.binaries.empty()) {
+    fmt::print("  per binary     functions  with data   stale  without  hot/unlikely functions\n");
+    for (const auto& b : r.binaries) {
+      fmt::print("  {:<14} {:>9}  {:>9}  {:>6}  {:>7}  {}/{} of {}\n", b.binary, b.functions,
+                 b.matched, b.stale, b.without_data, b.layout.hot, b.layout.unlikely,
+                 b.layout.functions);
+    }
+  }
   fmt::print("code layout (vmlinux.o)\n");
   fmt::print("  hot functions      {} of {}\n", outcome.layout.hot, outcome.layout.functions);
   fmt::print("  unlikely functions {}\n", outcome.layout.unlikely);

@@ -43,6 +43,23 @@ std::vector<char> read_section(std::ifstream& in, const Elf64_Shdr& section) {
 
 }  // namespace
 
+Result<uint64_t> section_size(const std::filesystem::path& elf, const std::string& name) {
+  std::ifstream in(elf, std::ios::binary);
+  KPGO_TRY_BIND(sections, read_sections(in, elf));
+  Elf64_Ehdr header;
+  read_at(in, 0, &header, sizeof header);
+  if (header.e_shstrndx >= sections->size()) return fail("{}: no section names", elf.string());
+  std::vector<char> names = read_section(in, (*sections)[header.e_shstrndx]);
+  uint64_t size = 0;
+  for (const auto& section : *sections) {
+    if (section.sh_name >= names.size()) continue;
+    if (name == std::string(names.data() + section.sh_name,
+                            strnlen(names.data() + section.sh_name, names.size() - section.sh_name)))
+      size += section.sh_size;
+  }
+  return size;
+}
+
 Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
   std::ifstream in(object, std::ios::binary);
   KPGO_TRY_BIND(sections, read_sections(in, object));

@@ -34,6 +34,15 @@ Result<std::vector<BuiltModule>> built_modules(const fs::path& build_dir) {
   return modules;
 }
 
+std::map<std::string, std::string> module_objects(const std::vector<BuiltModule>& modules) {
+  std::map<std::string, std::string> owner;
+  for (const auto& module : modules) {
+    std::ifstream in(fs::path(module.file).replace_extension(".mod"));
+    for (std::string object; in >> object;) owner[object] = module.name;
+  }
+  return owner;
+}
+
 fs::path staged_modules_dir(const fs::path& build_dir) { return build_dir / "kpgo-modules"; }
 
 }  // namespace kpgo::kernel

@@ -9,6 +9,7 @@
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/kernel/modules.hpp"
 #include "kpgo/pipeline/phases.hpp"
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
@@ -231,6 +232,77 @@ Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path&
   return StoredProfile{stored, sha};
 }
 
+// clang's per-function diagnostics with the translation unit each came from.
+struct UnitDiagnostic {
+  std::string unit;  // the source file, as the build named it
+  std::string function;
+  bool stale = false;
+};
+
+std::vector<UnitDiagnostic> unit_diagnostics(std::string_view log) {
+  static const std::regex diagnostic(
+      R"(warning: (\S+): (function control flow change detected \(hash mismatch\)|no profile )"
+      R"(data available for function) (\S+) Hash)");
+  std::vector<UnitDiagnostic> found;
+  std::istringstream in{std::string(log)};
+  std::smatch match;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Hash") == std::string::npos || !std::regex_search(line, match, diagnostic))
+      continue;
+    found.push_back({match[1], match[3], match[2].str().front() == 'f'});
+  }
+  return found;
+}
+
+// A module's share of the diagnostics: those of units linked into it (kbuild's .mod lists).
+BinaryMatch module_match(const ModuleState& module, const std::vector<UnitDiagnostic>& diagnostics,
+                         const std::map<std::string, std::string>& owner,
+                         const InstrumentState& instrument) {
+  BinaryMatch match;
+  match.binary = module.name;
+  std::set<std::string> stale, missing;
+  std::string tree = instrument.source.string() + "/";
+  for (const auto& d : diagnostics) {
+    std::string unit = d.unit.rfind(tree, 0) == 0 ? d.unit.substr(tree.size()) : d.unit;
+    auto it = owner.find(fs::path(unit).replace_extension(".o").string());
+    if (it == owner.end() || it->second != module.name) continue;
+    (d.stale ? stale : missing).insert(d.function);
+  }
+  uint64_t record = profile::raw_data_record_size(instrument.llvm.raw_version);
+  uint64_t bytes = kernel::section_size(module.file, "__llvm_prf_data").value_or(0);
+  match.functions = record ? bytes / record : 0;
+  match.stale = stale.size();
+  match.without_data = missing.size();
+  uint64_t unmatched = match.stale + match.without_data;
+  match.matched = match.functions > unmatched ? match.functions - unmatched : 0;
+  return match;
+}
+
+// Per binary, with the total in the report's own fields: vmlinux's as counted by name, each
+// module's by its units, every optimized binary's layout.
+Result<> add_module_matches(const std::string& log_text, const InstrumentState& instrument,
+                            const fs::path& output, OptimizeOutcome& outcome) {
+  MatchReport& report = outcome.report;
+  report.binaries.push_back({"vmlinux", report.functions, report.matched, report.stale,
+                             report.without_data, outcome.layout});
+  std::vector<kernel::BuiltModule> built;
+  for (const auto& m : instrument.modules) built.push_back({m.name, m.file, m.build_id});
+  auto owner = kernel::module_objects(built);
+  auto diagnostics = unit_diagnostics(log_text);
+  for (const auto& module : instrument.modules) {
+    BinaryMatch match = module_match(module, diagnostics, owner, instrument);
+    fs::path optimized = output / fs::relative(module.file, instrument.build_dir);
+    KPGO_TRY_BIND(layout, kernel::read_text_layout(optimized));
+    match.layout = *layout;
+    report.functions += match.functions;
+    report.matched += match.matched;
+    report.stale += match.stale;
+    report.without_data += match.without_data;
+    report.binaries.push_back(std::move(match));
+  }
+  return {};
+}
+
 // What the build with the profile showed: clang's diagnostics against the kernel's functions,
 // the code layout, the promoted calls.
 Result<> read_build_results(const std::string& log_text, const profile::ProfileContents& contents,
@@ -243,7 +315,8 @@ Result<> read_build_results(const std::string& log_text, const profile::ProfileC
   KPGO_TRY_BIND(layout, kernel::read_text_layout(output / "vmlinux.o"));
   outcome.layout = *layout;
   outcome.promoted_calls = count_promotions(log_text);
-  return {};
+  if (instrument.modules.empty()) return {};
+  return add_module_matches(log_text, instrument, output, outcome);
 }
 
 // A profile of another kernel leaves a few names clang never reports on; what tells is that it

@@ -83,6 +83,7 @@ Result<> read(const json& value, const std::string& at, CollectState& out);
 Result<> read(const json& value, const std::string& at, MergedInput& out);
 Result<> read(const json& value, const std::string& at, MergeState& out);
 Result<> read(const json& value, const std::string& at, std::optional<MatchReport>& out);
+Result<> read(const json& value, const std::string& at, BinaryMatch& out);
 Result<> read(const json& value, const std::string& at, OptimizeState& out);
 Result<> read(const json& value, const std::string& at, BaselineState& out);
 Result<> read(const json& value, const std::string& at, BenchState& out);
@@ -200,8 +201,19 @@ Result<> read(const json& value, const std::string& at, MergeState& out) {
   return field(value, at, "finished", out.finished);
 }
 
+Result<> read(const json& value, const std::string& at, BinaryMatch& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "binary", out.binary, true));
+  KPGO_TRY(field(value, at, "functions", out.functions));
+  KPGO_TRY(field(value, at, "matched", out.matched));
+  KPGO_TRY(field(value, at, "stale", out.stale));
+  KPGO_TRY(field(value, at, "without_data", out.without_data));
+  return field(value, at, "layout", out.layout);
+}
+
 Result<> read(const json& value, const std::string& at, MatchReport& out) {
   KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "binaries", out.binaries));
   KPGO_TRY(field(value, at, "functions", out.functions));
   KPGO_TRY(field(value, at, "matched", out.matched));
   KPGO_TRY(field(value, at, "stale", out.stale));
@@ -407,6 +419,25 @@ json artifacts_json(const KernelArtifacts& a) {
       {"vmlinux", a.vmlinux.string()}, {"bzImage", a.bzimage.string()}, {"log", a.log.string()}};
 }
 
+json to_json(const kernel::TextLayout& l) {
+  return {{"functions", l.functions}, {"hot", l.hot}, {"unlikely", l.unlikely}};
+}
+
+json to_json(const MatchReport& r) {
+  json binaries = json::array();
+  for (const auto& b : r.binaries) {
+    binaries.push_back({{"binary", b.binary},
+                        {"functions", b.functions},
+                        {"matched", b.matched},
+                        {"stale", b.stale},
+                        {"without_data", b.without_data},
+                        {"layout", to_json(b.layout)}});
+  }
+  return {{"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
+          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched},
+          {"binaries", binaries}};
+}
+
 json to_json(const OptimizeState& s) {
   json layout = layout_json(s.layout);
   layout["promoted_indirect_calls"] = s.promoted_indirect_calls;
@@ -419,12 +450,7 @@ json to_json(const OptimizeState& s) {
               {"config_input", s.config_input},
               {"vmlinux_build_id", s.vmlinux_build_id},
               {"inputs_key", s.inputs_key}};
-  if (s.report) {
-    const MatchReport& r = *s.report;
-    out["report"] = {
-        {"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
-        {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched}};
-  }
+  if (s.report) out["report"] = to_json(*s.report);
   put_when(out, "booted", s.booted);
   put_when(out, "finished", s.finished);
   return out;

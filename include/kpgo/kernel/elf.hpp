@@ -22,4 +22,8 @@ struct TextLayout {
 };
 Result<TextLayout> read_text_layout(const std::filesystem::path& object);
 
+// The size of a section, by name; 0 when there is none (e.g. __llvm_prf_data of a module the
+// build did not instrument).
+Result<uint64_t> section_size(const std::filesystem::path& elf, const std::string& name);
+
 }  // namespace kpgo::kernel

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ std::string module_name(const std::filesystem::path& file);
 // The modules listed in the build's modules.order, each with its build ID. None when the build
 // has no modules.order (CONFIG_MODULES off).
 Result<std::vector<BuiltModule>> built_modules(const std::filesystem::path& build_dir);
+
+// Which module each object belongs to: kbuild's MODULE.mod files list a module's objects
+// (paths in the build, e.g. fs/ext4/super.o). Maps object path to module name.
+std::map<std::string, std::string> module_objects(const std::vector<BuiltModule>& modules);
 
 // Where `make modules_install INSTALL_MOD_PATH=...` puts a build's modules, for guests.
 std::filesystem::path staged_modules_dir(const std::filesystem::path& build_dir);

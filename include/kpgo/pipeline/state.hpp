@@ -95,14 +95,27 @@ struct MergeState {
   std::string finished;
 };
 
+// How well the profile matched one binary of the optimized build: vmlinux or a module.
+struct BinaryMatch {
+  std::string binary;
+  uint64_t functions = 0;  // its instrumented build's records
+  uint64_t matched = 0;
+  uint64_t stale = 0;
+  uint64_t without_data = 0;
+  kernel::TextLayout layout;  // where the optimized binary's functions went
+};
+
 // How well the profile matched the optimized build, from clang's per-function diagnostics.
 struct MatchReport {
   uint64_t functions = 0;     // functions the kernel has (its instrumented build's records)
   uint64_t matched = 0;       // compiled with profile data
   uint64_t stale = 0;         // profile data with another hash: the code changed
   uint64_t without_data = 0;  // not in the profile at all
-  uint64_t hot = 0;           // functions with counts in the profile
+  uint64_t hot = 0;           // vmlinux's functions with counts in the profile
   uint64_t hot_matched = 0;
+  // With modules: vmlinux, then each module; functions, matched, stale and without_data above
+  // are then their total.
+  std::vector<BinaryMatch> binaries;
 };
 
 struct KernelArtifacts {
