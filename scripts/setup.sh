@@ -18,6 +18,8 @@ packages=(
   # building kernels
   make procps binutils patch bc bison flex libelf-dev libssl-dev cpio kmod xz-utils zstd python3 rsync
   linux-source-6.12 linux-source-6.1
+  # Debian's own kernel configs (kpgo instrument --config debian)
+  linux-config-6.12 linux-config-6.1
   # guests, transports and the tests' own tools
   qemu-system-x86 busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)

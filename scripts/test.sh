@@ -9,6 +9,8 @@
 #   bash scripts/test.sh --matrix     also the longer matrix (bench with its baseline build, the
 #                                     6.1 line); run it before calling a change to what it covers
 #                                     done (docs/testing.md)
+#   bash scripts/test.sh --distro     also Debian's own 6.12 config, trimmed to the guest's modules,
+#                                     built, booted and profiled (long; docs/testing.md)
 #   --build-only                      set up and build, run nothing
 #   --no-setup                        skip scripts/setup.sh
 #   --sanitize                        build kpgo and its backends with ASan and UBSan (in
@@ -21,12 +23,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_BUILD_DIR:-$root/build}
 
-selection=(-LE matrix)
-setup=1 build_only=0 sanitize=0 ctest_args=()
+scope=default
+setup=1 build_only=0 sanitize=0 distro=0 ctest_args=()
 while (($#)); do
   case $1 in
-    --quick) selection=(-LE 'kernel|matrix') ;;
-    --matrix) selection=() ;;
+    --quick) scope=quick ;;
+    --matrix) scope=matrix ;;
+    --distro) distro=1 ;;
     --build-only) build_only=1 ;;
     --no-setup) setup=0 ;;
     --sanitize) sanitize=1 ;;
@@ -35,6 +38,14 @@ while (($#)); do
   esac
   shift
 done
+
+case $scope,$distro in
+  quick,*) selection=(-LE 'kernel|matrix|distro') ;;
+  default,0) selection=(-LE 'matrix|distro') ;;
+  default,1) selection=(-LE matrix) ;;
+  matrix,0) selection=(-LE distro) ;;
+  matrix,1) selection=() ;;
+esac
 
 started=$(date +%s)
 ((setup)) && bash "$root/scripts/setup.sh"

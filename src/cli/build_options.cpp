@@ -26,8 +26,14 @@ void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
       ->capture_default_str();
   app.add_option("--arch", args.arch, "kbuild's ARCH=")->capture_default_str();
   app.add_option("--config", args.config,
-                 "A .config to start from, or a kbuild target making one, e.g. defconfig "
+                 "A .config to start from (e.g. /boot/config-$(uname -r)), a kbuild target "
+                 "making one (e.g. defconfig), or debian / debian-cloud: Debian's own amd64 "
+                 "config for the tree's kernel line (linux-config-LINE) "
                  "(default: tinyconfig plus configs/qemu-x86_64.config)");
+  app.add_option("--localmod", args.localmod,
+                 "An lsmod listing: keep only its modules (kbuild's localmodconfig), e.g. "
+                 "configs/lsmod/qemu-guest.lsmod")
+      ->check(CLI::ExistingFile);
   app.add_option("--fragment", args.fragments, "A config fragment merged on top (repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--atomic-counters", args.atomic_counters,
@@ -44,6 +50,7 @@ pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args) {
   options.arch = args.arch;
   if (!args.config.empty()) options.config = args.config;
   options.fragments.assign(args.fragments.begin(), args.fragments.end());
+  if (!args.localmod.empty()) options.localmod = args.localmod;
   options.jobs = args.jobs;
   options.atomic_counters = args.atomic_counters;
   options.make_args = args.make_args;

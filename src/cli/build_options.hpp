@@ -20,6 +20,7 @@ struct KernelBuildArgs {
   std::string arch = "x86_64";
   std::string config;
   std::vector<std::string> fragments;
+  std::string localmod;
   bool atomic_counters = false;
   unsigned jobs = 0;
   std::vector<std::string> make_args;

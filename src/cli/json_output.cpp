@@ -32,8 +32,12 @@ json report_json(const pipeline::MatchReport& r) {
                           {"hot", b.layout.hot},
                           {"unlikely", b.layout.unlikely}}}});
   }
-  return {{"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
-          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched},
+  return {{"functions", r.functions},
+          {"matched", r.matched},
+          {"stale", r.stale},
+          {"without_data", r.without_data},
+          {"hot", r.hot},
+          {"hot_matched", r.hot_matched},
           {"binaries", binaries}};
 }
 

@@ -53,8 +53,9 @@ Result<uint64_t> section_size(const std::filesystem::path& elf, const std::strin
   uint64_t size = 0;
   for (const auto& section : *sections) {
     if (section.sh_name >= names.size()) continue;
-    if (name == std::string(names.data() + section.sh_name,
-                            strnlen(names.data() + section.sh_name, names.size() - section.sh_name)))
+    if (name ==
+        std::string(names.data() + section.sh_name,
+                    strnlen(names.data() + section.sh_name, names.size() - section.sh_name)))
       size += section.sh_size;
   }
   return size;

@@ -27,7 +27,8 @@ Result<std::vector<BuiltModule>> built_modules(const fs::path& build_dir) {
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     fs::path file = build_dir / fs::path(line).replace_extension(".ko");
-    if (!fs::exists(file, ec)) return fail("{}: listed in {} but not built", file.string(), order.string());
+    if (!fs::exists(file, ec))
+      return fail("{}: listed in {} but not built", file.string(), order.string());
     KPGO_TRY_BIND(build_id, read_build_id(file).map_error(context(file.string())));
     modules.push_back({module_name(file), file, *build_id});
   }
@@ -43,6 +44,8 @@ std::map<std::string, std::string> module_objects(const std::vector<BuiltModule>
   return owner;
 }
 
-fs::path staged_modules_dir(const fs::path& build_dir) { return build_dir / "kpgo-modules"; }
+fs::path staged_modules_dir(const fs::path& build_dir) {
+  return build_dir / "kpgo-modules";
+}
 
 }  // namespace kpgo::kernel

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/pipeline/instrument.hpp"
 
+#include <map>
+
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
@@ -54,32 +56,72 @@ Result<> add_support(const fs::path& tree, const fs::path& data, bool dry_run,
   return kernel::apply_support(tree, files, *plan, runner);
 }
 
-// The configuration: a base (a .config file, a kbuild target, or tinyconfig plus kpgo's QEMU
-// fragment), then kpgo's and the user's fragments, then olddefconfig.
+// The configuration: a base (a .config file, possibly xz-compressed as Debian ships them, a
+// kbuild target, or tinyconfig plus kpgo's QEMU fragment), trimmed to an lsmod listing's
+// modules when asked (localmodconfig), then kpgo's and the user's fragments, then olddefconfig.
 struct ConfigPlan {
   std::optional<fs::path> base_file;  // a .config given as --config
   Command base_command;               // else: the kbuild target that makes the base
+  std::optional<Command> localmod;    // make LSMOD=... localmodconfig
   std::vector<std::pair<std::string, std::string>> fragments;  // name, text
 };
 
+// --config debian / debian-cloud: the linux-config-LINE package's amd64 config.
+Result<std::optional<fs::path>> distribution_config(const std::string& name,
+                                                    const std::string& line) {
+  static const std::map<std::string, std::string> kFlavours = {
+      {"debian", "config.amd64_none_amd64.xz"},
+      {"debian-cloud", "config.amd64_none_cloud-amd64.xz"}};
+  auto flavour = kFlavours.find(name);
+  if (flavour == kFlavours.end()) return std::optional<fs::path>{};
+  fs::path config =
+      fs::path("/usr/src") / ("linux-config-" + (line.empty() ? "LINE" : line)) / flavour->second;
+  std::error_code ec;
+  if (!line.empty() && !fs::exists(config, ec)) {
+    return fail("--config {}: {} missing; apt-get install linux-config-{} (scripts/setup.sh does)",
+                name, config.string(), line);
+  }
+  return std::optional<fs::path>{config};
+}
+
 Result<ConfigPlan> plan_config(const InstrumentOptions& options, const kernel::Kbuild& kbuild,
-                               const fs::path& data) {
+                               const fs::path& data, const std::string& line) {
   ConfigPlan plan;
   auto add_fragment = [&](const fs::path& path) -> Result<> {
     KPGO_TRY_BIND(text, read_text_file(path));
     plan.fragments.emplace_back(path.string(), *text);
     return {};
   };
+  std::optional<fs::path> config = options.config;
+  if (config) {
+    KPGO_TRY_BIND(distribution, distribution_config(config->string(), line));
+    if (*distribution) {
+      config = *distribution;
+      KPGO_TRY(add_fragment(data / "configs" / "distribution.config"));
+    }
+  }
   // --config names a .config file, or a kbuild target that makes one (defconfig, tinyconfig...).
-  bool config_is_target = options.config && !fs::exists(*options.config) &&
-                          kernel::is_config_target(options.config->string());
-  if (options.config && !config_is_target) plan.base_file = *options.config;
-  plan.base_command = kbuild.make({config_is_target ? options.config->string() : "tinyconfig"});
+  bool config_is_target =
+      config && !fs::exists(*config) && kernel::is_config_target(config->string());
+  if (config && !config_is_target) plan.base_file = *config;
+  plan.base_command = kbuild.make({config_is_target ? config->string() : "tinyconfig"});
+  if (options.localmod) {
+    plan.localmod =
+        kbuild.make({"LSMOD=" + fs::absolute(*options.localmod).string(), "localmodconfig"});
+  }
   if (!options.config) KPGO_TRY(add_fragment(data / "configs" / "qemu-x86_64.config"));
   KPGO_TRY(add_fragment(data / "configs" / "pgo.config"));
   if (options.atomic_counters) KPGO_TRY(add_fragment(data / "configs" / "pgo-atomic.config"));
   for (const auto& fragment : options.fragments) KPGO_TRY(add_fragment(fragment));
   return plan;
+}
+
+// A .config as given, or decompressed when it is .xz (Debian's linux-config packages).
+Result<std::string> read_base_config(const fs::path& path, ProcessRunner& runner) {
+  if (path.extension() != ".xz") return read_text_file(path);
+  KPGO_TRY_BIND(output, runner.capture({{"xz", "-dc", path.string()}}));
+  if (!output->succeeded()) return fail("{}: xz -dc failed: {}", path.string(), output->err);
+  return output->out;
 }
 
 // Writes base + fragments as .config, runs olddefconfig and checks that every option the
@@ -90,7 +132,12 @@ Result<> configure(const ConfigPlan& plan, const kernel::Kbuild& kbuild, Process
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
   if (!plan.base_file) KPGO_TRY(kernel::run_make(plan.base_command, runner, log));
-  KPGO_TRY_BIND(base, read_text_file(plan.base_file.value_or(dot_config)));
+  if (plan.base_file) {
+    KPGO_TRY_BIND(given, read_base_config(*plan.base_file, runner));
+    KPGO_TRY(write_file_atomically(dot_config, *given));
+  }
+  if (plan.localmod) KPGO_TRY(kernel::run_make(*plan.localmod, runner, log));
+  KPGO_TRY_BIND(base, read_text_file(dot_config));
   std::vector<std::string> texts;
   for (const auto& fragment : plan.fragments) texts.push_back(fragment.second);
   KPGO_TRY(write_file_atomically(dot_config, kernel::merge_config(*base, texts)));
@@ -167,8 +214,15 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
                         options.llvm, options.arch,
                         options.jobs, options.make_args};
   outcome.build_dir = kbuild.output;
-  KPGO_TRY_BIND(config, plan_config(options, kbuild, *data));
+  // The kernel line picks a distribution's config; a dry run may not have unpacked the tree yet.
+  std::string line = version ? fmt::format("{}.{}", version->version, version->patchlevel) : "";
+  KPGO_TRY_BIND(config, plan_config(options, kbuild, *data, line));
   if (!config->base_file) outcome.commands.push_back(config->base_command);
+  if (config->base_file) {
+    outcome.commands.push_back(
+        {{"#", ".config from " + config->base_file->string()}, std::nullopt, {}});
+  }
+  if (config->localmod) outcome.commands.push_back(*config->localmod);
   Command build = kbuild.make({});
   outcome.commands.push_back(kbuild.make({"olddefconfig"}));
   outcome.commands.push_back(build);

@@ -433,8 +433,12 @@ json to_json(const MatchReport& r) {
                         {"without_data", b.without_data},
                         {"layout", to_json(b.layout)}});
   }
-  return {{"functions", r.functions},       {"matched", r.matched}, {"stale", r.stale},
-          {"without_data", r.without_data}, {"hot", r.hot},         {"hot_matched", r.hot_matched},
+  return {{"functions", r.functions},
+          {"matched", r.matched},
+          {"stale", r.stale},
+          {"without_data", r.without_data},
+          {"hot", r.hot},
+          {"hot_matched", r.hot_matched},
           {"binaries", binaries}};
 }
 

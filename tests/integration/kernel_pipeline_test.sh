@@ -23,14 +23,26 @@ python3 - "$manifest" <<'PY'
 import json, os, sys
 m = json.load(open(sys.argv[1]))
 profiles = m["collect"]["profiles"]
-assert len(profiles) == 2, profiles
+assert len([p for p in profiles if p["binary"] == "vmlinux"]) == 2, profiles
 for p in profiles:
     assert os.path.getsize(p["path"]) == p["size"] and p["target"] == "qemu", p
     assert p["kernel_release"].startswith("6.12."), p
+# The workload's modules were profiled in both runs.
+for module in ("ext4", "jbd2", "loop"):
+    assert len([p for p in profiles if p["binary"] == module]) == 2, (module, profiles)
 r = m["optimize"]["report"]
 assert r["functions"] > 10000, r
 assert r["matched"] / r["functions"] > 0.95, r
 assert r["hot"] > 1000 and r["hot_matched"] / r["hot"] > 0.95, r
+# Per binary: vmlinux and each module, adding up to the total; the modules the workload used
+# were built with the profile (matched, and functions placed hot or unlikely in their .ko).
+binaries = {b["binary"]: b for b in r["binaries"]}
+assert binaries["vmlinux"]["functions"] > 10000, binaries["vmlinux"]
+assert sum(b["functions"] for b in r["binaries"]) == r["functions"], r
+for module in ("ext4", "jbd2", "loop"):
+    b = binaries[module]
+    assert b["functions"] > 0 and b["matched"] / b["functions"] > 0.95, b
+    assert b["layout"]["hot"] > 0 and b["layout"]["unlikely"] > 0, b
 assert m["optimize"]["booted"] and m["optimize"]["finished"], m["optimize"]
 assert m["merge"]["sha256"] and m["merge"]["functions_with_counts"] > 1000, m["merge"]
 PY

@@ -20,6 +20,7 @@ struct InstrumentOptions {
   std::string arch = "x86_64";
   std::optional<std::filesystem::path> config;  // a full .config; default: tinyconfig + QEMU
   std::vector<std::filesystem::path> fragments;
+  std::optional<std::filesystem::path> localmod;  // an lsmod listing for localmodconfig
   unsigned jobs = 0;
   bool atomic_counters = false;
   bool dry_run = false;
