@@ -3,6 +3,7 @@
 
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/kernel/build.hpp"
+#include "kpgo/kernel/modules.hpp"
 #include "kpgo/pipeline/phases.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/files.hpp"
@@ -36,6 +37,7 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
     KPGO_TRY(manifest.save());
   }
   KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY(kernel::install_modules(kbuild, runner, log));
   Baseline baseline{kbuild.output / "arch" / "x86" / "boot" / "bzImage",
                     kbuild.output / "vmlinux.o", kbuild.output};
   record.build_dir = kbuild.output;

@@ -3,9 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kpgo/kernel/modules.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
 #include "kpgo/targets/initramfs.hpp"
+#include "kpgo/targets/qemu.hpp"
 #include "kpgo/toolchain/llvm.hpp"
 #include "rounds.hpp"
 
@@ -56,10 +58,13 @@ Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch,
   return binary;
 }
 
-// The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files.
-Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer) {
+// The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files, and
+// the kernel's own modules.
+Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer,
+                                       const fs::path& build_dir) {
   KPGO_TRY_BIND(image,
                 targets::guest_image(targets::guest_init(bench_guest_body(options.workloads))));
+  KPGO_TRY(targets::add_guest_modules(*image, kernel::staged_modules_of(build_dir)));
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
   KPGO_TRY(image->add_host_file("kpgo/run-timed", timer, 0755));
   for (const auto& workload : options.workloads) {
@@ -97,7 +102,12 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
   std::error_code ec;
   fs::create_directories(scratch, ec);
   KPGO_TRY_BIND(timer, build_timer(manifest.state().instrument->llvm.value, scratch, runner));
-  KPGO_TRY_BIND(image, bench_image(options, *timer));
+  // One image per kernel: each guest gets the modules of its own build.
+  std::vector<targets::Initramfs> images;
+  for (const auto& kernel : kernels) {
+    KPGO_TRY_BIND(image, bench_image(options, *timer, kernel.build_dir));
+    images.push_back(std::move(*image));
+  }
 
   for (unsigned round = 1; round <= options.rounds; ++round) {
     for (unsigned slot = 0; slot < 2; ++slot) {
@@ -109,7 +119,8 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
       qemu.output_disk = false;
       qemu.log =
           manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
-      KPGO_TRY_BIND(seconds, targets::run_guest(qemu, *image, scratch / kernel.name,
+      targets::Initramfs& image = images[&kernel - kernels.data()];
+      KPGO_TRY_BIND(seconds, targets::run_guest(qemu, image, scratch / kernel.name,
                                                 options.timeout_seconds, runner));
       (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
       std::string console = read_text_or_empty(qemu.log);

@@ -48,4 +48,21 @@ fs::path staged_modules_dir(const fs::path& build_dir) {
   return build_dir / "kpgo-modules";
 }
 
+Result<fs::path> install_modules(const Kbuild& kbuild, ProcessRunner& runner, const BuildLog& log) {
+  std::error_code ec;
+  fs::path order = kbuild.output / "modules.order";
+  if (!fs::exists(order, ec) || fs::file_size(order, ec) == 0) return fs::path{};
+  fs::path staged = staged_modules_dir(kbuild.output);
+  fs::remove_all(staged, ec);
+  KPGO_TRY(run_make(kbuild.make({"modules_install", "INSTALL_MOD_PATH=" + staged.string()}), runner,
+                    log));
+  return staged;
+}
+
+fs::path staged_modules_of(const fs::path& build_dir) {
+  fs::path staged = staged_modules_dir(build_dir);
+  std::error_code ec;
+  return fs::is_directory(staged / "lib" / "modules", ec) ? staged : fs::path{};
+}
+
 }  // namespace kpgo::kernel

@@ -182,15 +182,12 @@ Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
                          const kernel::BuildLog& log, InstrumentOutcome& outcome) {
   KPGO_TRY_BIND(modules, kernel::built_modules(kbuild.output));
   outcome.modules = std::move(*modules);
-  outcome.modules_dir.clear();
-  if (outcome.modules.empty()) return {};
-  fs::path staged = kernel::staged_modules_dir(kbuild.output);
-  std::error_code ec;
-  fs::remove_all(staged, ec);
-  Command install = kbuild.make({"modules_install", "INSTALL_MOD_PATH=" + staged.string()});
-  outcome.commands.push_back(install);
-  KPGO_TRY(kernel::run_make(install, runner, log));
-  outcome.modules_dir = staged;
+  KPGO_TRY_BIND(staged, kernel::install_modules(kbuild, runner, log));
+  outcome.modules_dir = *staged;
+  if (!staged->empty()) {
+    outcome.commands.push_back(
+        kbuild.make({"modules_install", "INSTALL_MOD_PATH=" + staged->string()}));
+  }
   return {};
 }
 

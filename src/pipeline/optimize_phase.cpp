@@ -355,6 +355,7 @@ Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::
   std::error_code ec;
   uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
   KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY(kernel::install_modules(kbuild, runner, log));  // for guests that bench it
   std::string log_text = read_text_or_empty(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
   return log_text;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/build.hpp"
 #include "kpgo/system/error.hpp"
 
 namespace kpgo::kernel {
@@ -31,5 +32,13 @@ std::map<std::string, std::string> module_objects(const std::vector<BuiltModule>
 
 // Where `make modules_install INSTALL_MOD_PATH=...` puts a build's modules, for guests.
 std::filesystem::path staged_modules_dir(const std::filesystem::path& build_dir);
+
+// A built kernel's modules installed (depmod included) into staged_modules_dir, afresh, when
+// the build made any. Returns that directory, or an empty path when there are no modules.
+Result<std::filesystem::path> install_modules(const Kbuild& kbuild, ProcessRunner& runner,
+                                              const BuildLog& log);
+
+// The staged modules of a build directory, or an empty path when it has none.
+std::filesystem::path staged_modules_of(const std::filesystem::path& build_dir);
 
 }  // namespace kpgo::kernel
