@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "kpgo/kernel/config.hpp"
+#include "kpgo/kernel/modules.hpp"
+#include "raw_builder.hpp"
 
 using namespace kpgo::kernel;
 
@@ -48,4 +50,29 @@ TEST(KernelConfig, ConfigTargetsAreMakeTargetsNotPaths) {
   EXPECT_FALSE(is_config_target("configs/my.config"));
   EXPECT_FALSE(is_config_target("my.conf"));
   EXPECT_FALSE(is_config_target(".config"));
+}
+
+TEST(KernelModules, NamesAreTheKernelsAndObjectsMapToTheirModule) {
+  EXPECT_EQ(module_name("fs/ext4/ext4.ko"), "ext4");
+  EXPECT_EQ(module_name("crypto/crc32c-generic.ko"), "crc32c_generic");
+  kpgo::testing::TempDir dir;
+  std::filesystem::create_directories(dir / "fs" / "ext4");
+  kpgo::testing::write_text(dir / "fs" / "ext4" / "ext4.mod", "fs/ext4/super.o\nfs/ext4/inode.o\n");
+  kpgo::testing::write_text(dir / "loop.mod", "drivers/block/loop.o\n");
+  auto owner = module_objects(
+      {{"ext4", dir / "fs" / "ext4" / "ext4.ko", "aa"}, {"loop", dir / "loop.ko", "bb"}});
+  EXPECT_EQ(owner.size(), 3u);
+  EXPECT_EQ(owner["fs/ext4/inode.o"], "ext4");
+  EXPECT_EQ(owner["drivers/block/loop.o"], "loop");
+}
+
+TEST(KernelModules, ABuildWithoutModulesOrderHasNone) {
+  kpgo::testing::TempDir dir;
+  auto modules = built_modules(dir.path());
+  ASSERT_TRUE(modules);
+  EXPECT_TRUE(modules->empty());
+  kpgo::testing::write_text(dir / "modules.order", "fs/ext4/ext4.o\n");
+  auto missing = built_modules(dir.path());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().what().find("not built"), std::string::npos);
 }

@@ -68,6 +68,29 @@ TEST(Initramfs, RealCpioReadsWhatItWrites) {
   EXPECT_TRUE((perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none);
 }
 
+TEST(Initramfs, HostTreeCarriesFilesAndLeavesOutLinks) {
+  TempDir dir;
+  namespace fs = std::filesystem;
+  fs::path tree = dir / "modules" / "lib" / "modules" / "6.12.0";
+  fs::create_directories(tree / "kernel" / "fs");
+  kpgo::testing::write_text(tree / "modules.dep", "kernel/fs/ext4.ko:\n");
+  kpgo::testing::write_text(tree / "kernel" / "fs" / "ext4.ko", std::string(513, 'k'));
+  fs::create_directory_symlink("/usr/src", tree / "build");
+  Initramfs image;
+  image.add_directory("lib");
+  ASSERT_TRUE(image.add_host_tree("lib/modules", dir / "modules" / "lib" / "modules"));
+  ASSERT_TRUE(image.write(dir / "image.cpio"));
+  fs::create_directories(dir / "out");
+  std::string command =
+      "cd " + (dir / "out").string() + " && cpio -id --quiet < " + (dir / "image.cpio").string();
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  fs::path unpacked = dir / "out" / "lib" / "modules" / "6.12.0";
+  EXPECT_EQ(kpgo::testing::read_text(unpacked / "modules.dep"), "kernel/fs/ext4.ko:\n");
+  EXPECT_EQ(fs::file_size(unpacked / "kernel" / "fs" / "ext4.ko"), 513u);
+  EXPECT_FALSE(fs::exists(unpacked / "build"));
+  EXPECT_FALSE(image.add_host_tree("x", dir / "missing"));
+}
+
 namespace {
 
 // Answers like a machine would, and keeps what it was asked to run.
