@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kpgo instrument on Debian's linux-source-6.12 with clang 19 and the default small config: the
+# kpgo instrument on Debian's linux-source-6.12 (or $KPGO_TEST_KERNEL_LINE) with clang 19 (or
+# $KPGO_TEST_LLVM_MAJOR) and the default small config: the
 # kernel builds, boots in QEMU on 2 CPUs, and its debugfs profile is right: thousands of
 # functions counted, indirect-call targets, vmlinux's build ID, zero after a reset, valid while
 # both CPUs run a workload and when a reset hits an open read.
@@ -10,27 +11,34 @@ source "$here/guest.sh"
 
 line=${KPGO_TEST_KERNEL_LINE:-6.12}
 tarball=/usr/src/linux-source-$line.tar.xz
-workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-$line
+major=${KPGO_TEST_LLVM_MAJOR:-19}
+# The raw version each clang writes (8 for 14-17, 9 for 18, 10 for 19-22).
+raw_version=$(( major >= 19 ? 10 : major == 18 ? 9 : 8 ))
+profdata=llvm-profdata-$major
+# clang 19's workdir is the one the pipeline and bench tests continue in.
+workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-$line$( ((major == 19)) || echo "-clang$major")
 [[ -f $tarball ]] || fail "$tarball missing (scripts/setup.sh installs linux-source-$line)"
 
-expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --dry-run
-expect_in "$WORK/out" "LLVM=-19 ARCH=x86_64" "dry run prints the make commands"
-expect_ok "dry run --json" "$KPGO" instrument --json --source "$tarball" --workdir "$workdir" --dry-run
+expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" --dry-run
+expect_in "$WORK/out" "LLVM=-$major ARCH=x86_64" "dry run prints the make commands"
+expect_ok "dry run --json" "$KPGO" instrument --json --source "$tarball" --workdir "$workdir" \
+  --llvm "-$major" --dry-run
 expect_json_schema "kpgo instrument" "$WORK/out"
 
-step "kpgo instrument: Linux $line, clang 19, the small config"
-"$KPGO" instrument --source "$tarball" --workdir "$workdir" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
+step "kpgo instrument: Linux $line, clang $major, the small config"
+"$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
   { tail -40 "$TEST_LOGS/instrument.err" >&2; fail "kpgo instrument failed"; }
 pass
 step "built"
 expect_in "$TEST_LOGS/instrument.out" "instrumented kernel built" "instrument's summary"
 manifest=$workdir/kpgo.json
-python3 - "$manifest" "$line" <<'PY'
+python3 - "$manifest" "$line" "$major" "$raw_version" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["instrument"]
 assert m["kernel_version"].startswith(sys.argv[2] + "."), m["kernel_version"]
 assert m["support"] == "kpgo", m
-assert m["llvm"]["major"] == 19 and m["llvm"]["raw_version"] == 10, m["llvm"]
+assert m["llvm"]["major"] == int(sys.argv[3]), m["llvm"]
+assert m["llvm"]["raw_version"] == int(sys.argv[4]), m["llvm"]
 assert len(m["vmlinux_build_id"]) == 40, m
 assert len(m["config_sha256"]) == 64 and m["started"] and m["finished"], m
 assert any("olddefconfig" in c for c in m["commands"]), m["commands"]
@@ -66,7 +74,7 @@ pass
 
 # A second run finds everything in place: the support is not added again, nothing is rebuilt.
 before=$(stat -c %Y "$vmlinux")
-expect_ok "second instrument" "$KPGO" instrument --source "$tarball" --workdir "$workdir"
+expect_ok "second instrument" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major"
 ! grep -q "added to the tree" "$WORK/out" || fail "second run added the support again"
 [[ $(stat -c %Y "$vmlinux") == "$before" ]] || fail "second run relinked vmlinux"
 pass
@@ -86,16 +94,16 @@ summary() { "$KPGO" merge --json -o "$WORK/summary.profdata" "$1" | python3 -c '
 counted=$(summary guest/out/workload.profraw functions_with_counts)
 ((counted >= 2000)) || fail "only $counted functions counted after the workload"
 pass
-llvm-profdata-19 show --all-functions --ic-targets guest/out/workload.profraw > ic.txt
+"$profdata" show --all-functions --ic-targets guest/out/workload.profraw > ic.txt
 targets=$(grep -cE '^\s+\[ *[0-9]+, [A-Za-z_]' ic.txt || true)
 ((targets >= 20)) || fail "only $targets named indirect-call targets"
 pass
-llvm-profdata-19 show --binary-ids guest/out/workload.profraw | grep -qx "$build_id" ||
+"$profdata" show --binary-ids guest/out/workload.profraw | grep -qx "$build_id" ||
   fail "the profile does not carry vmlinux's build ID"
 pass
 
 function_count() {  # PROFILE FUNCTION: the sum of the function's counters (show matches substrings)
-  llvm-profdata-19 show --function="$2" --counts "$1" | awk -v name="  $2:" '
+  "$profdata" show --function="$2" --counts "$1" | awk -v name="  $2:" '
     $0 == name { mine = 1; next }
     /^  [^ ]/ { mine = 0 }
     mine && /Block counts/ { gsub(/[^0-9,]/, ""); n = split($0, c, ","); for (i = 1; i <= n; i++) s += c[i] }
@@ -108,7 +116,7 @@ for function in tcp_sendmsg pipe_write do_rmdir; do
 done
 pass
 total_count() {  # PROFILE: the sum of all its counters
-  llvm-profdata-19 show --all-functions --counts "$1" |
+  "$profdata" show --all-functions --counts "$1" |
     awk '/Block counts/ { gsub(/[^0-9,]/, ""); n = split($0, c, ","); for (i = 1; i <= n; i++) s += c[i] } END { print s + 0 }'
 }
 after_reset=$(total_count guest/out/reset.profraw)
@@ -124,11 +132,11 @@ for module in ext4 jbd2 mbcache loop; do
   [[ -s $profile ]] || fail "no $module.profraw after the workload unloaded it"
   (($(summary "$profile" functions_with_counts) > 0)) || fail "no function of $module counted"
   expected=$(awk -v m="$module" '$1 == m {print $2}' modules.txt)
-  llvm-profdata-19 show --binary-ids "$profile" | grep -qx "$expected" ||
+  "$profdata" show --binary-ids "$profile" | grep -qx "$expected" ||
     fail "$module.profraw does not carry $module.ko's build ID $expected"
 done
 pass
-fill_super_max=$(llvm-profdata-19 show --function=ext4_fill_super --counts guest/out/modules/ext4.profraw |
+fill_super_max=$("$profdata" show --function=ext4_fill_super --counts guest/out/modules/ext4.profraw |
   awk '/Block counts/ { gsub(/[^0-9,]/, ""); n = split($0, c, ","); for (i = 1; i <= n; i++) if (c[i] > m) m = c[i] } END { print m + 0 }')
 [[ $fill_super_max == 2 ]] ||
   fail "ext4_fill_super counted $fill_super_max times for 2 mounts in 2 loads of ext4"
@@ -143,7 +151,7 @@ awk 'NR > 1 && $4 != 0 { bad = 1 } END { exit bad }' guest/out/values ||
 pass
 expect_ok "merge vmlinux and its modules, one build tree" "$KPGO" merge -q -o tree.profdata \
   --build-tree "$workdir/build-instrumented" guest/out/workload.profraw guest/out/modules/*.profraw
-"$(command -v llvm-profdata-19)" merge -o tree-llvm.profdata guest/out/workload.profraw guest/out/modules/*.profraw
+"$profdata" merge -o tree-llvm.profdata guest/out/workload.profraw guest/out/modules/*.profraw
 cmp -s tree.profdata tree-llvm.profdata || fail "the build tree's merge differs from llvm-profdata's"
 pass
 for n in 1 2 3 4 5; do
