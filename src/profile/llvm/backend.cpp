@@ -63,9 +63,27 @@ struct WriterContext {
   std::vector<InputFailure> failures;
   std::vector<std::string> warnings;
   std::vector<std::string> notes;
-  std::optional<fast::Fold> fold;  // the context's leading inputs of one layout
-  bool pure = false;               // every input of the context is in the fold
+  // The context's leading inputs that have a layout: one fold per layout (vmlinux's, each
+  // module's), in the order each layout first came. Handed to the writer in that order they leave
+  // it as reading the inputs one by one would: a layout's later files add no new functions, and
+  // the merges of one function's records (counts, value sites) do not depend on their order.
+  std::vector<std::unique_ptr<fast::Fold>> folds;
+  bool pure = false;  // every input of the context is in a fold
   size_t fast_inputs = 0;
+
+  fast::Fold& fold_for(const fast::Layout& layout) {
+    for (auto& fold : folds) {
+      if (&fold->layout() == &layout) return *fold;
+    }
+    return *folds.emplace_back(std::make_unique<fast::Fold>(layout));
+  }
+  void hand_folds_to_writer() {
+    for (auto& fold : folds) fold->hand_to(*writer, warnings);
+  }
+  // One fold only, of this layout: contexts like that merge fold into fold.
+  bool single_fold_of(const fast::Layout* layout) const {
+    return pure && folds.size() == 1 && &folds.front()->layout() == layout;
+  }
 };
 
 // Runs fn(0..count-1) on up to `workers` threads.
@@ -209,7 +227,7 @@ void merge_into(WriterContext& target, WriterContext& source, bool folds) {
   for (auto& failure : source.failures) target.failures.push_back(std::move(failure));
   for (auto& warning : source.warnings) target.warnings.push_back(std::move(warning));
   if (folds) {
-    target.fold->absorb(*source.fold, target.warnings);
+    target.folds.front()->absorb(*source.folds.front(), target.warnings);
     return;
   }
   if (llvm::Error error = target.writer->mergeProfileKind(source.writer->getProfileKind())) {
@@ -221,9 +239,9 @@ void merge_into(WriterContext& target, WriterContext& source, bool folds) {
   });
 }
 
-// One writer context's inputs, in order. A leading run of inputs of one layout is folded: given
-// to the still empty writer, the fold leaves it as reading those inputs one by one would. From
-// the first input that is not of that layout on, LLVM reads the rest in order.
+// One writer context's inputs, in order. A leading run of inputs with a layout is folded, one
+// fold per layout: given to the still empty writer, the folds leave it as reading those inputs
+// one by one would. From the first input without a layout on, LLVM reads the rest in order.
 void run_context(const MergeJob& job, const std::vector<fast::Screening>& screens,
                  const FastPlan& plan, const std::vector<size_t>& inputs, WriterContext& context) {
   size_t k = 0;
@@ -231,12 +249,6 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
     size_t i = inputs[k];
     const fast::Layout* layout = plan.layout_of[i];
     if (!layout) break;
-    if (context.fold && &context.fold->layout() != layout) {
-      context.notes.push_back(
-          job.inputs[i].path +
-          ": generic path: another binary than the inputs before it in its thread");
-      break;
-    }
     auto mapped = MappedFile::open(job.inputs[i].path);
     if (!mapped) {
       context.failures.push_back({i, mapped.error().what()});
@@ -248,14 +260,13 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
                               "profiles with the same fingerprint");
       break;
     }
-    if (!context.fold) context.fold.emplace(*layout);
-    context.fold->add(mapped->bytes(), screens[i].header, job.inputs[i].weight, job.inputs[i].path,
-                      context.warnings);
+    context.fold_for(*layout).add(mapped->bytes(), screens[i].header, job.inputs[i].weight,
+                                  job.inputs[i].path, context.warnings);
     ++context.fast_inputs;
   }
   context.pure = k == inputs.size();
   if (context.pure) return;
-  if (context.fold) context.fold->hand_to(*context.writer, context.warnings);
+  context.hand_folds_to_writer();
   for (; k < inputs.size(); ++k) load_input(job, inputs[k], context);
 }
 
@@ -336,19 +347,20 @@ size_t writer_threads(const MergeJob& job, size_t inputs) {
 // once.
 void combine_contexts(std::vector<WriterContext>& contexts) {
   size_t threads = contexts.size();
-  bool one_fold = std::all_of(contexts.begin(), contexts.end(), [&](const WriterContext& c) {
-    return c.pure && c.fold && &c.fold->layout() == &contexts[0].fold->layout();
-  });
+  const fast::Layout* first =
+      contexts[0].folds.empty() ? nullptr : &contexts[0].folds.front()->layout();
+  bool one_fold = first && std::all_of(contexts.begin(), contexts.end(),
+                                       [&](const auto& c) { return c.single_fold_of(first); });
   if (!one_fold) {
     for (auto& context : contexts) {
-      if (context.pure && context.fold) context.fold->hand_to(*context.writer, context.warnings);
+      if (context.pure) context.hand_folds_to_writer();
     }
   }
   for (size_t end = threads, mid = threads / 2; mid > 0; end = mid, mid /= 2) {
     parallel_for(mid, mid, [&](size_t i) { merge_into(contexts[i], contexts[i + mid], one_fold); });
     if (end & 1) merge_into(contexts[0], contexts[end - 1], one_fold);
   }
-  if (one_fold) contexts[0].fold->hand_to(*contexts[0].writer, contexts[0].warnings);
+  if (one_fold) contexts[0].hand_folds_to_writer();
 }
 
 // The merged context's failures (the screening's too), warnings and statistics into the report.
