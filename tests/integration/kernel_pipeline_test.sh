@@ -42,7 +42,10 @@ assert sum(b["functions"] for b in r["binaries"]) == r["functions"], r
 for module in ("ext4", "jbd2", "loop"):
     b = binaries[module]
     assert b["functions"] > 0 and b["matched"] / b["functions"] > 0.95, b
-    assert b["layout"]["hot"] > 0 and b["layout"]["unlikely"] > 0, b
+    assert b["layout"]["unlikely"] > 0, b
+# jbd2 barely runs (the workload's ext4 has no journal); ext4 and loop have hot code.
+for module in ("ext4", "loop"):
+    assert binaries[module]["layout"]["hot"] > 0, binaries[module]
 assert m["optimize"]["booted"] and m["optimize"]["finished"], m["optimize"]
 assert m["merge"]["sha256"] and m["merge"]["functions_with_counts"] > 1000, m["merge"]
 PY
