@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/targets/shell.hpp"
 
+#include <sstream>
+
 #include <charconv>
 #include <chrono>
 
@@ -131,6 +133,26 @@ std::unique_ptr<Transport> local_transport(ProcessRunner& runner) {
 ShellTarget::ShellTarget(std::unique_ptr<Transport> transport, ProfileFiles files)
     : transport_(std::move(transport)), files_(std::move(files)) {}
 
+Result<std::vector<fs::path>> ShellTarget::fetch_module_profiles(const fs::path& run_dir) {
+  std::vector<fs::path> fetched;
+  fs::path remote_dir = fs::path(files_.profile).parent_path();
+  // Only kpgo's debugfs layout has module profiles beside vmlinux.profraw.
+  if (fs::path(files_.profile).filename() != "vmlinux.profraw") return fetched;
+  auto listed =
+      transport_->run("ls " + shell_quote(remote_dir.string()), std::nullopt, std::nullopt, 60);
+  if (!listed || !listed->succeeded())
+    return fail("{}", failure(listed, "listing module profiles"));
+  std::istringstream names(listed->out);
+  for (std::string name; std::getline(names, name);) {
+    if (name == "vmlinux.profraw" || fs::path(name).extension() != ".profraw") continue;
+    std::string remote = (remote_dir / name).string();
+    auto got = transport_->run("cat " + shell_quote(remote), std::nullopt, run_dir / name, 600);
+    if (!got || !got->succeeded()) return fail("{}", failure(got, "reading " + remote));
+    fetched.push_back(run_dir / name);
+  }
+  return fetched;
+}
+
 Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& request) {
   std::error_code ec;
   std::string safe_name;
@@ -179,7 +201,9 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
       outcomes.push_back(std::move(outcome));
       continue;
     }
-    fs::path local = scratch / ("run-" + std::to_string(run) + ".profraw");
+    fs::path run_dir = scratch / ("run-" + std::to_string(run));
+    fs::create_directories(run_dir, ec);
+    fs::path local = run_dir / fs::path(files_.profile).filename();
     auto fetched = transport_->run("cat " + shell_quote(files_.profile), std::nullopt, local, 600);
     if (!fetched || !fetched->succeeded()) {
       outcome.problem = failure(fetched, "reading " + files_.profile);
@@ -187,6 +211,12 @@ Result<std::vector<RunOutcome>> ShellTarget::collect(const CollectRequest& reque
       continue;
     }
     outcome.profile = local;
+    if (auto modules = fetch_module_profiles(run_dir); modules) {
+      outcome.module_profiles = std::move(*modules);
+    } else {
+      outcome.problem = modules.error().what();
+      outcome.profile.clear();
+    }
     outcomes.push_back(std::move(outcome));
   }
   return outcomes;

@@ -98,6 +98,7 @@ class FakeTransport final : public Transport {
  public:
   std::vector<std::string> lines;
   int workload_exit = 0;
+  std::string listing;  // what ls of the profiles' directory says
   std::string machine() const override { return "fake"; }
   Result<ProcessOutput> run(const std::string& line, const std::optional<std::filesystem::path>& in,
                             const std::optional<std::filesystem::path>& out, unsigned) override {
@@ -110,7 +111,8 @@ class FakeTransport final : public Transport {
       output.exit_code = workload_exit;
       output.err = "boom\n";
     }
-    if (line.rfind("cat ", 0) == 0 && out) std::ofstream(*out) << "profile bytes";
+    if (line.rfind("ls ", 0) == 0) output.out = listing;
+    if (line.rfind("cat ", 0) == 0 && out) std::ofstream(*out) << "profile of " << line.substr(4);
     return output;
   }
 };
@@ -128,10 +130,25 @@ TEST(ShellTarget, ResetsRunsAndFetchesWithQuotedPaths) {
   ASSERT_TRUE(outcomes);
   ASSERT_EQ(outcomes->size(), 2u);
   EXPECT_EQ((*outcomes)[1].kernel_release, "6.12.0-test");
-  EXPECT_EQ(kpgo::testing::read_text((*outcomes)[0].profile), "profile bytes");
+  EXPECT_EQ(kpgo::testing::read_text((*outcomes)[0].profile),
+            "profile of /sys/kernel/debug/pgo/vmlinux.profraw");
   std::vector<std::string> expected = {"uname -r", "echo 1 > '/tmp/my reset'", "sh -s",
                                        "cat /sys/kernel/debug/pgo/vmlinux.profraw"};
   EXPECT_EQ(std::vector<std::string>(fake->lines.begin(), fake->lines.begin() + 4), expected);
+}
+
+TEST(ShellTarget, FetchesEveryModuleProfileBesideVmlinux) {
+  TempDir dir;
+  auto transport = std::make_unique<FakeTransport>();
+  transport->listing = "ext4.profraw\nreset\nvalues\nvmlinux.profraw\nloop.profraw\n";
+  ShellTarget target(std::move(transport), {});
+  std::ofstream(dir / "w.sh") << "true\n";
+  auto outcomes = target.collect({{"w", dir / "w.sh", {}}, 1, 60, dir.path()});
+  ASSERT_TRUE(outcomes);
+  const auto& modules = (*outcomes)[0].module_profiles;
+  ASSERT_EQ(modules.size(), 2u);
+  EXPECT_EQ(modules[0].filename(), "ext4.profraw");
+  EXPECT_EQ(kpgo::testing::read_text(modules[1]), "profile of /sys/kernel/debug/pgo/loop.profraw");
 }
 
 TEST(ShellTarget, FailedWorkloadIsReportedAndNotFetched) {

@@ -45,7 +45,7 @@ struct ProfileFiles {
 };
 
 // A machine reached by shell commands: per run, write the reset file, run the workload script
-// (sent on stdin), stream the profile file back with cat.
+// (sent on stdin), stream the profile file back with cat, and each module's profile beside it.
 class ShellTarget final : public Target {
  public:
   ShellTarget(std::unique_ptr<Transport> transport, ProfileFiles files);
@@ -53,6 +53,10 @@ class ShellTarget final : public Target {
   Result<std::vector<RunOutcome>> collect(const CollectRequest& request) override;
 
  private:
+  // The run's module profiles (MODULE.profraw beside vmlinux.profraw) into run_dir.
+  Result<std::vector<std::filesystem::path>> fetch_module_profiles(
+      const std::filesystem::path& run_dir);
+
   std::unique_ptr<Transport> transport_;
   ProfileFiles files_;
 };
