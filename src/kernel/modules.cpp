@@ -48,11 +48,36 @@ fs::path staged_modules_dir(const fs::path& build_dir) {
   return build_dir / "kpgo-modules";
 }
 
+namespace {
+
+// The staged tree is newer than modules.order and every module it lists: a rebuild that
+// changed nothing needs no new install.
+bool staged_is_current(const fs::path& build_dir, const fs::path& staged) {
+  std::error_code ec;
+  fs::path dep;
+  for (const auto& entry : fs::directory_iterator(staged / "lib" / "modules", ec)) {
+    dep = entry.path() / "modules.dep";
+  }
+  if (dep.empty() || !fs::exists(dep, ec)) return false;
+  auto installed = fs::last_write_time(dep, ec);
+  if (ec || fs::last_write_time(build_dir / "modules.order", ec) > installed) return false;
+  std::ifstream order(build_dir / "modules.order");
+  for (std::string line; std::getline(order, line);) {
+    if (line.empty()) continue;
+    fs::path ko = build_dir / fs::path(line).replace_extension(".ko");
+    if (fs::last_write_time(ko, ec) > installed || ec) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<fs::path> install_modules(const Kbuild& kbuild, ProcessRunner& runner, const BuildLog& log) {
   std::error_code ec;
   fs::path order = kbuild.output / "modules.order";
   if (!fs::exists(order, ec) || fs::file_size(order, ec) == 0) return fs::path{};
   fs::path staged = staged_modules_dir(kbuild.output);
+  if (staged_is_current(kbuild.output, staged)) return staged;
   fs::remove_all(staged, ec);
   KPGO_TRY(run_make(kbuild.make({"modules_install", "INSTALL_MOD_PATH=" + staged.string()}), runner,
                     log));
