@@ -55,7 +55,11 @@ for option in CONFIG_PGO_CLANG=y CONFIG_DEBUG_FS=y CONFIG_VIRTIO_BLK=y CONFIG_SM
 done
 pass
 # The kernel side builds clean: objtool has nothing to say about the runtime or its callers.
-if grep -n "objtool" "$workdir/logs/instrument.log" | grep -i "warning" > objtool.txt; then
+# Known warnings that the same compile without -fprofile-generate gives too, per line:
+#   6.1, clang 19: fs/eventpoll.o ep_poll_callback: unreachable instruction.
+known_objtool='^fs/eventpoll\.o: warning: objtool: ep_poll_callback\+0x[0-9a-f]+: unreachable instruction$'
+[[ $line == 6.1 ]] || known_objtool='^$'
+if grep "objtool" "$workdir/logs/instrument.log" | grep -i "warning" | grep -vE "$known_objtool" > objtool.txt; then
   cat objtool.txt >&2
   fail "objtool warnings in the instrumented build"
 fi
