@@ -258,7 +258,7 @@ void pgo_module_coming(const char *name, const struct pgo_sections *s,
 	mutex_lock(&pgo_lock);
 	binary = pgo_claim_module_binary(s);
 	if (!binary) {
-		pr_warn("%s: more than %d modules loaded, its values are not recorded\n",
+		pr_warn("%s: more than %d modules loaded, it is not profiled\n",
 			name, PGO_MODULE_SLOTS);
 		goto out;
 	}

@@ -151,7 +151,10 @@ extern struct pgo_value_node __llvm_prf_vnds_start[], __llvm_prf_vnds_end[];
 struct pgo_binary *pgo_claim_module_binary(const struct pgo_sections *s);
 void pgo_release_module_binary(struct pgo_binary *binary);
 
-/* Values of modules loaded while every slot was taken: not recorded. */
+/*
+ * Values that found no pool: a module without a slot is not profiled, but its
+ * code may still call the hooks.
+ */
 long pgo_unslotted_values_dropped(void);
 
 /* A GNU build ID from ELF notes; returns its size, 0 if there is none. */
