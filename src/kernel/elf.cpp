@@ -41,22 +41,32 @@ std::vector<char> read_section(std::ifstream& in, const Elf64_Shdr& section) {
   return bytes;
 }
 
+// Each section's name, from the section name table, in section order ("" where it is damaged).
+Result<std::vector<std::string>> section_names(std::ifstream& in, const std::filesystem::path& elf,
+                                               const std::vector<Elf64_Shdr>& sections) {
+  Elf64_Ehdr header;
+  read_at(in, 0, &header, sizeof header);
+  if (header.e_shstrndx >= sections.size()) return fail("{}: no section names", elf.string());
+  std::vector<char> table = read_section(in, sections[header.e_shstrndx]);
+  std::vector<std::string> names;
+  for (const auto& section : sections) {
+    uint32_t at = section.sh_name;
+    names.push_back(at < table.size() ? std::string(table.data() + at,
+                                                    strnlen(table.data() + at, table.size() - at))
+                                      : std::string());
+  }
+  return names;
+}
+
 }  // namespace
 
 Result<uint64_t> section_size(const std::filesystem::path& elf, const std::string& name) {
   std::ifstream in(elf, std::ios::binary);
   KPGO_TRY_BIND(sections, read_sections(in, elf));
-  Elf64_Ehdr header;
-  read_at(in, 0, &header, sizeof header);
-  if (header.e_shstrndx >= sections->size()) return fail("{}: no section names", elf.string());
-  std::vector<char> names = read_section(in, (*sections)[header.e_shstrndx]);
+  KPGO_TRY_BIND(names, section_names(in, elf, *sections));
   uint64_t size = 0;
-  for (const auto& section : *sections) {
-    if (section.sh_name >= names.size()) continue;
-    if (name ==
-        std::string(names.data() + section.sh_name,
-                    strnlen(names.data() + section.sh_name, names.size() - section.sh_name)))
-      size += section.sh_size;
+  for (size_t i = 0; i < sections->size(); ++i) {
+    if ((*names)[i] == name) size += (*sections)[i].sh_size;
   }
   return size;
 }
@@ -66,16 +76,11 @@ Result<TextLayout> read_text_layout(const std::filesystem::path& object) {
   KPGO_TRY_BIND(sections, read_sections(in, object));
   // Section names, as in the object file; clang names a function's section after its profile:
   // .text.hot.[NAME] or .text.unlikely.[NAME].
-  Elf64_Ehdr header;
-  read_at(in, 0, &header, sizeof header);
-  if (header.e_shstrndx >= sections->size()) return fail("{}: no section names", object.string());
-  std::vector<char> names = read_section(in, (*sections)[header.e_shstrndx]);
+  KPGO_TRY_BIND(names, section_names(in, object, *sections));
   enum class Kind { other, text, hot, unlikely };
   std::vector<Kind> kinds(sections->size(), Kind::other);
   for (size_t i = 0; i < sections->size(); ++i) {
-    uint32_t at = (*sections)[i].sh_name;
-    if (at >= names.size()) continue;
-    std::string name(names.data() + at, strnlen(names.data() + at, names.size() - at));
+    const std::string& name = (*names)[i];
     if (name.rfind(".text.hot", 0) == 0)
       kinds[i] = Kind::hot;
     else if (name.rfind(".text.unlikely", 0) == 0)
