@@ -4,7 +4,7 @@
 # tests/fuzz/profile_fuzzer.cpp, built with clang and ASan+UBSan in build-fuzz/), run once per
 # input format from a seed corpus of real profiles that clang makes here and now.
 #
-#   bash scripts/fuzz.sh [--time SECONDS] [--runs N] [--llvm 16,19] [--format raw,indexed,text]
+#   bash scripts/fuzz.sh [--time SECONDS] [--runs N] [--llvm 16,19,22] [--format raw,indexed,text]
 #
 # --time is per target and format (default 60); --runs stops each after N inputs instead. The
 # corpora grow in build-fuzz/corpus/ from run to run. A finding (crash, sanitizer report, hang
@@ -14,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_FUZZ_BUILD_DIR:-$root/build-fuzz}
-seconds=60 runs="" majors=16,19 formats=raw,indexed,text
+seconds=60 runs="" majors=16,19,22 formats=raw,indexed,text
 while (($#)); do
   case $1 in
     --time) seconds=$2; shift ;;

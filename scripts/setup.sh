@@ -3,11 +3,11 @@
 # Installs everything kpgo builds, tests and runs with on Debian 12 (bookworm). Idempotent:
 # packages already present are left alone, so a second run only costs a dpkg query and changes
 # nothing. Runs as root, or through sudo when it is there.
-#   KPGO_LLVM_MAJORS="16 19"   the LLVM majors to install (each gets a merge backend)
+#   KPGO_LLVM_MAJORS="16 19 22" the LLVM majors to install (each gets a merge backend)
 #   --print                    list the packages and exit, installing nothing
 set -euo pipefail
 
-llvm_majors=${KPGO_LLVM_MAJORS:-"16 19"}
+llvm_majors=${KPGO_LLVM_MAJORS:-"16 19 22"}
 llvm_majors=${llvm_majors//;/ }
 
 packages=(

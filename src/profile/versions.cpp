@@ -9,13 +9,16 @@ namespace kpgo::profile {
 
 namespace {
 // From each major's InstrProfData.inc (INSTR_PROF_RAW_VERSION, INSTR_PROF_INDEX_VERSION).
-constexpr std::array<FormatVersions, 6> kTable{{
+constexpr std::array<FormatVersions, 9> kTable{{
     {14, 8, 7},
     {15, 8, 8},
     {16, 8, 9},
     {17, 8, 10},
     {18, 9, 11},
     {19, 10, 12},
+    {20, 10, 12},
+    {21, 10, 12},
+    {22, 10, 13},  // the raw layout of 19; indexed 13 ("frontend PGO stable hash V4")
 }};
 }  // namespace
 

@@ -18,12 +18,13 @@ assert d["raw_version_written"] == raw, d
 assert d["indexed_version_read"] == indexed, d
 assert d["merge_backend"] == major, d
 majors = sorted(b["major"] for b in d["merge_backends"])
-assert 16 in majors and 19 in majors, majors
+assert {16, 19, 22} <= set(majors), majors
 PY
   pass
 }
 check_toolchain 16 8 9
 check_toolchain 19 10 12
+check_toolchain 22 10 13
 
 expect_ok "doctor text" "$KPGO" doctor --llvm -19
 expect_in "$WORK/out" "clang writes raw version 10, reads indexed versions up to 12" "doctor text"

@@ -20,6 +20,17 @@ test_started=$(date +%s)
 # step TEXT: a progress line with the seconds since the test started
 step() { echo "[$(($(date +%s) - test_started)) s] $*" >&2; }
 
+# The LLVM majors the merge and runtime tests cover, one of each raw format kpgo merges (16: raw
+# v8, indexed 9; 19: raw v10, indexed 12; 22: raw v10, indexed 13): those setup installs.
+read -r -a TEST_LLVM_MAJORS <<< "${KPGO_TEST_LLVM_MAJORS:-16 19 22}"
+# llvm_pick MAJOR: sets LLVM_PICK to the kpgo merge options that merge clang MAJOR's raw profiles
+# with LLVM MAJOR. Without them raw v10 goes to the oldest backend that reads it (19), whose
+# indexed 12 both clang 19 and 22 read; clang 22's own indexed 13 is asked for by name.
+llvm_pick() {
+  LLVM_PICK=()
+  if (($1 > 19)); then LLVM_PICK=(--llvm "-$1"); fi
+}
+
 checks=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { checks=$((checks + 1)); }

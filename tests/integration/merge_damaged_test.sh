@@ -43,7 +43,7 @@ same_decision() {
   pass
 }
 
-for major in 16 19; do
+for major in "${TEST_LLVM_MAJORS[@]}"; do
   step "LLVM $major"
   make_profiles "$major" workload "w$major" 2
   "llvm-profdata-$major" merge -o "good$major.profdata" "w$major-1.profraw" "w$major-2.profraw"

@@ -21,11 +21,12 @@ same_as_llvm() {
   local llvm_args=()
   while [[ $1 != -- ]]; do llvm_args+=("$1"); shift; done
   shift
+  llvm_pick "$major"
   # shellcheck disable=SC2086
-  expect_ok "$name" "$KPGO" merge --json -j "$threads" $flags "$@" -o "$name.kpgo"
+  expect_ok "$name" "$KPGO" merge "${LLVM_PICK[@]}" --json -j "$threads" $flags "$@" -o "$name.kpgo"
   cp "$WORK/out" "$name.json"
   # shellcheck disable=SC2086
-  expect_ok "$name generic" "$KPGO" merge -q --no-fast-path -j "$threads" $flags "$@" -o "$name.generic"
+  expect_ok "$name generic" "$KPGO" merge "${LLVM_PICK[@]}" -q --no-fast-path -j "$threads" $flags "$@" -o "$name.generic"
   expect_same "$name.kpgo" "$name.generic" "LLVM $major, $name, with and without the fast path"
   local tries=1 try
   ((threads > 1)) && tries=8
@@ -44,7 +45,7 @@ PY
   pass
 }
 
-for major in 16 19; do
+for major in "${TEST_LLVM_MAJORS[@]}"; do
   a=fa$major b=fb$major
   "clang-$major" -O1 -fprofile-generate -o "$a.bin" "$KPGO_SOURCE_DIR/tests/programs/fold.c"
   # Another binary, without a build ID: kpgo merges it with the other binary's profiles as llvm-profdata does

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # kernel/pgo's profile writer and value profiling, built into user-space programs in place of
-# compiler-rt: for clang 16 (raw v8) and 19 (raw v10), llvm-profdata of the same LLVM must show
+# compiler-rt: for clang 16 (raw v8), 19 and 22 (raw v10), llvm-profdata of the same LLVM must show
 # exactly what it shows for compiler-rt's profile of the same run. This proves each raw version
 # the kernel writes without booting one.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +11,8 @@ runtime=$KPGO_SOURCE_DIR/kernel/pgo
 shim=$KPGO_SOURCE_DIR/tests/runtime/shim
 show=(show --all-functions --counts --ic-targets --memop-sizes)
 
-for major in 16 19; do
+for major in "${TEST_LLVM_MAJORS[@]}"; do
+  llvm_pick "$major"
   cc=clang-$major
   # A pool big enough that neither runtime runs out of value nodes (compiler-rt has 1024 more).
   pgo_flags=(-O1 -fprofile-generate -mllvm -vp-counters-per-site=24)
@@ -67,8 +68,8 @@ for major in 16 19; do
   done
 
   # kpgo merge takes the runtime's profiles like compiler-rt's: same merged profile.
-  expect_ok "merge kpgo-runtime profiles" "$KPGO" merge -q -o "kpgo-$major.profdata" kpgo-$major-*.profraw
-  expect_ok "merge compiler-rt profiles" "$KPGO" merge -q -o "crt-$major.profdata" crt-$major-*.profraw
+  expect_ok "merge kpgo-runtime profiles" "$KPGO" merge "${LLVM_PICK[@]}" -q -o "kpgo-$major.profdata" kpgo-$major-*.profraw
+  expect_ok "merge compiler-rt profiles" "$KPGO" merge "${LLVM_PICK[@]}" -q -o "crt-$major.profdata" crt-$major-*.profraw
   "llvm-profdata-$major" "${show[@]}" "kpgo-$major.profdata" > a.show
   "llvm-profdata-$major" "${show[@]}" "crt-$major.profdata" > b.show
   expect_same b.show a.show "merged profiles, clang $major"

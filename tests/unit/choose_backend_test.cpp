@@ -10,6 +10,7 @@ namespace {
 const std::vector<BackendInfo> kBackends = {
     {16, "16.0.6", 8, 9},
     {19, "19.1.7", 10, 12},
+    {22, "22.1.8", 10, 13},
 };
 
 ProfileIdentity raw(uint64_t version, std::vector<std::string> ids = {}) {
@@ -48,12 +49,20 @@ TEST(ChooseBackend, IndexedInputsKeepTheOldestReadableFormat) {
   // A profile for clang 16 must stay readable by clang 16: merging it with LLVM 19 would not.
   EXPECT_EQ(*choose_backend({indexed(9)}, std::nullopt, kBackends), 16u);
   EXPECT_EQ(*choose_backend({indexed(12)}, std::nullopt, kBackends), 19u);
-  EXPECT_FALSE(choose_backend({indexed(13)}, std::nullopt, kBackends));
+  EXPECT_EQ(*choose_backend({indexed(13)}, std::nullopt, kBackends), 22u);
+  EXPECT_FALSE(choose_backend({indexed(14)}, std::nullopt, kBackends));
+  // Raw v10 with an indexed 13 input: only LLVM 22 reads both.
+  EXPECT_EQ(*choose_backend({raw(10), indexed(13)}, std::nullopt, kBackends), 22u);
 }
 
 TEST(ChooseBackend, ConsumerDecidesWhenGiven) {
   EXPECT_EQ(*choose_backend({}, 19u, kBackends), 19u);
   EXPECT_EQ(*choose_backend({}, 16u, kBackends), 16u);
+  // clang 19 and 22 share raw v10 but not the indexed version: each gets its own.
+  EXPECT_EQ(*choose_backend({}, 22u, kBackends), 22u);
+  // clang 20 and 21 read indexed up to 12: LLVM 19 writes it, LLVM 22 would write 13.
+  EXPECT_EQ(*choose_backend({}, 20u, kBackends), 19u);
+  EXPECT_EQ(*choose_backend({}, 21u, kBackends), 19u);
   // clang 17 writes raw 8 and reads indexed up to 10: the LLVM 16 backend serves it.
   EXPECT_EQ(*choose_backend({}, 17u, kBackends), 16u);
   // clang 14 reads indexed up to 7: nothing built here writes that.

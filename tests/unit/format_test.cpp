@@ -244,12 +244,12 @@ TEST(TextProfile, AValueKindCountBeyond32BitsIsTheNextName) {
 TEST(IndexedProfile, HeaderOfAnUnknownVersionOrCutShortIsRefused) {
   std::vector<uint8_t> file(16, 0);
   std::memcpy(file.data(), &kIndexedMagic, 8);
-  uint64_t version = 13;
+  uint64_t version = 14;
   std::memcpy(file.data() + 8, &version, 8);
   auto refused = validate_indexed_profile(file);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().what().find("indexed format version 13"), std::string::npos);
-  version = 12;
+  EXPECT_NE(refused.error().what().find("indexed format version 14"), std::string::npos);
+  version = 13;
   std::memcpy(file.data() + 8, &version, 8);
   refused = validate_indexed_profile(file);
   ASSERT_FALSE(refused);

@@ -96,10 +96,10 @@ struct IndexedHeader {
   uint64_t header_size = 0;
 };
 
-// Indexed versions whose layout kpgo checks: 4 (LLVM 3.9, the first with a summary) to 12
-// (LLVM 19 and later).
+// Indexed versions whose layout kpgo checks: 4 (LLVM 3.9, the first with a summary) to 13
+// (LLVM 22). 13 changed only the hash clang's front end gives functions, not the layout of 12.
 inline constexpr uint64_t kOldestIndexedVersion = 4;
-inline constexpr uint64_t kNewestIndexedVersion = 12;
+inline constexpr uint64_t kNewestIndexedVersion = 13;
 
 // Checks a whole indexed profile before LLVM maps it: header, summaries, the hash table's
 // buckets and every entry's key, counts, bitmap and value data, binary IDs and vtable names,

@@ -47,9 +47,14 @@ llvm::Expected<std::unique_ptr<llvm::InstrProfReader>> open_reader(
     const std::string& path, std::vector<std::string>& reader_warnings) {
 #if LLVM_VERSION_MAJOR >= 18
   auto fs = llvm::vfs::getRealFileSystem();
-  return llvm::InstrProfReader::create(path, *fs, nullptr, [&](llvm::Error e) {
-    reader_warnings.push_back(llvm::toString(std::move(e)));
-  });
+  auto warn = [&](llvm::Error e) { reader_warnings.push_back(llvm::toString(std::move(e))); };
+#if LLVM_VERSION_MAJOR > 19
+  // After 19 the reader also takes a build-ID fetcher for debuginfod correlation: none here.
+  return llvm::InstrProfReader::create(path, *fs, nullptr, nullptr,
+                                       llvm::InstrProfCorrelator::ProfCorrelatorKind::NONE, warn);
+#else
+  return llvm::InstrProfReader::create(path, *fs, nullptr, warn);
+#endif
 #else
   (void)reader_warnings;
   return llvm::InstrProfReader::create(path);
