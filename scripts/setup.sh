@@ -21,7 +21,7 @@ packages=(
   # Debian's own kernel configs (kpgo instrument --config debian)
   linux-config-6.12 linux-config-6.1
   # guests, transports and the tests' own tools
-  qemu-system-x86 busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
+  qemu-system-x86 qemu-system-arm busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
   clang-format-19
 )
@@ -35,12 +35,22 @@ if [[ ${1:-} == --print ]]; then
   exit 0
 fi
 
+# Guests of another architecture need that architecture's static busybox. Debian's
+# busybox-static of each architecture installs the same /bin/busybox, so the foreign one is
+# unpacked into a directory of kpgo's instead (targets/initramfs.cpp looks there).
+foreign_arches=(arm64)
+foreign_busybox() { echo "/usr/local/lib/kpgo/$1/busybox"; }
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  echo "kpgo setup: all ${#packages[@]} packages present, nothing to do" >&2
+missing_busybox=()
+for arch in "${foreign_arches[@]}"; do
+  [[ -x $(foreign_busybox "$arch") ]] || missing_busybox+=("$arch")
+done
+if ((${#missing[@]} == 0 && ${#missing_busybox[@]} == 0)); then
+  echo "kpgo setup: all ${#packages[@]} packages and the ${foreign_arches[*]} guest busybox present, nothing to do" >&2
   exit 0
 fi
 
@@ -52,8 +62,21 @@ if [[ $(id -u) -ne 0 ]]; then
   fi
   as_root=(sudo)
 fi
-echo "kpgo setup: installing ${#missing[@]} packages: ${missing[*]}" >&2
+for arch in ${missing_busybox[@]+"${missing_busybox[@]}"}; do
+  dpkg --print-foreign-architectures | grep -qx "$arch" ||
+    "${as_root[@]}" dpkg --add-architecture "$arch"
+done
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+if ((${#missing[@]})); then
+  echo "kpgo setup: installing ${#missing[@]} packages: ${missing[*]}" >&2
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
+for arch in ${missing_busybox[@]+"${missing_busybox[@]}"}; do
+  echo "kpgo setup: unpacking busybox-static:$arch into $(dirname "$(foreign_busybox "$arch")")" >&2
+  unpack=$(mktemp -d)
+  (cd "$unpack" && apt-get download -qq -o APT::Sandbox::User=root "busybox-static:$arch" > /dev/null && dpkg-deb -x busybox-static_*.deb root)
+  "${as_root[@]}" install -D -m 755 "$unpack/root/bin/busybox" "$(foreign_busybox "$arch")"
+  rm -rf "$unpack"
+done
 echo "kpgo setup: done" >&2

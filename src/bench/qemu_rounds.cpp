@@ -63,7 +63,8 @@ Result<fs::path> build_timer(const std::string& llvm, const fs::path& scratch,
 Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::path& timer,
                                        const fs::path& build_dir) {
   KPGO_TRY_BIND(image,
-                targets::guest_image(targets::guest_init(bench_guest_body(options.workloads))));
+                targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)),
+                                     options.qemu.arch));
   KPGO_TRY(targets::add_guest_modules(*image, kernel::staged_modules_of(build_dir)));
   for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
   KPGO_TRY(image->add_host_file("kpgo/run-timed", timer, 0755));

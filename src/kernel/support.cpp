@@ -15,8 +15,21 @@ namespace {
 
 constexpr const char* kMarker = ".kpgo-support";
 
-fs::path patch_of(const SupportFiles& files, const std::string& line) {
-  return files.hooks_root / line / "kpgo.patch";
+// A line's hooks: the generic ones and one patch per architecture (generic.patch, x86.patch,
+// arm64.patch, ...), each touching files of its own. All go in: a tree serves every arch kpgo
+// knows, so one unpacked tree builds x86_64 and arm64 kernels alike.
+std::vector<fs::path> patches_of(const SupportFiles& files, const std::string& line) {
+  std::vector<fs::path> patches;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(files.hooks_root / line, ec)) {
+    if (entry.path().extension() == ".patch") patches.push_back(entry.path());
+  }
+  std::sort(patches.begin(), patches.end());
+  return patches;
+}
+
+bool is_patch_command(const Command& command) {
+  return command.argv.front() == "patch";
 }
 
 Command patch_command(const fs::path& tree, const fs::path& patch, bool reverse, bool dry_run) {
@@ -53,7 +66,8 @@ std::vector<std::string> supported_lines(const SupportFiles& files) {
   std::vector<std::string> lines;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(files.hooks_root, ec)) {
-    if (fs::exists(entry.path() / "kpgo.patch")) lines.push_back(entry.path().filename().string());
+    if (!patches_of(files, entry.path().filename().string()).empty())
+      lines.push_back(entry.path().filename().string());
   }
   std::sort(lines.begin(), lines.end());
   return lines;
@@ -89,16 +103,14 @@ Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files
   if (fs::exists(tree / "kernel" / "pgo", ec)) {
     return fail("{}/kernel/pgo exists but is not kpgo's; refusing to overwrite it", tree.string());
   }
-  auto check = patch_command(tree, patch_of(files, plan.line), false, true);
-  if (auto applies = run_patch(check, runner,
-                               fmt::format("kpgo's hooks for {} do not apply to {}; "
-                                           "nothing was changed",
-                                           plan.line, tree.string()));
-      !applies) {
-    return tl::unexpected(applies.error());
+  for (const auto& patch : patches_of(files, plan.line)) {
+    KPGO_TRY(run_patch(patch_command(tree, patch, false, true), runner,
+                       fmt::format("kpgo's hooks for {} ({}) do not apply to {}; nothing was "
+                                   "changed",
+                                   plan.line, patch.filename().string(), tree.string())));
+    plan.commands.push_back(patch_command(tree, patch, false, false));
   }
   plan.changes_tree = true;
-  plan.commands.push_back(patch_command(tree, patch_of(files, plan.line), false, false));
   plan.commands.push_back(
       Command{{"cp", "-r", files.runtime_dir.string(), (tree / "kernel" / "pgo").string()},
               std::nullopt,
@@ -122,11 +134,22 @@ Result<> apply_support(const fs::path& tree, const SupportFiles& files, const Su
       return fail("cannot copy {} into {}: {}", entry.path().string(), target.string(),
                   ec.message());
   }
-  if (auto patched = run_patch(plan.commands.front(), runner,
-                               fmt::format("applying kpgo's hooks to {}", tree.string()));
-      !patched) {
-    fs::remove_all(target, ec);
-    return tl::unexpected(patched.error());
+  // Each patch was checked to apply; should one still fail, those before it are taken out.
+  std::vector<const Command*> applied;
+  for (const auto& command : plan.commands) {
+    if (!is_patch_command(command)) continue;
+    auto patched =
+        run_patch(command, runner, fmt::format("applying kpgo's hooks to {}", tree.string()));
+    if (!patched) {
+      for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+        Command reverse = **it;
+        reverse.argv[2] = "--reverse";
+        (void)run_patch(reverse, runner, "taking out kpgo's hooks again");
+      }
+      fs::remove_all(target, ec);
+      return tl::unexpected(patched.error());
+    }
+    applied.push_back(&command);
   }
   fs::copy_file(files.runtime_dir / kMarker, target / kMarker, fs::copy_options::overwrite_existing,
                 ec);
@@ -140,18 +163,15 @@ Result<> remove_support(const fs::path& tree, const SupportFiles& files, Process
   }
   KPGO_TRY_BIND(version, read_kernel_version(tree));
   std::string line = fmt::format("{}.{}", version->version, version->patchlevel);
-  auto patch = patch_of(files, line);
-  if (auto check = run_patch(patch_command(tree, patch, true, true), runner,
-                             fmt::format("kpgo's hooks cannot be taken out of {} cleanly; nothing "
-                                         "was changed",
-                                         tree.string()));
-      !check) {
-    return tl::unexpected(check.error());
+  auto patches = patches_of(files, line);
+  for (const auto& patch : patches) {
+    KPGO_TRY(run_patch(patch_command(tree, patch, true, true), runner,
+                       fmt::format("kpgo's hooks ({}) cannot be taken out of {} cleanly; nothing "
+                                   "was changed",
+                                   patch.filename().string(), tree.string())));
   }
-  if (auto undone =
-          run_patch(patch_command(tree, patch, true, false), runner, "taking out kpgo's hooks");
-      !undone) {
-    return tl::unexpected(undone.error());
+  for (const auto& patch : patches) {
+    KPGO_TRY(run_patch(patch_command(tree, patch, true, false), runner, "taking out kpgo's hooks"));
   }
   std::error_code ec;
   fs::remove_all(tree / "kernel" / "pgo", ec);

@@ -31,6 +31,7 @@ Result<Machines> machines_for(const CollectOptions& options, const InstrumentSta
   if (options.kind == targets::TargetKind::qemu) {
     targets::QemuOptions qemu = options.qemu;
     qemu.kernel = instrument.artifacts.bzimage;
+    qemu.arch = instrument.arch;
     qemu.modules = instrument.modules_dir;
     if (qemu.log.empty()) qemu.log = workdir / "logs" / "collect-qemu-console.log";
     machines.push_back(std::make_unique<targets::QemuTarget>(qemu, runner));

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "kpgo/kernel/arch.hpp"
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
@@ -84,8 +85,9 @@ Result<std::optional<fs::path>> distribution_config(const std::string& name,
   return std::optional<fs::path>{config};
 }
 
-Result<ConfigPlan> plan_config(const InstrumentOptions& options, const kernel::Kbuild& kbuild,
-                               const fs::path& data, const std::string& line) {
+Result<ConfigPlan> plan_config(const InstrumentOptions& options, const kernel::KernelArch& arch,
+                               const kernel::Kbuild& kbuild, const fs::path& data,
+                               const std::string& line) {
   ConfigPlan plan;
   auto add_fragment = [&](const fs::path& path) -> Result<> {
     KPGO_TRY_BIND(text, read_text_file(path));
@@ -109,7 +111,7 @@ Result<ConfigPlan> plan_config(const InstrumentOptions& options, const kernel::K
     plan.localmod =
         kbuild.make({"LSMOD=" + fs::absolute(*options.localmod).string(), "localmodconfig"});
   }
-  if (!options.config) KPGO_TRY(add_fragment(data / "configs" / "qemu-x86_64.config"));
+  if (!options.config) KPGO_TRY(add_fragment(data / "configs" / arch.qemu_fragment));
   KPGO_TRY(add_fragment(data / "configs" / "pgo.config"));
   if (options.atomic_counters) KPGO_TRY(add_fragment(data / "configs" / "pgo-atomic.config"));
   for (const auto& fragment : options.fragments) KPGO_TRY(add_fragment(fragment));
@@ -158,7 +160,7 @@ void record_build(const InstrumentOptions& options, const toolchain::ToolchainRe
   record.source = tree;
   record.kernel_version = kernel_version;
   record.support = outcome.support;
-  record.arch = options.arch;
+  record.arch = kbuild.arch;
   record.llvm = {options.llvm, report.chain.clang.version_line, report.chain.clang.major,
                  report.chain.raw_version.value_or(0), report.merge_backend.value_or(0)};
   record.atomic_counters = options.atomic_counters;
@@ -195,9 +197,7 @@ Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
 
 Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
                                             Manifest& manifest) {
-  if (options.arch != "x86_64") {
-    return fail("--arch {}: kpgo's kernel support covers x86_64 only", options.arch);
-  }
+  KPGO_TRY_BIND(arch, kernel::kernel_arch(options.arch));
   InstrumentOutcome outcome;
   KPGO_TRY_BIND(report, check_toolchain_first(options.llvm, runner));
   KPGO_TRY_BIND(data, data_dir());
@@ -208,12 +208,12 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY(add_support(*tree, *data, options.dry_run, runner, outcome));
 
   kernel::Kbuild kbuild{*tree,        fs::absolute(options.workdir) / "build-instrumented",
-                        options.llvm, options.arch,
+                        options.llvm, arch->name,
                         options.jobs, options.make_args};
   outcome.build_dir = kbuild.output;
   // The kernel line picks a distribution's config; a dry run may not have unpacked the tree yet.
   std::string line = version ? fmt::format("{}.{}", version->version, version->patchlevel) : "";
-  KPGO_TRY_BIND(config, plan_config(options, kbuild, *data, line));
+  KPGO_TRY_BIND(config, plan_config(options, *arch, kbuild, *data, line));
   if (!config->base_file) outcome.commands.push_back(config->base_command);
   if (config->base_file) {
     outcome.commands.push_back(
@@ -245,7 +245,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
 
   KPGO_TRY(kernel::run_make(build, runner, log));
   outcome.vmlinux = kbuild.output / "vmlinux";
-  outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
+  outcome.bzimage = kbuild.output / arch->image;
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
   outcome.build_id = *build_id;
   KPGO_TRY(install_modules(kbuild, runner, log, outcome));

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kpgo/kernel/arch.hpp"
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
@@ -388,7 +389,8 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
                         instrument.llvm.value, instrument.arch,
                         options.jobs,          with_profile_flags(options.make_args, stored->path)};
   outcome.commands = {kbuild.make({"olddefconfig"}), kbuild.make({})};
-  outcome.bzimage = kbuild.output / "arch" / "x86" / "boot" / "bzImage";
+  KPGO_TRY_BIND(arch, kernel::kernel_arch(instrument.arch));
+  outcome.bzimage = kbuild.output / arch->image;
   outcome.vmlinux = kbuild.output / "vmlinux";
   if (options.dry_run) return outcome;
 
@@ -417,6 +419,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   if (options.smoke_boot) {
     targets::QemuOptions qemu = options.qemu;
     qemu.kernel = outcome.bzimage;
+    qemu.arch = instrument.arch;
     qemu.log = manifest.workdir() / "logs" / "optimize-boot-console.log";
     KPGO_TRY(targets::QemuTarget::smoke_boot(qemu, manifest.workdir() / "scratch", runner));
     outcome.booted = true;

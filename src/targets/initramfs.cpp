@@ -3,10 +3,12 @@
 
 #include <elf.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "kpgo/system/atomic_file.hpp"
@@ -79,14 +81,55 @@ Result<> Initramfs::write(const fs::path& out) const {
   return write_file_atomically(out, archive);
 }
 
-Result<fs::path> static_busybox() {
-  auto busybox = find_program("busybox");
-  if (!busybox) return fail("busybox not found; apt-get install busybox-static");
+namespace {
+
+struct BusyboxArch {
+  const char* arch;      // kbuild's name
+  const char* uname;     // uname -m of a machine of that arch
+  uint16_t elf_machine;  // e_machine of its binaries
+  const char* debian;    // Debian's name
+};
+constexpr BusyboxArch kBusyboxArches[] = {
+    {"x86_64", "x86_64", EM_X86_64, "amd64"},
+    {"arm64", "aarch64", EM_AARCH64, "arm64"},
+};
+
+bool host_is(const BusyboxArch& arch) {
+  struct utsname uts{};
+  ::uname(&uts);
+  return std::string_view(uts.machine) == arch.uname;
+}
+
+}  // namespace
+
+Result<fs::path> static_busybox(const std::string& arch) {
+  const BusyboxArch* wanted = nullptr;
+  for (const auto& known : kBusyboxArches) {
+    if (arch == known.arch) wanted = &known;
+  }
+  if (!wanted) return fail("no guest userland for ARCH={}", arch);
+  std::optional<fs::path> busybox;
+  if (host_is(*wanted)) {
+    busybox = find_program("busybox");
+    if (!busybox) return fail("busybox not found; apt-get install busybox-static");
+  } else {
+    busybox = fs::path("/usr/local/lib/kpgo") / arch / "busybox";
+    std::error_code ec;
+    if (!fs::exists(*busybox, ec)) {
+      return fail(
+          "{} not found: {} guests need Debian's busybox-static:{} there (bash "
+          "scripts/setup.sh unpacks it)",
+          busybox->string(), arch, wanted->debian);
+    }
+  }
   std::ifstream in(*busybox, std::ios::binary);
   Elf64_Ehdr header{};
   in.read(reinterpret_cast<char*>(&header), sizeof header);
   if (!in || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
     return fail("{}: not an ELF binary", busybox->string());
+  }
+  if (header.e_machine != wanted->elf_machine) {
+    return fail("{}: not an {} binary (ELF machine {})", busybox->string(), arch, header.e_machine);
   }
   for (int i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr ph{};

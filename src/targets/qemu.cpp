@@ -41,8 +41,8 @@ Result<> fresh_disk(const fs::path& disk) {
 }  // namespace
 
 // The guest's userland: busybox and the directories every init here mounts on, plus `init`.
-Result<Initramfs> guest_image(const std::string& init) {
-  KPGO_TRY_BIND(busybox, static_busybox());
+Result<Initramfs> guest_image(const std::string& init, const std::string& arch) {
+  KPGO_TRY_BIND(busybox, static_busybox(arch));
   Initramfs image;
   for (const char* dir : {"bin", "dev", "proc", "sys", "tmp"}) image.add_directory(dir);
   KPGO_TRY(image.add_host_file("bin/busybox", *busybox, 0755));
@@ -128,15 +128,51 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
 QemuTarget::QemuTarget(QemuOptions options, ProcessRunner& runner)
     : options_(std::move(options)), runner_(runner) {}
 
+namespace {
+
+// The machine QEMU emulates for a kernel of each arch.
+struct GuestMachine {
+  std::string_view arch;
+  std::string_view qemu;
+  std::vector<std::string> machine;  // what picks the board and CPU
+  std::string_view console;
+  bool smp_sockets;  // one CPU per socket
+};
+
+const GuestMachine& guest_machine(const std::string& arch) {
+  static const std::vector<GuestMachine> machines = {
+      // One CPU per socket: a kernel without ACPI finds CPUs in the BIOS MP table, which lists
+      // one per socket.
+      {"x86_64", "qemu-system-x86_64", {}, "ttyS0", true},
+      // The generic virt board (GICv3 and PCIe, described to the kernel by a device tree) with
+      // every feature TCG emulates, LSE atomics among them; its serial port is a PL011.
+      {"arm64",
+       "qemu-system-aarch64",
+       {"-M", "virt,gic-version=3", "-cpu", "max"},
+       "ttyAMA0",
+       false},
+  };
+  for (const auto& machine : machines) {
+    if (machine.arch == arch) return machine;
+  }
+  return machines.front();  // kernel_arch() refused any other arch before a guest was built
+}
+
+}  // namespace
+
 Command qemu_command(const QemuOptions& options, const fs::path& initramfs, const fs::path& disk,
                      unsigned timeout_seconds) {
-  // One CPU per socket: a kernel without ACPI finds CPUs in the BIOS MP table, which lists one
-  // per socket.
-  std::string smp = fmt::format("{0},sockets={0},cores=1,threads=1", options.cpus);
-  Command command{{"qemu-system-x86_64", "-accel", options.accel, "-m",
-                   std::to_string(options.memory_mb), "-smp", smp, "-nographic", "-no-reboot",
-                   "-kernel", options.kernel.string(), "-initrd", initramfs.string(), "-append",
-                   "console=ttyS0 panic=-1 quiet"}};
+  const GuestMachine& guest = guest_machine(options.arch);
+  std::string smp = guest.smp_sockets
+                        ? fmt::format("{0},sockets={0},cores=1,threads=1", options.cpus)
+                        : std::to_string(options.cpus);
+  Command command{{std::string(guest.qemu)}};
+  command.argv.insert(command.argv.end(), guest.machine.begin(), guest.machine.end());
+  command.argv.insert(
+      command.argv.end(),
+      {"-accel", options.accel, "-m", std::to_string(options.memory_mb), "-smp", smp, "-nographic",
+       "-no-reboot", "-kernel", options.kernel.string(), "-initrd", initramfs.string(), "-append",
+       fmt::format("console={} panic=-1 quiet", guest.console)});
   if (options.output_disk) {
     command.argv.insert(command.argv.end(),
                         {"-drive", "file=" + disk.string() + ",format=raw,if=virtio"});
@@ -187,7 +223,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
 
-  KPGO_TRY_BIND(base, guest_image(init_script(request.runs)));
+  KPGO_TRY_BIND(base, guest_image(init_script(request.runs), options_.arch));
   Initramfs& image = *base;
   for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
   KPGO_TRY(add_guest_modules(image, options_.modules));
@@ -240,7 +276,8 @@ Result<> QemuTarget::smoke_boot(const QemuOptions& options, const fs::path& scra
   KPGO_TRY_BIND(image, guest_image(fmt::format("#!/bin/busybox sh\n/bin/busybox mount -t proc proc "
                                                "/proc\necho {} $(/bin/busybox uname -r)\n"
                                                "/bin/busybox reboot -f\n",
-                                               kDoneMarker)));
+                                               kDoneMarker),
+                                   options.arch));
   QemuOptions boot_options = options;
   boot_options.output_disk = false;
   if (boot_options.log.empty()) boot_options.log = scratch / "smoke" / "console.log";

@@ -154,7 +154,7 @@ grep -qx "vmlinux.profraw" guest/out/files-after-reset || fail "vmlinux.profraw 
 awk 'NR > 1 && $4 != 0 { bad = 1 } END { exit bad }' guest/out/values ||
   { cat guest/out/values >&2; fail "value profiling dropped values"; }
 pass
-expect_ok "merge vmlinux and its modules, one build tree" "$KPGO" merge -q -o tree.profdata \
+expect_ok "merge vmlinux and its modules, one build tree" "$KPGO" merge -q --llvm "-$major" -o tree.profdata \
   --build-tree "$workdir/build-instrumented" guest/out/workload.profraw guest/out/modules/*.profraw
 "$profdata" merge -o tree-llvm.profdata guest/out/workload.profraw guest/out/modules/*.profraw
 cmp -s tree.profdata tree-llvm.profdata || fail "the build tree's merge differs from llvm-profdata's"

@@ -6,8 +6,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-hooked_files() {  # LINE: the files kpgo's hooks change
-  sed -n 's|^+++ b/||p' "$KPGO_SOURCE_DIR/kernel/hooks/$1/kpgo.patch"
+hooked_files() {  # LINE: the files kpgo's hooks change (the generic and every arch's patch)
+  sed -n 's|^+++ b/||p' "$KPGO_SOURCE_DIR/kernel/hooks/$1"/*.patch
 }
 
 for line in 6.12 6.1; do
@@ -25,6 +25,9 @@ for line in 6.12 6.1; do
   expect_in "$WORK/out" "clang PGO support added (kernel line $line)" "$line: added"
   [[ -f $top/kernel/pgo/.kpgo-support && -f $top/kernel/pgo/write.c ]] || fail "$line: runtime not in kernel/pgo"
   grep -q "PGO_CLANG_DATA" "$top/include/asm-generic/vmlinux.lds.h" || fail "$line: linker script not hooked"
+  for arch in x86 arm64; do
+    grep -q "select ARCH_SUPPORTS_PGO_CLANG" "$top/arch/$arch/Kconfig" || fail "$line: $arch does not select PGO"
+  done
   pass
 
   # Kernel code is kernel code: the runtime and the hooks pass the line's own checkpatch --strict
@@ -35,9 +38,10 @@ for line in 6.12 6.1; do
   checkpatch=(perl "checkpatch-$line/$top/scripts/checkpatch.pl" --strict --no-tree --show-types)
   "${checkpatch[@]}" -f "$top"/kernel/pgo/*.c "$top"/kernel/pgo/*.h > checkpatch.txt 2>&1 ||
     { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in kernel/pgo"; }
-  "${checkpatch[@]}" --no-signoff --ignore COMMIT_MESSAGE,DIFF_IN_COMMIT_MSG \
-    "$KPGO_SOURCE_DIR/kernel/hooks/$line/kpgo.patch" > checkpatch.txt 2>&1 ||
-    { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in its hooks"; }
+  for patch in "$KPGO_SOURCE_DIR/kernel/hooks/$line"/*.patch; do
+    "${checkpatch[@]}" --no-signoff --ignore COMMIT_MESSAGE,DIFF_IN_COMMIT_MSG "$patch" > checkpatch.txt 2>&1 ||
+      { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in ${patch##*/}"; }
+  done
   pass
   expect_ok "$line: doctor sees it" "$KPGO" doctor --source "$top" --json
   expect_in "$WORK/out" '"pgo_support": "kpgo"' "$line: doctor reports kpgo's support"

@@ -12,7 +12,8 @@
 namespace kpgo::kernel {
 
 // kpgo's kernel-side support: the common runtime (data/kernel/pgo, copied to kernel/pgo/) and
-// one folder of hooks per kernel line (data/kernel/hooks/MAJOR.MINOR/kpgo.patch).
+// one folder of hooks per kernel line (data/kernel/hooks/MAJOR.MINOR/): generic.patch and one
+// patch per architecture (x86.patch, arm64.patch), all applied to a tree.
 struct SupportFiles {
   std::filesystem::path runtime_dir;  // kernel/pgo in kpgo's data
   std::filesystem::path hooks_root;   // kernel/hooks in kpgo's data

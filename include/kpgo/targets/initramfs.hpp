@@ -30,7 +30,10 @@ class Initramfs {
   std::vector<Entry> entries_;
 };
 
-// The host's busybox, if it is statically linked (busybox-static), to run as the guest's userland.
-Result<std::filesystem::path> static_busybox();
+// A statically linked busybox for guests of `arch` (kbuild's name) to run as their userland: the
+// host's own (busybox-static) for the host's arch; for another, the one scripts/setup.sh unpacks
+// from Debian's busybox-static of that arch into /usr/local/lib/kpgo/ARCH/busybox (it cannot be
+// installed beside the host's).
+Result<std::filesystem::path> static_busybox(const std::string& arch);
 
 }  // namespace kpgo::targets

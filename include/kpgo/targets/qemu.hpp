@@ -10,7 +10,8 @@
 namespace kpgo::targets {
 
 struct QemuOptions {
-  std::filesystem::path kernel;  // bzImage
+  std::filesystem::path kernel;  // the boot image (x86_64: bzImage, arm64: Image)
+  std::string arch = "x86_64";   // the kernel's, in kbuild's names: picks QEMU and the userland
   unsigned memory_mb = 1024;
   unsigned cpus = 2;
   std::string accel = "tcg";  // KVM guests hang on this machine class; tcg always works
@@ -31,8 +32,8 @@ class Initramfs;
 // A guest that kpgo boots with an init of its own: busybox, the usual mounts, `body`, then its
 // results (files under $out) leave on /dev/vda as a tar archive and the guest powers off.
 std::string guest_init(const std::string& body);
-// busybox plus the init.
-Result<Initramfs> guest_image(const std::string& init);
+// busybox of the guest's arch plus the init.
+Result<Initramfs> guest_image(const std::string& init, const std::string& arch);
 // The modules under `modules` (an INSTALL_MOD_PATH) as the image's /lib/modules.
 Result<> add_guest_modules(Initramfs& image, const std::filesystem::path& modules);
 // Boots options.kernel with `image` until its init is done and unpacks $out into
