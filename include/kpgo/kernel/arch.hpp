@@ -14,10 +14,10 @@ namespace kpgo::kernel {
 // entry in arch.cpp, its configs/qemu-ARCH.config, its patch in each kernel/hooks/LINE/ and
 // its guest in targets/qemu.cpp.
 struct KernelArch {
-  std::string name;              // ARCH=: x86_64, arm64
-  std::string source_dir;        // arch/DIR in the tree: x86, arm64
-  std::filesystem::path image;   // the boot image QEMU and bootloaders take, relative to O=
-  std::string qemu_fragment;     // configs/FILE: a small kernel that boots in kpgo's guest
+  std::string name;             // ARCH=: x86_64, arm64
+  std::string source_dir;       // arch/DIR in the tree: x86, arm64
+  std::filesystem::path image;  // the boot image QEMU and bootloaders take, relative to O=
+  std::string qemu_fragment;    // configs/FILE: a small kernel that boots in kpgo's guest
 };
 
 // The architecture ARCH= names (kbuild's spellings: x86_64 or x86 for 64-bit x86, arm64);
