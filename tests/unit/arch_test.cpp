@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "kpgo/kernel/arch.hpp"
+#include "kpgo/targets/qemu.hpp"
+
+namespace {
+
+bool has(const std::vector<std::string>& argv, const std::string& word) {
+  return std::find(argv.begin(), argv.end(), word) != argv.end();
+}
+
+}  // namespace
+
+TEST(KernelArch, KbuildNamesPickImageAndFragment) {
+  auto x86 = kpgo::kernel::kernel_arch("x86");
+  ASSERT_TRUE(x86);
+  EXPECT_EQ(x86->name, "x86_64");
+  EXPECT_EQ(x86->image, "arch/x86/boot/bzImage");
+  auto arm64 = kpgo::kernel::kernel_arch("arm64");
+  ASSERT_TRUE(arm64);
+  EXPECT_EQ(arm64->image, "arch/arm64/boot/Image");
+  EXPECT_EQ(arm64->qemu_fragment, "qemu-arm64.config");
+  auto riscv = kpgo::kernel::kernel_arch("riscv");
+  ASSERT_FALSE(riscv);
+  EXPECT_NE(riscv.error().what().find("ARCH=riscv: kpgo builds kernels for x86_64, arm64"),
+            std::string::npos)
+      << riscv.error().what();
+}
+
+TEST(QemuCommand, EachArchGetsItsMachineAndConsole) {
+  kpgo::targets::QemuOptions options;
+  options.kernel = "Image";
+  options.cpus = 2;
+  options.arch = "arm64";
+  auto arm64 = kpgo::targets::qemu_command(options, "initramfs.cpio", "out.img", 60);
+  EXPECT_EQ(arm64.argv.front(), "qemu-system-aarch64");
+  EXPECT_TRUE(has(arm64.argv, "virt,gic-version=3"));
+  EXPECT_TRUE(has(arm64.argv, "max"));
+  EXPECT_TRUE(has(arm64.argv, "console=ttyAMA0 panic=-1 quiet"));
+  EXPECT_TRUE(has(arm64.argv, "2"));
+  options.arch = "x86_64";
+  auto x86 = kpgo::targets::qemu_command(options, "initramfs.cpio", "out.img", 60);
+  EXPECT_EQ(x86.argv.front(), "qemu-system-x86_64");
+  EXPECT_TRUE(has(x86.argv, "console=ttyS0 panic=-1 quiet"));
+  EXPECT_TRUE(has(x86.argv, "2,sockets=2,cores=1,threads=1"));
+  EXPECT_FALSE(has(x86.argv, "-M"));
+}
