@@ -1,6 +1,15 @@
 # SPDX-License-Identifier: MIT
 # Boots test kernels in QEMU (TCG) with a busybox initramfs; files come back on a raw virtio
-# disk the guest writes a tar archive to, which is exact for binary data.
+# disk the guest writes a tar archive to, which is exact for binary data. GUEST_ARCH (kbuild's
+# name, default x86_64) picks the machine and the busybox: arm64 guests run on QEMU's virt board
+# with the arm64 busybox that scripts/setup.sh unpacks.
+GUEST_ARCH=${GUEST_ARCH:-x86_64}
+guest_busybox() {
+  case $GUEST_ARCH in
+    x86_64) echo /bin/busybox ;;
+    *) echo "/usr/local/lib/kpgo/$GUEST_ARCH/busybox" ;;
+  esac
+}
 
 # make_initramfs [--modules DIR] OUT INIT [FILE...]: busybox, the init script and extra files in
 # /; with --modules, DIR/lib/modules (a modules_install INSTALL_MOD_PATH) as /lib/modules.
@@ -16,7 +25,7 @@ make_initramfs() {
   root=$(mktemp -d "$WORK/initramfs-XXXXXX")
   mkdir -p "$root"/{bin,dev,proc,sys,tmp}
   [[ -z $modules ]] || cp -r "$modules/lib" "$root/lib"
-  cp /bin/busybox "$root/bin/busybox"
+  cp "$(guest_busybox)" "$root/bin/busybox"
   install -m 755 "$init" "$root/init"
   for file in "$@"; do cp "$file" "$root/"; done
   (cd "$root" && find . | cpio -o -H newc --quiet) > "$out"
@@ -27,11 +36,15 @@ boot_guest() {
   local kernel=$1 initramfs=$2 disk=$3 cpus=$4 log=$5
   rm -f "$disk"
   truncate -s 256M "$disk"
-  # One CPU per socket: without ACPI the kernel finds CPUs in the BIOS MP table, which lists
-  # one per socket.
-  timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp "$cpus,sockets=$cpus,cores=1,threads=1" -nographic -no-reboot \
-    -kernel "$kernel" -initrd "$initramfs" -append "console=ttyS0 panic=-1" \
-    -drive "file=$disk,format=raw,if=virtio" > "$log" 2>&1 || true
+  local machine
+  case $GUEST_ARCH in
+    # One CPU per socket: without ACPI the kernel finds CPUs in the BIOS MP table, which lists
+    # one per socket.
+    x86_64) machine=(qemu-system-x86_64 -smp "$cpus,sockets=$cpus,cores=1,threads=1" -append "console=ttyS0 panic=-1") ;;
+    arm64) machine=(qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp "$cpus" -append "console=ttyAMA0 panic=-1") ;;
+  esac
+  timeout 900 "${machine[@]}" -accel tcg -m 1024 -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$initramfs" -drive "file=$disk,format=raw,if=virtio" > "$log" 2>&1 || true
 }
 
 # unpack_guest_disk DISK DIR: what the guest archived.

@@ -12,21 +12,23 @@ source "$here/guest.sh"
 line=${KPGO_TEST_KERNEL_LINE:-6.12}
 tarball=/usr/src/linux-source-$line.tar.xz
 major=${KPGO_TEST_LLVM_MAJOR:-19}
+arch=${KPGO_TEST_ARCH:-x86_64}
+GUEST_ARCH=$arch
 # The raw version each clang writes (8 for 14-17, 9 for 18, 10 for 19-22).
 raw_version=$(( major >= 19 ? 10 : major == 18 ? 9 : 8 ))
 profdata=llvm-profdata-$major
 # clang 19's workdir is the one the pipeline and bench tests continue in.
-workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-$line$( ((major == 19)) || echo "-clang$major")
+workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-$line$( ((major == 19)) || echo "-clang$major")$([[ $arch == x86_64 ]] || echo "-$arch")
 [[ -f $tarball ]] || fail "$tarball missing (scripts/setup.sh installs linux-source-$line)"
 
-expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" --dry-run
-expect_in "$WORK/out" "LLVM=-$major ARCH=x86_64" "dry run prints the make commands"
+expect_ok "dry run" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" --arch "$arch" --dry-run
+expect_in "$WORK/out" "LLVM=-$major ARCH=$arch" "dry run prints the make commands"
 expect_ok "dry run --json" "$KPGO" instrument --json --source "$tarball" --workdir "$workdir" \
-  --llvm "-$major" --dry-run
+  --llvm "-$major" --arch "$arch" --dry-run
 expect_json_schema "kpgo instrument" "$WORK/out"
 
-step "kpgo instrument: Linux $line, clang $major, the small config"
-"$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
+step "kpgo instrument: Linux $line, $arch, clang $major, the small config"
+"$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" --arch "$arch" > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
   { tail -40 "$TEST_LOGS/instrument.err" >&2; fail "kpgo instrument failed"; }
 pass
 step "built"
@@ -45,7 +47,10 @@ assert any("olddefconfig" in c for c in m["commands"]), m["commands"]
 PY
 pass
 vmlinux=$workdir/build-instrumented/vmlinux
-bzimage=$workdir/build-instrumented/arch/x86/boot/bzImage
+case $arch in
+  x86_64) bzimage=$workdir/build-instrumented/arch/x86/boot/bzImage ;;
+  arm64) bzimage=$workdir/build-instrumented/arch/arm64/boot/Image ;;
+esac
 build_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instrument"]["vmlinux_build_id"])' "$manifest")
 [[ $(readelf -n "$vmlinux" | awk '/Build ID/ {print $3}') == "$build_id" ]] || fail "manifest build ID is not vmlinux's"
 pass
@@ -78,7 +83,7 @@ pass
 
 # A second run finds everything in place: the support is not added again, nothing is rebuilt.
 before=$(stat -c %Y "$vmlinux")
-expect_ok "second instrument" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major"
+expect_ok "second instrument" "$KPGO" instrument --source "$tarball" --workdir "$workdir" --llvm "-$major" --arch "$arch"
 ! grep -q "added to the tree" "$WORK/out" || fail "second run added the support again"
 [[ $(stat -c %Y "$vmlinux") == "$before" ]] || fail "second run relinked vmlinux"
 pass
