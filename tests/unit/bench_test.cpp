@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/kernel/bzimage.hpp"
 #include "kpgo/pipeline/phases.hpp"
@@ -59,4 +62,24 @@ TEST(Bench, KernelVersionStringSplitsIntoUnameFields) {
   EXPECT_EQ(id.release, "6.12.117");
   EXPECT_EQ(id.version, "#3 SMP PREEMPT_DYNAMIC Tue Nov 24 05:02:48 UTC 2026");
   EXPECT_TRUE(kpgo::kernel::parse_kernel_version_string("not a kernel").release.empty());
+}
+
+TEST(Bench, AnUncompressedImageIsKnownByItsBanner) {
+  // arm64's Image: code, then linux_banner as the kernel prints it, with the compiler in it.
+  auto image = std::filesystem::temp_directory_path() / "kpgo-banner-test-Image";
+  {
+    std::ofstream out(image, std::ios::binary);
+    out << std::string(4096, '\x7f') << "Linux version %s" << '\0'
+        << "Linux version 6.12.48 (root@build) (Debian clang version 19.1.7 (3+b1), LLD 19.1.7) "
+           "#1 SMP PREEMPT Tue Nov 24 05:02:48 UTC 2026\n"
+        << '\0' << std::string(100, '\0');
+  }
+  auto id = kpgo::kernel::read_bzimage_identity(image);
+  std::filesystem::remove(image);
+  ASSERT_TRUE(id) << id.error().what();
+  EXPECT_EQ(id->release, "6.12.48");
+  EXPECT_EQ(id->version, "#1 SMP PREEMPT Tue Nov 24 05:02:48 UTC 2026");
+  auto missing = kpgo::kernel::read_bzimage_identity("/proc/self/status");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().what().find("neither an x86 bzImage"), std::string::npos);
 }

@@ -17,8 +17,10 @@ struct KernelIdentity {
   bool operator==(const KernelIdentity&) const = default;
 };
 
-// The identity an x86 bzImage carries in its setup header (boot protocol 2.00+: kernel_version
-// at 0x20E points, less 0x200, to "RELEASE (USER@HOST) VERSION").
+// The identity a boot image carries: an x86 bzImage in its setup header (boot protocol 2.00+:
+// kernel_version at 0x20E points, less 0x200, to "RELEASE (USER@HOST) VERSION"); an arm64 Image,
+// which is not compressed, in the kernel's banner ("Linux version RELEASE (USER@HOST)
+// (COMPILER) VERSION").
 Result<KernelIdentity> read_bzimage_identity(const std::filesystem::path& bzimage);
 
 // Parses that string; empty fields when it is not of that form.
