@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "kpgo/kernel/arch.hpp"
 #include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/hashing.hpp"
 
@@ -32,9 +33,11 @@ std::string instrument_key(const InstrumentOptions& o) {
   inputs["config"] = o.config ? file_hash(*o.config) : "tinyconfig";
   for (const auto& fragment : o.fragments) inputs["fragments"].push_back(file_hash(fragment));
   if (auto data = data_dir(); data) {
-    // kpgo's own kernel files and default configs are inputs too.
-    for (const char* part :
-         {"kernel/pgo/.kpgo-support", "configs/qemu-x86_64.config", "configs/pgo.config"}) {
+    // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
+    auto arch = kernel::kernel_arch(o.arch);
+    std::string fragment = "configs/" + (arch ? arch->qemu_fragment : "qemu-" + o.arch + ".config");
+    for (const std::string& part :
+         {std::string("kernel/pgo/.kpgo-support"), fragment, std::string("configs/pgo.config")}) {
       inputs["kpgo"].push_back(file_hash(*data / part));
     }
   }
