@@ -7,6 +7,8 @@
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/kernel/source.hpp"
+#include "kpgo/system/process.hpp"
+#include "kpgo/targets/initramfs.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
 namespace kpgo::cli {
@@ -98,6 +100,26 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                       profile_file.empty() ? "none exported (not an instrumented kernel, or "
                                              "debugfs not mounted)"
                                            : profile_file.string());
+
+  // QEMU guests kpgo can boot, per arch: kernels are cross-built with clang and lld alone
+  // (kbuild's LLVM=), so a guest needs only its QEMU and a static busybox of its arch.
+  nlohmann::json guests = nlohmann::json::array();
+  text += "guests (kernels cross-build with clang and lld alone, no GNU cross toolchain)\n";
+  for (const char* arch : {"x86_64", "arm64"}) {
+    std::string qemu = arch == std::string("arm64") ? "qemu-system-aarch64" : "qemu-system-x86_64";
+    auto qemu_path = find_program(qemu);
+    auto busybox = targets::static_busybox(arch);
+    std::string missing = !qemu_path ? qemu + " not found" : !busybox ? busybox.error().what() : "";
+    guests.push_back({{"arch", arch},
+                      {"qemu", qemu_path ? qemu_path->string() : ""},
+                      {"busybox", busybox ? busybox->string() : ""},
+                      {"ready", missing.empty()}});
+    text += fmt::format("  {:<18} {}\n", arch,
+                        missing.empty()
+                            ? fmt::format("ready ({}, {})", qemu_path->string(), busybox->string())
+                            : "not ready: " + missing);
+  }
+  json["guests"] = guests;
 
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& finding : report.findings) {

@@ -19,6 +19,8 @@ assert d["indexed_version_read"] == indexed, d
 assert d["merge_backend"] == major, d
 majors = sorted(b["major"] for b in d["merge_backends"])
 assert {16, 19, 22} <= set(majors), majors
+# setup installs both guests: each arch's QEMU and static busybox of that arch.
+assert {g["arch"]: g["ready"] for g in d["guests"]} == {"x86_64": True, "arm64": True}, d["guests"]
 PY
   pass
 }
