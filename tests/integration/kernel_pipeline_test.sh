@@ -9,15 +9,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 tarball=/usr/src/linux-source-6.12.tar.xz
+# KPGO_TEST_ARCH=arm64: the same on arm64, in the arm64 instrument test's workdir.
+arch=${KPGO_TEST_ARCH:-x86_64}
+case $arch in
+  x86_64) image=arch/x86/boot/bzImage suffix= ;;
+  arm64) image=arch/arm64/boot/Image suffix=-arm64 ;;
+esac
 # The instrument test's workdir: its kernel is this pipeline's, so instrument has nothing to do.
-workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-6.12
+workdir=${KPGO_TEST_WORKDIR:-$KPGO_BUILD_DIR/test-work}/instrument-6.12$suffix
 manifest=$workdir/kpgo.json
 
 step "kpgo run: collect, merge, optimize, smoke boot"
-"$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2 > "$TEST_LOGS/run1.out" 2> "$TEST_LOGS/run1.err" ||
+"$KPGO" run --arch "$arch" --source "$tarball" --workdir "$workdir" --runs 2 > "$TEST_LOGS/run1.out" 2> "$TEST_LOGS/run1.err" ||
   { tail -30 "$TEST_LOGS/run1.err" >&2; fail "kpgo run failed"; }
 pass
-expect_in "$TEST_LOGS/run1.out" "the PGO-optimized kernel: $workdir/build-optimized/arch/x86/boot/bzImage" "final output names the kernel"
+expect_in "$TEST_LOGS/run1.out" "the PGO-optimized kernel: $workdir/build-optimized/$image" "final output names the kernel"
 expect_in "$TEST_LOGS/run1.out" "smoke boot ok" "the optimized kernel booted"
 python3 - "$manifest" <<'PY'
 import json, os, sys
@@ -64,7 +70,7 @@ pass
 # Again: every phase is up to date and nothing is rebuilt.
 vmlinux_time=$(stat -c %Y "$workdir/build-optimized/vmlinux")
 start=$(date +%s)
-expect_ok "second kpgo run" "$KPGO" run --source "$tarball" --workdir "$workdir" --runs 2
+expect_ok "second kpgo run" "$KPGO" run --arch "$arch" --source "$tarball" --workdir "$workdir" --runs 2
 for phase in instrument collect merge optimize; do
   grep -qE "^$phase +up to date$" "$WORK/out" || { cat "$WORK/out" >&2; fail "second run redid $phase"; }
 done
@@ -73,7 +79,7 @@ pass
 [[ $(stat -c %Y "$workdir/build-optimized/vmlinux") == "$vmlinux_time" ]] || fail "the second run relinked vmlinux"
 pass
 # --json of a run with every phase up to date: the documented schema, the recorded report.
-expect_ok "kpgo run --json" "$KPGO" run --json --source "$tarball" --workdir "$workdir" --runs 2
+expect_ok "kpgo run --json" "$KPGO" run --arch "$arch" --json --source "$tarball" --workdir "$workdir" --runs 2
 expect_json_schema "kpgo run" "$WORK/out"
 python3 - "$WORK/out" <<'PY' || fail "run --json does not carry the optimized kernel's report"
 import json, sys
@@ -87,7 +93,7 @@ pass
 
 # A changed workload redoes collect (this one fails, so the run stops there, with the reason).
 printf '#!/bin/sh\necho broken on purpose >&2\nexit 3\n' > broken.sh
-expect_fails "run with a failing workload" "$KPGO" run --source "$tarball" --workdir "$workdir" --runs 1 --workload "$WORK/broken.sh"
+expect_fails "run with a failing workload" "$KPGO" run --arch "$arch" --source "$tarball" --workdir "$workdir" --runs 1 --workload "$WORK/broken.sh"
 expect_in "$WORK/err" "the workload exited with 3" "the failed run's reason"
 vmlinux_profiles='import json, sys
 print(sum(p["binary"] == "vmlinux" for p in json.load(open(sys.argv[1]))["collect"]["profiles"]))'
