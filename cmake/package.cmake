@@ -38,5 +38,7 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "${kpgo_llvm_depends}, make, libc6-dev, bc, bison, flex, libelf-dev, libssl-dev, cpio, kmod, xz-utils, zstd, patch, python3, rsync")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
     "qemu-system-x86, busybox-static, e2fsprogs, openssh-client, linux-source-6.12 | linux-source-6.1")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "linux-source-6.1")
+# arm64 guests need qemu-system-arm and an arm64 busybox, which cannot be installed beside the
+# host's (scripts/setup.sh unpacks it; kpgo doctor says what is missing).
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "linux-source-6.1, qemu-system-arm")
 include(CPack)
