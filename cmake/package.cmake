@@ -4,10 +4,17 @@
 # commands use (QEMU for collect and bench in a guest, ssh for test machines, Debian's kernel
 # sources) is recommended.
 
+# The default LLVM (KPGO_LLVM_DEFAULT, what kpgo uses without --llvm) comes first: apt installs
+# the first alternative.
+set(kpgo_package_majors ${KPGO_BUILT_BACKENDS})
+list(REMOVE_ITEM kpgo_package_majors "" ${KPGO_LLVM_DEFAULT})
+if(KPGO_LLVM_DEFAULT IN_LIST KPGO_BUILT_BACKENDS)
+  list(PREPEND kpgo_package_majors ${KPGO_LLVM_DEFAULT})
+endif()
 set(kpgo_llvm_alternatives "")
 foreach(tool clang lld llvm)
   set(alternatives "")
-  foreach(major IN LISTS KPGO_BUILT_BACKENDS)
+  foreach(major IN LISTS kpgo_package_majors)
     if(major)
       list(APPEND alternatives "${tool}-${major}")
     endif()
