@@ -20,13 +20,19 @@ namespace {
 constexpr const char* kDoneMarker = "KPGO-GUEST-DONE";
 constexpr uint64_t kDiskBytes = 512ull << 20;
 
+// The last `lines` lines of a console log (all of it when shorter), for an error message.
 std::string tail_of(const fs::path& log, size_t lines) {
   std::string text = read_text_or_empty(log);
-  size_t pos = text.size();
-  for (size_t n = 0; n <= lines && pos != std::string::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
+  if (text.empty()) return "(the guest printed nothing: it stopped before its console came up)";
+  size_t start = text.size();
+  // lines + 1 newlines back: the log's own last newline ends the last line.
+  for (size_t n = 0; n <= lines; ++n) {
+    if (start == 0) return text;
+    size_t newline = text.rfind('\n', start - 1);
+    if (newline == std::string::npos) return text;
+    start = newline;
   }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  return text.substr(start + 1);
 }
 
 Result<> fresh_disk(const fs::path& disk) {

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "kpgo/kernel/arch.hpp"
+#include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/qemu.hpp"
 
 namespace {
@@ -47,4 +50,38 @@ TEST(QemuCommand, EachArchGetsItsMachineAndConsole) {
   EXPECT_TRUE(has(x86.argv, "console=ttyS0 panic=-1 quiet"));
   EXPECT_TRUE(has(x86.argv, "2,sockets=2,cores=1,threads=1"));
   EXPECT_FALSE(has(x86.argv, "-M"));
+}
+
+namespace {
+
+// A QEMU that exits at once having printed nothing, as a kernel that hangs before its console
+// comes up looks once QEMU is stopped.
+class SilentQemu final : public kpgo::ProcessRunner {
+ public:
+  kpgo::Result<kpgo::ProcessOutput> capture(const kpgo::Command& command) override {
+    if (command.stdout_file) std::ofstream(*command.stdout_file).close();
+    return kpgo::ProcessOutput{};
+  }
+  kpgo::Result<kpgo::ProcessOutput> stream(const kpgo::Command& command,
+                                           const kpgo::LineSink&) override {
+    return capture(command);
+  }
+};
+
+}  // namespace
+
+TEST(QemuGuest, AGuestThatPrintsNothingIsReportedNotThrown) {
+  auto scratch = std::filesystem::temp_directory_path() / "kpgo-silent-guest-test";
+  std::filesystem::remove_all(scratch);
+  kpgo::targets::Initramfs image;
+  image.add_file("init", "#!/bin/sh\n", 0755);
+  kpgo::targets::QemuOptions options;
+  options.kernel = "Image";
+  options.output_disk = false;
+  SilentQemu qemu;
+  auto booted = kpgo::targets::run_guest(options, image, scratch, 60, qemu);
+  std::filesystem::remove_all(scratch);
+  ASSERT_FALSE(booted);
+  EXPECT_NE(booted.error().what().find("the guest printed nothing"), std::string::npos)
+      << booted.error().what();
 }
