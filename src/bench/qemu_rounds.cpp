@@ -117,6 +117,11 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
       targets::QemuOptions qemu = options.qemu;
       qemu.kernel = kernel.bzimage;
       qemu.icount = true;
+      // One vCPU: under -icount QEMU runs vCPUs in turn on one thread, and with two the main
+      // job's PGO kernel stalled for good in a cross-CPU call (module init memory freed after
+      // loading loop: on_each_cpu_cond_mask, RCU stall on the other vCPU) where the baseline
+      // did not; with one, rounds also repeat exactly without depending on vCPU interleaving.
+      qemu.cpus = 1;
       qemu.output_disk = false;
       qemu.log =
           manifest.workdir() / "logs" / fmt::format("bench-{}-{}-console.log", kernel.name, round);
