@@ -29,8 +29,8 @@ _kpgo() {
       return ;;
     --failure-mode) COMPREPLY=($(compgen -W "any all warn" -- "$cur")); return ;;
     --accel) COMPREPLY=($(compgen -W "tcg kvm" -- "$cur")); return ;;
-    --arch) COMPREPLY=($(compgen -W "x86_64" -- "$cur")); return ;;
-    --llvm) COMPREPLY=($(compgen -W "1 -16 -19 /usr/lib/llvm-19/bin/" -- "$cur")); return ;;
+    --arch) COMPREPLY=($(compgen -W "x86_64 arm64" -- "$cur")); return ;;
+    --llvm) COMPREPLY=($(compgen -W "1 -16 -19 -22 /usr/lib/llvm-19/bin/" -- "$cur")); return ;;
   esac
   if [[ -z $sub ]]; then
     if [[ $cur == -* ]]; then
