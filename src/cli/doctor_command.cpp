@@ -9,6 +9,7 @@
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/initramfs.hpp"
+#include "kpgo/targets/qemu.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
 namespace kpgo::cli {
@@ -105,8 +106,8 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   // (kbuild's LLVM=), so a guest needs only its QEMU and a static busybox of its arch.
   nlohmann::json guests = nlohmann::json::array();
   text += "guests (kernels cross-build with clang and lld alone, no GNU cross toolchain)\n";
-  for (const char* arch : {"x86_64", "arm64"}) {
-    std::string qemu = arch == std::string("arm64") ? "qemu-system-aarch64" : "qemu-system-x86_64";
+  for (const auto& arch : targets::guest_arches()) {
+    std::string qemu = targets::qemu_binary(arch);
     auto qemu_path = find_program(qemu);
     auto busybox = targets::static_busybox(arch);
     std::string missing = !qemu_path ? qemu + " not found" : !busybox ? busybox.error().what() : "";

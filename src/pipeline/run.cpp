@@ -34,12 +34,11 @@ std::string instrument_key(const InstrumentOptions& o) {
   for (const auto& fragment : o.fragments) inputs["fragments"].push_back(file_hash(fragment));
   if (auto data = data_dir(); data) {
     // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
-    auto arch = kernel::kernel_arch(o.arch);
-    std::string fragment = "configs/" + (arch ? arch->qemu_fragment : "qemu-" + o.arch + ".config");
-    for (const std::string& part :
-         {std::string("kernel/pgo/.kpgo-support"), fragment, std::string("configs/pgo.config")}) {
-      inputs["kpgo"].push_back(file_hash(*data / part));
-    }
+    // An arch kpgo does not know has no small config; instrument refuses it.
+    std::vector<std::string> parts{"kernel/pgo/.kpgo-support"};
+    if (auto arch = kernel::kernel_arch(o.arch)) parts.push_back("configs/" + arch->qemu_fragment);
+    parts.push_back("configs/pgo.config");
+    for (const auto& part : parts) inputs["kpgo"].push_back(file_hash(*data / part));
   }
   return sha256_hex(inputs.dump());
 }

@@ -145,7 +145,7 @@ struct GuestMachine {
   bool smp_sockets;  // one CPU per socket
 };
 
-const GuestMachine& guest_machine(const std::string& arch) {
+const std::vector<GuestMachine>& guest_machines() {
   static const std::vector<GuestMachine> machines = {
       // One CPU per socket: a kernel without ACPI finds CPUs in the BIOS MP table, which lists
       // one per socket.
@@ -158,13 +158,27 @@ const GuestMachine& guest_machine(const std::string& arch) {
        "ttyAMA0",
        false},
   };
-  for (const auto& machine : machines) {
+  return machines;
+}
+
+const GuestMachine& guest_machine(const std::string& arch) {
+  for (const auto& machine : guest_machines()) {
     if (machine.arch == arch) return machine;
   }
-  return machines.front();  // kernel_arch() refused any other arch before a guest was built
+  return guest_machines().front();  // kernel_arch() refused any other arch before a guest was built
 }
 
 }  // namespace
+
+std::vector<std::string> guest_arches() {
+  std::vector<std::string> arches;
+  for (const auto& machine : guest_machines()) arches.emplace_back(machine.arch);
+  return arches;
+}
+
+std::string qemu_binary(const std::string& arch) {
+  return std::string(guest_machine(arch).qemu);
+}
 
 Command qemu_command(const QemuOptions& options, const fs::path& initramfs, const fs::path& disk,
                      unsigned timeout_seconds) {

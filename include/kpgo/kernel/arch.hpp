@@ -15,7 +15,6 @@ namespace kpgo::kernel {
 // its guest in targets/qemu.cpp.
 struct KernelArch {
   std::string name;             // ARCH=: x86_64, arm64
-  std::string source_dir;       // arch/DIR in the tree: x86, arm64
   std::filesystem::path image;  // the boot image QEMU and bootloaders take, relative to O=
   std::string qemu_fragment;    // configs/FILE: a small kernel that boots in kpgo's guest
 };
@@ -23,8 +22,5 @@ struct KernelArch {
 // The architecture ARCH= names (kbuild's spellings: x86_64 or x86 for 64-bit x86, arm64);
 // anything else is refused with the ones kpgo knows.
 Result<KernelArch> kernel_arch(std::string_view arch);
-
-// The architecture of the machine kpgo runs on, as kbuild names it.
-std::string host_arch();
 
 }  // namespace kpgo::kernel

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/target.hpp"
@@ -28,6 +29,10 @@ struct QemuOptions {
 };
 
 class Initramfs;
+
+// The architectures kpgo boots QEMU guests for (kbuild's names), and the QEMU binary of each.
+std::vector<std::string> guest_arches();
+std::string qemu_binary(const std::string& arch);
 
 // A guest that kpgo boots with an init of its own: busybox, the usual mounts, `body`, then its
 // results (files under $out) leave on /dev/vda as a tar archive and the guest powers off.
