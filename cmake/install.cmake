@@ -1,7 +1,7 @@
 # What `cmake --install` lays out besides the binary (src/) and the merge backends
 # (src/profile/llvm/): kpgo's data, a man page, bash completion and the licence texts.
 
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/configs
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/configs ${PROJECT_SOURCE_DIR}/guest
         DESTINATION ${KPGO_DATA_INSTALL_DIR})
 
 # Debian compresses man pages; -n keeps the archive free of a time stamp, so builds repeat.

@@ -22,6 +22,9 @@ packages=(
   linux-config-6.12 linux-config-6.1
   # guests, transports and the tests' own tools
   qemu-system-x86 qemu-system-arm busybox-static e2fsprogs openssh-client openssh-server mmdebstrap
+  # user-mode QEMU: the meter plugin's test runs the guest stopwatch under it (its plugins load
+  # only into the dynamically linked qemu-user, not qemu-user-static)
+  qemu-user
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
   clang-format-19
 )

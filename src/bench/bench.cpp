@@ -80,17 +80,15 @@ pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcom
   pipeline::BenchState record;
   record.rounds = options.rounds;
   record.machine = outcome.machine;
-  record.method = options.ssh
-                      ? "ssh: wall nanoseconds of each workload, read on the machine (date +%s%N)"
-                      : "qemu -icount shift=0,sleep=off: guest nanoseconds are instructions";
-  record.unit = outcome.unit;
+  record.method = outcome.method;
+  record.metrics = outcome.metrics;
   record.baseline_layout = outcome.baseline_layout;
   record.pgo_layout = outcome.pgo_layout;
   record.promoted_indirect_calls = outcome.promoted_calls;
-  for (const auto& figures : outcome.workloads) {
-    uint64_t base = median_of(figures.baseline_ns), pgo = median_of(figures.pgo_ns);
-    record.workloads.push_back({figures.name, figures.trained, figures.baseline_ns, figures.pgo_ns,
-                                base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0});
+  for (const auto& measured : outcome.workloads) {
+    pipeline::BenchWorkloadState workload{measured.name, measured.trained, measured.figures};
+    for (auto& [metric, figures] : workload.figures) figures.ratio = median_ratio(figures);
+    record.workloads.push_back(std::move(workload));
   }
   record.baseline_boot_seconds = outcome.baseline_boot_seconds;
   record.pgo_boot_seconds = outcome.pgo_boot_seconds;
@@ -104,6 +102,11 @@ uint64_t median_of(std::vector<uint64_t> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   return values[(values.size() - 1) / 2];
+}
+
+double median_ratio(const pipeline::BenchFigures& figures) {
+  uint64_t base = median_of(figures.baseline);
+  return base ? static_cast<double>(median_of(figures.pgo)) / static_cast<double>(base) : 0.0;
 }
 
 Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
@@ -121,17 +124,9 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
     return fail("--ssh needs --boot-command: how to install and boot a kernel on {}",
                 options.ssh->host);
   }
-  const std::string& arch = manifest.state().instrument->arch;
-  if (!options.ssh && arch != "x86_64") {
-    // The guest's stopwatch reads the x86 time stamp counter; arm64's counter under icount is
-    // not measured yet.
-    return fail("kpgo bench in QEMU measures x86_64 kernels; this workdir's are {} (use --ssh)",
-                arch);
-  }
   BenchOptions measured = options;
-  measured.qemu.arch = arch;
+  measured.qemu.arch = manifest.state().instrument->arch;
   BenchOutcome outcome;
-  outcome.unit = options.ssh ? "nanoseconds" : "instructions";
   KPGO_TRY_BIND(baseline, build_baseline(options, runner, manifest));
   KPGO_TRY(check_layouts(baseline->vmlinux_o, *optimized, outcome));
 

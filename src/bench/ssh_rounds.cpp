@@ -127,6 +127,8 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
   KPGO_TRY_BIND(host, targets::parse_ssh_host(ssh.host));
   auto machine = targets::ssh_transport(*host, runner, ssh.ssh_options);
   outcome.machine = machine->machine();
+  outcome.method = "ssh: wall time of each workload, read on the machine (date +%s%N)";
+  outcome.metrics = {{"wall_ns", "nanoseconds", "wall time of the workload on the machine"}};
 
   std::array<kernel::KernelIdentity, 2> identities;
   for (size_t k = 0; k < kernels.size(); ++k) {
@@ -172,8 +174,8 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
           return fail("workload {} failed on the {} kernel on {} (exit {}); its last lines:\n{}",
                       workload.name, kernel.name, machine->machine(), timing->status, ran->err);
         }
-        auto& figures = outcome.workloads[w];
-        (kernel.pgo ? figures.pgo_ns : figures.baseline_ns).push_back(timing->ns);
+        auto& figures = outcome.workloads[w].figures["wall_ns"];
+        (kernel.pgo ? figures.pgo : figures.baseline).push_back(timing->ns);
       }
     }
   }

@@ -38,26 +38,26 @@ void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
   fmt::print("  in .text.hot            {:>10} {:>10}\n", b.hot, p.hot);
   fmt::print("  in .text.unlikely       {:>10} {:>10}\n", b.unlikely, p.unlikely);
   fmt::print("  promoted indirect calls {:>10} {:>10}\n\n", 0, outcome.promoted_calls);
-  if (outcome.machine == "qemu") {
-    fmt::print("guest instructions (QEMU -icount, median of {} rounds)\n", rounds);
-  } else {
-    fmt::print("wall time on {} in nanoseconds (median of {} rounds)\n", outcome.machine, rounds);
-  }
-  fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo",
-             "pgo/base");
-  for (const auto& w : outcome.workloads) {
-    uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
-    double ratio = base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0;
-    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no", base,
-               pgo, ratio);
+  for (const auto& metric : outcome.metrics) {
+    fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit, rounds);
+    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo",
+               "pgo/base");
+    for (const auto& w : outcome.workloads) {
+      auto found = w.figures.find(metric.name);
+      if (found == w.figures.end()) continue;
+      const auto& f = found->second;
+      fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no",
+                 bench::median_of(f.baseline), bench::median_of(f.pgo), bench::median_ratio(f));
+    }
+    fmt::print("\n");
   }
   auto median_seconds = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[(v.size() - 1) / 2];
   };
   fmt::print("{}", outcome.machine == "qemu"
-                       ? "\nhost wall time of a boot (noisier: TCG, host load)\n"
-                       : "\ntime from the boot command until the kernel answered\n");
+                       ? "host wall time of a boot (noisier: TCG, host load)\n"
+                       : "time from the boot command until the kernel answered\n");
   fmt::print("  baseline {:.1f} s, pgo {:.1f} s (medians)\n",
              median_seconds(outcome.baseline_boot_seconds),
              median_seconds(outcome.pgo_boot_seconds));

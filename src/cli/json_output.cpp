@@ -134,20 +134,28 @@ json plan_json(const std::vector<pipeline::PlannedPhase>& plan) {
 }
 
 json bench_json(const bench::BenchOutcome& outcome) {
+  json metrics = json::array();
+  for (const auto& m : outcome.metrics)
+    metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"what", m.what}});
   json workloads = json::array();
   for (const auto& w : outcome.workloads) {
-    uint64_t base = bench::median_of(w.baseline_ns), pgo = bench::median_of(w.pgo_ns);
-    workloads.push_back(
-        {{"name", w.name},
-         {"trained", w.trained},
-         {"baseline", w.baseline_ns},
-         {"pgo", w.pgo_ns},
-         {"baseline_median", base},
-         {"pgo_median", pgo},
-         {"ratio", base ? static_cast<double>(pgo) / static_cast<double>(base) : 0.0}});
+    json figures = json::array();
+    for (const auto& metric : outcome.metrics) {
+      auto found = w.figures.find(metric.name);
+      if (found == w.figures.end()) continue;
+      const auto& f = found->second;
+      figures.push_back({{"metric", metric.name},
+                         {"baseline", f.baseline},
+                         {"pgo", f.pgo},
+                         {"baseline_median", bench::median_of(f.baseline)},
+                         {"pgo_median", bench::median_of(f.pgo)},
+                         {"ratio", bench::median_ratio(f)}});
+    }
+    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"figures", figures}});
   }
   return {{"machine", outcome.machine},
-          {"unit", outcome.unit},
+          {"method", outcome.method},
+          {"metrics", metrics},
           {"layout",
            {{"baseline", layout_json(outcome.baseline_layout)},
             {"pgo", layout_json(outcome.pgo_layout)},

@@ -86,6 +86,8 @@ Result<> read(const json& value, const std::string& at, std::optional<MatchRepor
 Result<> read(const json& value, const std::string& at, BinaryMatch& out);
 Result<> read(const json& value, const std::string& at, OptimizeState& out);
 Result<> read(const json& value, const std::string& at, BaselineState& out);
+Result<> read(const json& value, const std::string& at, BenchMetric& out);
+Result<> read(const json& value, const std::string& at, BenchWorkloadState& out);
 Result<> read(const json& value, const std::string& at, BenchState& out);
 
 template <typename T>
@@ -257,8 +259,31 @@ Result<> read(const json& value, const std::string& at, BaselineState& out) {
 }
 
 // Per-round figures are named by their unit: "baseline_instructions" or "baseline_wall_ns".
-const char* figures_suffix(const std::string& unit) {
-  return unit == "nanoseconds" ? "_wall_ns" : "_instructions";
+Result<> read(const json& value, const std::string& at, BenchMetric& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "name", out.name, true));
+  KPGO_TRY(field(value, at, "unit", out.unit));
+  return field(value, at, "what", out.what);
+}
+
+Result<> read(const json& value, const std::string& at, BenchFigures& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "baseline", out.baseline));
+  KPGO_TRY(field(value, at, "pgo", out.pgo));
+  return field(value, at, "ratio", out.ratio);
+}
+
+Result<> read(const json& value, const std::string& at, BenchWorkloadState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "name", out.name, true));
+  KPGO_TRY(field(value, at, "trained", out.trained));
+  auto figures = value.find("figures");
+  if (figures == value.end()) return {};
+  std::string where = at + ".figures";
+  KPGO_TRY(expect_object(*figures, where));
+  for (const auto& [metric, entry] : figures->items())
+    KPGO_TRY(read(entry, where + "." + metric, out.figures[metric]));
+  return {};
 }
 
 Result<> read(const json& value, const std::string& at, BenchState& out) {
@@ -266,7 +291,7 @@ Result<> read(const json& value, const std::string& at, BenchState& out) {
   KPGO_TRY(field(value, at, "rounds", out.rounds));
   KPGO_TRY(field(value, at, "machine", out.machine));
   KPGO_TRY(field(value, at, "method", out.method));
-  KPGO_TRY(field(value, at, "unit", out.unit));
+  KPGO_TRY(field(value, at, "metrics", out.metrics));
   if (auto layout = value.find("layout"); layout != value.end()) {
     std::string where = at + ".layout";
     KPGO_TRY(expect_object(*layout, where));
@@ -274,23 +299,7 @@ Result<> read(const json& value, const std::string& at, BenchState& out) {
     KPGO_TRY(field(*layout, where, "pgo", out.pgo_layout));
     KPGO_TRY(field(*layout, where, "promoted_indirect_calls", out.promoted_indirect_calls));
   }
-  if (auto workloads = value.find("workloads"); workloads != value.end()) {
-    std::string where = at + ".workloads";
-    if (!workloads->is_array()) return wrong_type(*workloads, where, "an array");
-    std::string suffix = figures_suffix(out.unit);
-    for (size_t i = 0; i < workloads->size(); ++i) {
-      const json& entry = (*workloads)[i];
-      std::string item = fmt::format("{}[{}]", where, i);
-      BenchWorkloadState workload;
-      KPGO_TRY(expect_object(entry, item));
-      KPGO_TRY(field(entry, item, "name", workload.name));
-      KPGO_TRY(field(entry, item, "trained", workload.trained));
-      KPGO_TRY(field(entry, item, ("baseline" + suffix).c_str(), workload.baseline));
-      KPGO_TRY(field(entry, item, ("pgo" + suffix).c_str(), workload.pgo));
-      KPGO_TRY(field(entry, item, "ratio", workload.ratio));
-      out.workloads.push_back(std::move(workload));
-    }
-  }
+  KPGO_TRY(field(value, at, "workloads", out.workloads));
   if (auto boots = value.find("boot_seconds"); boots != value.end()) {
     std::string where = at + ".boot_seconds";
     KPGO_TRY(expect_object(*boots, where));
@@ -336,7 +345,9 @@ Result<State> read_state(const json& top) {
   KPGO_TRY(section(top, "merge", state.merge));
   KPGO_TRY(section(top, "optimize", state.optimize));
   KPGO_TRY(section(top, "baseline", state.baseline));
-  KPGO_TRY(section(top, "bench", state.bench));
+  // Version 1's bench section held one figure per workload; it is a record of a past
+  // measurement, not an input of any phase, so it is dropped (bench makes a new one).
+  if (version >= 2) KPGO_TRY(section(top, "bench", state.bench));
   return state;
 }
 
@@ -469,20 +480,21 @@ json to_json(const BaselineState& s) {
 }
 
 json to_json(const BenchState& s) {
-  std::string suffix = figures_suffix(s.unit);
+  json metrics = json::array();
+  for (const auto& m : s.metrics)
+    metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"what", m.what}});
   json workloads = json::array();
   for (const auto& w : s.workloads) {
-    workloads.push_back({{"name", w.name},
-                         {"trained", w.trained},
-                         {"baseline" + suffix, w.baseline},
-                         {"pgo" + suffix, w.pgo},
-                         {"ratio", w.ratio}});
+    json figures = json::object();
+    for (const auto& [metric, f] : w.figures)
+      figures[metric] = {{"baseline", f.baseline}, {"pgo", f.pgo}, {"ratio", f.ratio}};
+    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"figures", figures}});
   }
   json out = {
       {"rounds", s.rounds},
       {"machine", s.machine},
       {"method", s.method},
-      {"unit", s.unit},
+      {"metrics", metrics},
       {"layout",
        {{"baseline", layout_json(s.baseline_layout)},
         {"pgo", layout_json(s.pgo_layout)},

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kpgo/system/data_dir.hpp"
+
 namespace kpgo::profile {
 
 namespace fs = std::filesystem;
@@ -23,22 +25,9 @@ std::string backend_library_name(unsigned major) {
   return fmt::format("libkpgo-profile-llvm{}.so", major);
 }
 
-namespace {
-fs::path executable_dir() {
-  std::error_code ec;
-  auto exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path(".") : exe.parent_path();
-}
-}  // namespace
-
 BackendSet BackendSet::discover() {
   BackendSet set;
-  if (const char* dir = std::getenv("KPGO_BACKEND_DIR"); dir && *dir) {
-    set.search_dirs_.emplace_back(dir);
-  }
-  fs::path exe_dir = executable_dir();
-  set.search_dirs_.push_back(exe_dir);
-  set.search_dirs_.push_back(exe_dir / ".." / "lib" / "kpgo");
+  set.search_dirs_ = library_dirs();
   static const std::regex pattern(R"(libkpgo-profile-llvm(\d+)\.so)");
   for (const auto& dir : set.search_dirs_) {
     std::error_code ec;

@@ -142,21 +142,31 @@ struct GuestMachine {
   std::string_view qemu;
   std::vector<std::string> machine;  // what picks the board and CPU
   std::string_view console;
-  bool smp_sockets;  // one CPU per socket
+  bool smp_sockets;         // one CPU per socket
+  std::string_view triple;  // clang's --target for the guest's own programs
+  std::string_view clock;   // the counter guest/stopwatch.c reads, under -icount shift=0
 };
 
 const std::vector<GuestMachine>& guest_machines() {
   static const std::vector<GuestMachine> machines = {
       // One CPU per socket: a kernel without ACPI finds CPUs in the BIOS MP table, which lists
       // one per socket.
-      {"x86_64", "qemu-system-x86_64", {}, "ttyS0", true},
+      {"x86_64",
+       "qemu-system-x86_64",
+       {},
+       "ttyS0",
+       true,
+       "x86_64-linux-gnu",
+       "the time stamp counter: one tick per virtual nanosecond"},
       // The generic virt board (GICv3 and PCIe, described to the kernel by a device tree) with
       // every feature TCG emulates, LSE atomics among them; its serial port is a PL011.
       {"arm64",
        "qemu-system-aarch64",
        {"-M", "virt,gic-version=3", "-cpu", "max"},
        "ttyAMA0",
-       false},
+       false,
+       "aarch64-linux-gnu",
+       "the virtual counter CNTVCT_EL0 at 62.5 MHz: one tick per 16 virtual nanoseconds"},
   };
   return machines;
 }
@@ -178,6 +188,14 @@ std::vector<std::string> guest_arches() {
 
 std::string qemu_binary(const std::string& arch) {
   return std::string(guest_machine(arch).qemu);
+}
+
+std::string guest_triple(const std::string& arch) {
+  return std::string(guest_machine(arch).triple);
+}
+
+std::string guest_clock(const std::string& arch) {
+  return std::string(guest_machine(arch).clock);
 }
 
 Command qemu_command(const QemuOptions& options, const fs::path& initramfs, const fs::path& disk,
@@ -203,6 +221,7 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
     command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off", "-rtc",
                                              "base=2024-01-01T00:00:00,clock=vm"});
   }
+  if (!options.plugin.empty()) command.argv.insert(command.argv.end(), {"-plugin", options.plugin});
   command.stdout_file = options.log;
   command.timeout_seconds = timeout_seconds;
   return command;

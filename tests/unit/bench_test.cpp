@@ -21,7 +21,7 @@ TEST(Bench, MedianTakesTheLowerMiddle) {
 TEST(Bench, GuestBodyTimesEveryWorkloadInItsOwnDirectory) {
   std::string body =
       bench_guest_body({{"default", "/x/default.sh", {}}, {"archive", "/x/archive.sh", {}}});
-  EXPECT_NE(body.find("/kpgo/run-timed $out/default.time sh /kpgo/w/default.sh"),
+  EXPECT_NE(body.find("/kpgo/stopwatch $out/default.time /bin/sh /kpgo/w/default.sh"),
             std::string::npos);
   EXPECT_NE(body.find("cd /tmp/work-archive"), std::string::npos);
   EXPECT_LT(body.find("default.time"), body.find("archive.time"));

@@ -73,11 +73,24 @@ TEST_F(StateTest, NotJsonOrNotAnObjectIsRefused) {
 }
 
 TEST_F(StateTest, ANewerStateVersionIsRefusedAndAnOlderFileLoads) {
-  EXPECT_NE(load(R"({"version": 2})").find("written by a newer kpgo (state version 2"),
+  EXPECT_NE(load(R"({"version": 3})").find("written by a newer kpgo (state version 3"),
             std::string::npos);
   EXPECT_NE(load(R"({"version": "1"})").find("version is string, not a number"), std::string::npos);
   // kpgo before the version field wrote the same layout without it.
   EXPECT_EQ(load(kFinishedInstrument), "");
+}
+
+TEST_F(StateTest, AVersionOneBenchRecordIsDroppedAndTheRestKept) {
+  // Version 1 held one figure per workload, named by its unit; version 2 has metrics.
+  ASSERT_EQ(
+      load(R"({"version": 1, "optimize": {"build_dir": "/b"}, "bench": {"unit": "instructions",
+    "workloads": [{"name": "default", "baseline_instructions": [5], "pgo_instructions": [4]}]}})"),
+      "");
+  auto manifest = Manifest::load(dir_);
+  ASSERT_TRUE(manifest) << manifest.error().what();
+  EXPECT_FALSE(manifest->state().bench);
+  ASSERT_TRUE(manifest->state().optimize);
+  EXPECT_EQ(manifest->state().optimize->build_dir, "/b");
 }
 
 TEST_F(StateTest, ANegativeOrFractionalCountIsNamed) {
@@ -104,15 +117,14 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   optimized.finished = "2026-11-25T01:00:00Z";
   state.optimize = optimized;
   kpgo::pipeline::BenchState bench;
-  bench.unit = "nanoseconds";
-  bench.workloads.push_back({"web", true, {5, 6}, {4, 5}, 0.8});
+  bench.metrics.push_back({"wall_ns", "nanoseconds", "wall time"});
+  bench.workloads.push_back({"web", true, {{"wall_ns", {{5, 6}, {4, 5}, 0.8}}}});
   state.bench = bench;
   ASSERT_TRUE(manifest->save());
 
   std::ifstream in(dir_ / "kpgo.json");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("\"version\": 1"), std::string::npos);
-  EXPECT_NE(text.find("\"baseline_wall_ns\""), std::string::npos) << "figures named by their unit";
+  EXPECT_NE(text.find("\"version\": 2"), std::string::npos);
   EXPECT_EQ(text.find("\"booted\""), std::string::npos) << "an event that did not happen is absent";
 
   auto again = Manifest::load(dir_);
@@ -124,7 +136,10 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(reloaded.optimize->promoted_indirect_calls, 2u);
   ASSERT_TRUE(reloaded.bench);
   ASSERT_EQ(reloaded.bench->workloads.size(), 1u);
-  EXPECT_EQ(reloaded.bench->workloads[0].pgo, (std::vector<uint64_t>{4, 5}));
+  ASSERT_EQ(reloaded.bench->workloads[0].figures.count("wall_ns"), 1u);
+  EXPECT_EQ(reloaded.bench->workloads[0].figures.at("wall_ns").pgo, (std::vector<uint64_t>{4, 5}));
+  ASSERT_EQ(reloaded.bench->metrics.size(), 1u);
+  EXPECT_EQ(reloaded.bench->metrics[0].unit, "nanoseconds");
   EXPECT_EQ(reloaded.instrumented()->vmlinux_build_id, "ab");
   EXPECT_EQ(reloaded.profiles()[0].path, "/p/1.profraw");
 }

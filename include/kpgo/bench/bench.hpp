@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,14 +40,14 @@ struct BenchOptions {
 struct WorkloadFigures {
   std::string name;
   bool trained = false;  // the collected profiles came from this workload
-  // Per round: QEMU's guest nanoseconds (= instructions), or wall nanoseconds over ssh.
-  std::vector<uint64_t> baseline_ns;
-  std::vector<uint64_t> pgo_ns;
+  // Per metric (BenchOutcome::metrics' names), one figure per round for each kernel.
+  std::map<std::string, pipeline::BenchFigures> figures;
 };
 
 struct BenchOutcome {
-  std::string machine;  // "qemu" or the ssh host
-  std::string unit;     // of the figures: "instructions" (QEMU -icount) or "nanoseconds" (ssh)
+  std::string machine;                         // "qemu" or the ssh host
+  std::string method;                          // how the figures were measured, in a sentence
+  std::vector<pipeline::BenchMetric> metrics;  // the headline first
   kernel::TextLayout baseline_layout;
   kernel::TextLayout pgo_layout;
   uint64_t promoted_calls = 0;
@@ -65,6 +66,8 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
 
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);
+// Median pgo over median baseline; 0 when the baseline's median is 0.
+double median_ratio(const pipeline::BenchFigures& figures);
 
 // Parses the line the ssh stopwatch prints, "KPGO-BENCH START_NS END_NS STATUS".
 struct WallTiming {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,8 +17,9 @@
 namespace kpgo::pipeline {
 
 // Written as "version" at the top. A file without it is from kpgo before the field existed and
-// has the same layout; a larger one is from a newer kpgo and is refused, not guessed at.
-inline constexpr unsigned kStateVersion = 1;
+// has version 1's layout; a larger one is from a newer kpgo and is refused, not guessed at.
+// Version 2: bench records several metrics per workload (version 1's bench record is dropped).
+inline constexpr unsigned kStateVersion = 2;
 
 struct LlvmState {
   std::string value;  // LLVM= as given
@@ -145,19 +147,30 @@ struct BaselineState {
   std::string finished;
 };
 
+// One quantity bench measures for each workload, e.g. kernel_instructions.
+struct BenchMetric {
+  std::string name;
+  std::string unit;  // "instructions", "misses", "branches", "ticks", "nanoseconds"
+  std::string what;  // how it is measured, in a sentence
+};
+
+struct BenchFigures {
+  std::vector<uint64_t> baseline;  // per round
+  std::vector<uint64_t> pgo;
+  double ratio = 0;  // median pgo / median baseline; 0 when the baseline's median is 0
+};
+
 struct BenchWorkloadState {
   std::string name;
   bool trained = false;
-  std::vector<uint64_t> baseline;  // per round, in the bench's unit
-  std::vector<uint64_t> pgo;
-  double ratio = 0;  // median pgo / median baseline
+  std::map<std::string, BenchFigures> figures;  // by metric name
 };
 
 struct BenchState {
   unsigned rounds = 0;
   std::string machine;
   std::string method;
-  std::string unit;  // "instructions" (QEMU -icount) or "nanoseconds" (ssh, wall clock)
+  std::vector<BenchMetric> metrics;  // the headline first
   kernel::TextLayout baseline_layout;
   kernel::TextLayout pgo_layout;
   uint64_t promoted_indirect_calls = 0;

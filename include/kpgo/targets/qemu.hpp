@@ -26,6 +26,8 @@ struct QemuOptions {
   // The kernel's modules as modules_install put them (INSTALL_MOD_PATH): the guest gets them as
   // /lib/modules, modules.dep included, for workloads to modprobe. Empty: no modules.
   std::filesystem::path modules;
+  // A TCG plugin and its arguments, as -plugin takes them (targets/meter.hpp); empty: none.
+  std::string plugin;
 };
 
 class Initramfs;
@@ -33,6 +35,11 @@ class Initramfs;
 // The architectures kpgo boots QEMU guests for (kbuild's names), and the QEMU binary of each.
 std::vector<std::string> guest_arches();
 std::string qemu_binary(const std::string& arch);
+// clang's --target for programs that run in the guest of `arch`.
+std::string guest_triple(const std::string& arch);
+// The counter the guest stopwatch reads in a guest of `arch`, and its rate under -icount
+// shift=0 (a virtual nanosecond per instruction; the idle guest's skipped time counts too).
+std::string guest_clock(const std::string& arch);
 
 // A guest that kpgo boots with an init of its own: busybox, the usual mounts, `body`, then its
 // results (files under $out) leave on /dev/vda as a tar archive and the guest powers off.

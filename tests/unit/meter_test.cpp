@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+// The meter report reader and the plugin's QEMU argument; the plugin itself runs under real
+// QEMU in tests/integration/meter_test.sh.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kpgo/bench/bench.hpp"
+#include "kpgo/targets/meter.hpp"
+
+namespace fs = std::filesystem;
+using namespace kpgo::targets;
+
+namespace {
+
+class MeterReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kpgo-meter-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path write(const std::string& text) {
+    fs::path file = dir_ / "report.txt";
+    std::ofstream(file) << text;
+    return file;
+  }
+  fs::path dir_;
+};
+
+constexpr const char* kHeader =
+    "kpgo-meter 1 cache=32768 ways=8 line=64\n"
+    "# kernel-instructions user-instructions kernel-taken-branches user-taken-branches "
+    "kernel-icache-misses user-icache-misses\n";
+
+}  // namespace
+
+TEST_F(MeterReportTest, WindowsInOrderAndTheTotal) {
+  auto report = read_meter_report(write(std::string(kHeader) +
+                                        "window 1 2 3 4 5 6\n"
+                                        "window 10 20 30 40 50 60\n"
+                                        "total 100 200 300 400 500 600\n"));
+  ASSERT_TRUE(report) << report.error().what();
+  EXPECT_EQ(report->cache, "cache=32768 ways=8 line=64");
+  ASSERT_EQ(report->windows.size(), 2u);
+  EXPECT_EQ(report->windows[0].kernel_instructions, 1u);
+  EXPECT_EQ(report->windows[0].user_icache_misses, 6u);
+  EXPECT_EQ(report->windows[1].kernel_taken_branches, 30u);
+  EXPECT_EQ(report->total.user_taken_branches, 400u);
+}
+
+TEST_F(MeterReportTest, MissingCutShortOrDamagedIsNamed) {
+  auto missing = read_meter_report(dir_ / "none.txt");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().what().find("wrote no report"), std::string::npos);
+
+  auto cut = read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6\n"));
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().what().find("no total line"), std::string::npos);
+
+  auto short_line = read_meter_report(write(std::string(kHeader) + "window 1 2 3\ntotal 1 2 3 4 5 6\n"));
+  ASSERT_FALSE(short_line);
+  EXPECT_NE(short_line.error().what().find("report.txt:3: not a meter report line"),
+            std::string::npos)
+      << short_line.error().what();
+
+  auto extra = read_meter_report(write(std::string(kHeader) + "total 1 2 3 4 5 6 7\n"));
+  EXPECT_FALSE(extra);
+  auto no_header = read_meter_report(write("total 1 2 3 4 5 6\n"));
+  EXPECT_FALSE(no_header);
+  auto newer = read_meter_report(write("kpgo-meter 2 cache=1\ntotal 1 2 3 4 5 6\n"));
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().what().find("version 2 is not 1"), std::string::npos);
+}
+
+TEST(MeterPlugin, OptionNamesTheReportAndTheStopwatchMarks) {
+  std::string option = meter_plugin_option("/lib/kpgo/libkpgo-qemu-meter.so", "/w/m.txt");
+  EXPECT_EQ(option, "/lib/kpgo/libkpgo-qemu-meter.so,out=/w/m.txt,start=0x4b50470000,"
+                    "stop=0x4b50471000");
+}
+
+TEST(Bench, MedianRatioIsPgoOverBaseline) {
+  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio({{100, 90, 110}, {95, 80, 85}, 0}), 0.85);
+  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio({{}, {1}, 0}), 0.0);
+}
+
+// The real clang and lld build the stopwatch for each guest arch, freestanding, its marks where
+// the meter looks for them (tests/integration/meter_test.sh runs it).
+TEST_F(MeterReportTest, TheStopwatchBuildsForEveryGuestArch) {
+  const std::string clang = "clang-" + std::to_string(KPGO_LLVM_DEFAULT);
+  const std::pair<const char*, unsigned char> machines[] = {{"x86_64", 0x3e}, {"arm64", 0xb7}};
+  for (const auto& [arch, elf_machine] : machines) {
+    fs::path output = dir_ / (std::string("stopwatch-") + arch);
+    auto built = build_stopwatch(clang, arch, output, kpgo::system_runner());
+    ASSERT_TRUE(built) << arch << ": " << built.error().what();
+    std::ifstream in(*built, std::ios::binary);
+    char header[20] = {};
+    in.read(header, sizeof(header));
+    EXPECT_EQ(std::string(header + 1, 3), "ELF") << arch;
+    EXPECT_EQ(static_cast<unsigned char>(header[18]), elf_machine) << arch;
+  }
+  auto refused = build_stopwatch("/nonexistent/clang", "x86_64", dir_ / "s", kpgo::system_runner());
+  EXPECT_FALSE(refused);
+}
