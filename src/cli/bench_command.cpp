@@ -123,7 +123,7 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
       ->capture_default_str();
   app->add_option("-j,--jobs", args->jobs,
                   "make -j for the baseline (default: the number of CPUs)");
-  add_qemu_options(*app, args->guest, "QEMU guest", {.cpus = true, .accel = false});
+  add_qemu_options(*app, args->guest, "QEMU guest", {.cpus = false, .accel = false});
   app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")
       ->capture_default_str();
   app->add_option("make_args", args->make_args, "After --: more arguments for make (the baseline)");

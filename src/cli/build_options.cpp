@@ -11,6 +11,10 @@ void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::stri
       ->capture_default_str();
   if (flags.cpus)
     app.add_option("--cpus", qemu.cpus, "CPUs of the " + guest)->capture_default_str();
+  app.add_option("--qemu-cpu", qemu.cpu,
+                 "QEMU's -cpu model for the " + guest +
+                     " (default: max on arm64, QEMU's own on x86_64; e.g. cortex-a57: arm64 "
+                     "without LSE atomics)");
   if (flags.accel) {
     app.add_option("--accel", qemu.accel,
                    "QEMU accelerator for the " + guest + ": tcg, or kvm where guests work")

@@ -55,7 +55,8 @@ Result<MeterReport> read_meter_report(const fs::path& report) {
     if (kind == "kpgo-meter" && number == 1) {
       unsigned version = 0;
       line >> version;
-      if (version != 1) return fail("{}: meter report version {} is not 1", report.string(), version);
+      if (version != 1)
+        return fail("{}: meter report version {} is not 1", report.string(), version);
       std::getline(line >> std::ws, out.cache);
       header = true;
       continue;
@@ -78,23 +79,15 @@ Result<fs::path> build_stopwatch(const std::string& clang, const std::string& ar
                                  const fs::path& output, ProcessRunner& runner) {
   KPGO_TRY_BIND(data, data_dir());
   fs::path source = *data / "guest" / "stopwatch.c";
-  Command command{{clang,
-                   "--target=" + guest_triple(arch),
-                   "-O2",
-                   "-static",
-                   "-nostdlib",
-                   "-ffreestanding",
-                   "-fno-stack-protector",
-                   "-fno-pic",
-                   "-fuse-ld=lld",
+  Command command{{clang, "--target=" + guest_triple(arch), "-O2", "-static", "-nostdlib",
+                   "-ffreestanding", "-fno-stack-protector", "-fno-pic", "-fuse-ld=lld",
                    fmt::format("-Wl,--section-start=.kpgo_window_start={:#x}", kWindowStartAddress),
                    fmt::format("-Wl,--section-start=.kpgo_window_stop={:#x}", kWindowStopAddress),
-                   "-o",
-                   output.string(),
-                   source.string()}};
+                   "-o", output.string(), source.string()}};
   KPGO_TRY_BIND(built, runner.capture(command));
   if (!built->succeeded())
-    return fail("cannot build the guest stopwatch {} for {}: {}", source.string(), arch, built->err);
+    return fail("cannot build the guest stopwatch {} for {}: {}", source.string(), arch,
+                built->err);
   return output;
 }
 

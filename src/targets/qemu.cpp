@@ -140,7 +140,8 @@ namespace {
 struct GuestMachine {
   std::string_view arch;
   std::string_view qemu;
-  std::vector<std::string> machine;  // what picks the board and CPU
+  std::vector<std::string> machine;  // what picks the board
+  std::string_view cpu;              // -cpu unless the user picks one; empty: QEMU's default
   std::string_view console;
   bool smp_sockets;         // one CPU per socket
   std::string_view triple;  // clang's --target for the guest's own programs
@@ -154,6 +155,7 @@ const std::vector<GuestMachine>& guest_machines() {
       {"x86_64",
        "qemu-system-x86_64",
        {},
+       "",
        "ttyS0",
        true,
        "x86_64-linux-gnu",
@@ -162,7 +164,8 @@ const std::vector<GuestMachine>& guest_machines() {
       // every feature TCG emulates, LSE atomics among them; its serial port is a PL011.
       {"arm64",
        "qemu-system-aarch64",
-       {"-M", "virt,gic-version=3", "-cpu", "max"},
+       {"-M", "virt,gic-version=3"},
+       "max",
        "ttyAMA0",
        false,
        "aarch64-linux-gnu",
@@ -206,6 +209,8 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
                         : std::to_string(options.cpus);
   Command command{{std::string(guest.qemu)}};
   command.argv.insert(command.argv.end(), guest.machine.begin(), guest.machine.end());
+  std::string cpu = options.cpu.empty() ? std::string(guest.cpu) : options.cpu;
+  if (!cpu.empty()) command.argv.insert(command.argv.end(), {"-cpu", cpu});
   command.argv.insert(
       command.argv.end(),
       {"-accel", options.accel, "-m", std::to_string(options.memory_mb), "-smp", smp, "-nographic",

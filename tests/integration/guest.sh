@@ -2,7 +2,8 @@
 # Boots test kernels in QEMU (TCG) with a busybox initramfs; files come back on a raw virtio
 # disk the guest writes a tar archive to, which is exact for binary data. GUEST_ARCH (kbuild's
 # name, default x86_64) picks the machine and the busybox: arm64 guests run on QEMU's virt board
-# with the arm64 busybox that scripts/setup.sh unpacks.
+# with the arm64 busybox that scripts/setup.sh unpacks, on GUEST_CPU (default max; e.g.
+# cortex-a57, a CPU without LSE atomics).
 GUEST_ARCH=${GUEST_ARCH:-x86_64}
 guest_busybox() {
   case $GUEST_ARCH in
@@ -41,7 +42,7 @@ boot_guest() {
     # One CPU per socket: without ACPI the kernel finds CPUs in the BIOS MP table, which lists
     # one per socket.
     x86_64) machine=(qemu-system-x86_64 -smp "$cpus,sockets=$cpus,cores=1,threads=1" -append "console=ttyS0 panic=-1") ;;
-    arm64) machine=(qemu-system-aarch64 -M virt,gic-version=3 -cpu max -smp "$cpus" -append "console=ttyAMA0 panic=-1") ;;
+    arm64) machine=(qemu-system-aarch64 -M virt,gic-version=3 -cpu "${GUEST_CPU:-max}" -smp "$cpus" -append "console=ttyAMA0 panic=-1") ;;
   esac
   timeout 900 "${machine[@]}" -accel tcg -m 1024 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$initramfs" -drive "file=$disk,format=raw,if=virtio" > "$log" 2>&1 || true

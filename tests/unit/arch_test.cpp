@@ -50,6 +50,24 @@ TEST(QemuCommand, EachArchGetsItsMachineAndConsole) {
   EXPECT_TRUE(has(x86.argv, "console=ttyS0 panic=-1 quiet"));
   EXPECT_TRUE(has(x86.argv, "2,sockets=2,cores=1,threads=1"));
   EXPECT_FALSE(has(x86.argv, "-M"));
+  EXPECT_FALSE(has(x86.argv, "-cpu")) << "x86_64 keeps QEMU's own CPU model";
+  EXPECT_FALSE(has(x86.argv, "-plugin"));
+}
+
+TEST(QemuCommand, TheUsersCpuModelAndAPluginGoToQemu) {
+  kpgo::targets::QemuOptions options;
+  options.kernel = "Image";
+  options.arch = "arm64";
+  options.cpu = "cortex-a57";
+  options.plugin = "/lib/meter.so,out=/m";
+  auto argv = kpgo::targets::qemu_command(options, "initramfs.cpio", "out.img", 60).argv;
+  auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
+  ASSERT_NE(cpu, argv.end());
+  EXPECT_EQ(*(cpu + 1), "cortex-a57");
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "-cpu"), 1) << "the default model is replaced";
+  auto plugin = std::find(argv.begin(), argv.end(), "-plugin");
+  ASSERT_NE(plugin, argv.end());
+  EXPECT_EQ(*(plugin + 1), "/lib/meter.so,out=/m");
 }
 
 namespace {

@@ -39,10 +39,9 @@ constexpr const char* kHeader =
 }  // namespace
 
 TEST_F(MeterReportTest, WindowsInOrderAndTheTotal) {
-  auto report = read_meter_report(write(std::string(kHeader) +
-                                        "window 1 2 3 4 5 6\n"
-                                        "window 10 20 30 40 50 60\n"
-                                        "total 100 200 300 400 500 600\n"));
+  auto report = read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6\n"
+                                                               "window 10 20 30 40 50 60\n"
+                                                               "total 100 200 300 400 500 600\n"));
   ASSERT_TRUE(report) << report.error().what();
   EXPECT_EQ(report->cache, "cache=32768 ways=8 line=64");
   ASSERT_EQ(report->windows.size(), 2u);
@@ -61,7 +60,8 @@ TEST_F(MeterReportTest, MissingCutShortOrDamagedIsNamed) {
   ASSERT_FALSE(cut);
   EXPECT_NE(cut.error().what().find("no total line"), std::string::npos);
 
-  auto short_line = read_meter_report(write(std::string(kHeader) + "window 1 2 3\ntotal 1 2 3 4 5 6\n"));
+  auto short_line =
+      read_meter_report(write(std::string(kHeader) + "window 1 2 3\ntotal 1 2 3 4 5 6\n"));
   ASSERT_FALSE(short_line);
   EXPECT_NE(short_line.error().what().find("report.txt:3: not a meter report line"),
             std::string::npos)
@@ -78,8 +78,9 @@ TEST_F(MeterReportTest, MissingCutShortOrDamagedIsNamed) {
 
 TEST(MeterPlugin, OptionNamesTheReportAndTheStopwatchMarks) {
   std::string option = meter_plugin_option("/lib/kpgo/libkpgo-qemu-meter.so", "/w/m.txt");
-  EXPECT_EQ(option, "/lib/kpgo/libkpgo-qemu-meter.so,out=/w/m.txt,start=0x4b50470000,"
-                    "stop=0x4b50471000");
+  EXPECT_EQ(option,
+            "/lib/kpgo/libkpgo-qemu-meter.so,out=/w/m.txt,start=0x4b50470000,"
+            "stop=0x4b50471000");
 }
 
 TEST(Bench, MedianRatioIsPgoOverBaseline) {

@@ -15,6 +15,9 @@ struct QemuOptions {
   std::string arch = "x86_64";   // the kernel's, in kbuild's names: picks QEMU and the userland
   unsigned memory_mb = 1024;
   unsigned cpus = 2;
+  // QEMU's -cpu model; empty: the arch's default (arm64: max, with LSE atomics; x86_64: QEMU's
+  // own). E.g. cortex-a57 for an arm64 CPU without LSE.
+  std::string cpu;
   std::string accel = "tcg";  // KVM guests hang on this machine class; tcg always works
   std::filesystem::path log;  // the guest's console
   // -icount shift=0,sleep=off: one guest instruction per virtual nanosecond, no idle time, so
