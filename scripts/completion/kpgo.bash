@@ -30,6 +30,7 @@ _kpgo() {
     --failure-mode) COMPREPLY=($(compgen -W "any all warn" -- "$cur")); return ;;
     --accel) COMPREPLY=($(compgen -W "tcg kvm" -- "$cur")); return ;;
     --arch) COMPREPLY=($(compgen -W "x86_64 arm64" -- "$cur")); return ;;
+    --qemu-cpu) COMPREPLY=($(compgen -W "max cortex-a57 cortex-a72 qemu64 host" -- "$cur")); return ;;
     --llvm) COMPREPLY=($(compgen -W "1 -16 -19 -22 /usr/lib/llvm-19/bin/" -- "$cur")); return ;;
   esac
   if [[ -z $sub ]]; then
