@@ -8,6 +8,7 @@
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/meter.hpp"
 #include "kpgo/targets/qemu.hpp"
+#include "kpgo/targets/userland.hpp"
 #include "kpgo/toolchain/llvm.hpp"
 #include "rounds.hpp"
 
@@ -60,7 +61,7 @@ Result<targets::Initramfs> bench_image(const BenchOptions& options, const fs::pa
                 targets::guest_image(targets::guest_init(bench_guest_body(options.workloads)),
                                      options.qemu.arch));
   KPGO_TRY(targets::add_guest_modules(*image, kernel::staged_modules_of(build_dir)));
-  for (const char* dir : {"kpgo", "kpgo/w", "kpgo/files"}) image->add_directory(dir);
+  for (const char* dir : {"kpgo/w", "kpgo/files"}) image->add_directory(dir);
   KPGO_TRY(image->add_host_file("kpgo/stopwatch", stopwatch, 0755));
   for (const auto& workload : options.workloads) {
     KPGO_TRY(image->add_host_file("kpgo/w/" + workload.name + ".sh", workload.script, 0755));
@@ -81,9 +82,11 @@ std::string bench_guest_body(const std::vector<targets::Workload>& workloads) {
   for (const auto& workload : workloads) {
     body += fmt::format(
         "mkdir -p /tmp/work-{0} && cp -r /kpgo/files/{0}/. /tmp/work-{0}/ 2>/dev/null\n"
-        "(cd /tmp/work-{0} && /kpgo/stopwatch $out/{0}.time /bin/sh /kpgo/w/{0}.sh > "
-        "$out/{0}.log 2>&1)\n"
-        "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n",
+        "/kpgo/stopwatch $out/{0}.time /bin/sh /kpgo/run-in-guest /tmp/work-{0} /kpgo/w/{0}.sh "
+        "> $out/{0}.log 2>&1\n"
+        "echo \"KPGO-BENCH {0} $(cat $out/{0}.time)\"\n"
+        // The results stay in the guest: a failed workload's last words go to the console.
+        "[ \"$(cut -d' ' -f2 $out/{0}.time)\" = 0 ] || tail -n 20 $out/{0}.log\n",
         workload.name);
   }
   return body;
@@ -162,6 +165,8 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
   std::error_code ec;
   fs::create_directories(scratch, ec);
   KPGO_TRY_BIND(plugin, targets::meter_plugin());
+  BenchOptions with_userland = options;
+  KPGO_TRY(targets::attach_userland(with_userland.qemu, options.workloads, runner));
   KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(manifest.state().instrument->llvm.value));
   KPGO_TRY_BIND(stopwatch, targets::build_stopwatch(spec->tool("clang"), options.qemu.arch,
                                                     scratch / "stopwatch", runner));
@@ -175,7 +180,7 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
     for (unsigned slot = 0; slot < 2; ++slot) {
       const BenchKernel& kernel = kernel_for(kernels, round, slot);
       spdlog::info("round {} of {}: {} kernel", round, options.rounds, kernel.name);
-      KPGO_TRY(measure_boot(options, kernel, round, images[&kernel - kernels.data()], *plugin,
+      KPGO_TRY(measure_boot(with_userland, kernel, round, images[&kernel - kernels.data()], *plugin,
                             manifest, runner, outcome));
     }
   }

@@ -15,6 +15,15 @@ void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::stri
                  "QEMU's -cpu model for the " + guest +
                      " (default: max on arm64, QEMU's own on x86_64; e.g. cortex-a57: arm64 "
                      "without LSE atomics)");
+  if (flags.userland) {
+    app.add_option("--packages", qemu.packages,
+                   "Debian packages for the " + guest +
+                       "'s Debian userland (a,b,c or repeated). Workloads name theirs on a "
+                       "'# kpgo-packages:' line and run in that userland (a Debian 12 root "
+                       "built once with mmdebstrap from this machine's apt sources); the others "
+                       "run on busybox")
+        ->delimiter(',');
+  }
   if (flags.accel) {
     app.add_option("--accel", qemu.accel,
                    "QEMU accelerator for the " + guest + ": tcg, or kvm where guests work")

@@ -34,6 +34,7 @@ pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args);
 struct QemuFlags {
   bool cpus = true;
   bool accel = true;
+  bool userland = true;  // --packages: guests that run workloads
 };
 void add_qemu_options(CLI::App& app, targets::QemuOptions& qemu, const std::string& guest,
                       QemuFlags flags = {});

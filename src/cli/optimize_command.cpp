@@ -89,7 +89,7 @@ Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) 
   app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
   app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
-  add_qemu_options(*app, args->qemu, "smoke-boot guest", {.cpus = false});
+  add_qemu_options(*app, args->qemu, "smoke-boot guest", {.cpus = false, .userland = false});
   app->add_option("make_args", args->make_args, "After --: more arguments for make");
   return {app, [args, &globals] { return run_optimize(*args, globals); }};
 }

@@ -52,6 +52,9 @@ std::string collect_key(const CollectOptions& o, const State& state) {
                            {"label", o.label},
                            {"weight", o.weight}};
   for (const auto& file : o.workload.files) inputs["files"].push_back(file_hash(file));
+  // More packages change the guest's userland; none keeps older keys valid.
+  if (o.kind == targets::TargetKind::qemu && !o.qemu.packages.empty())
+    inputs["packages"] = o.qemu.packages;
   return sha256_hex(inputs.dump());
 }
 

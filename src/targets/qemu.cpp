@@ -10,6 +10,7 @@
 
 #include "kpgo/system/files.hpp"
 #include "kpgo/targets/initramfs.hpp"
+#include "kpgo/targets/userland.hpp"
 
 namespace kpgo::targets {
 
@@ -46,12 +47,31 @@ Result<> fresh_disk(const fs::path& disk) {
 
 }  // namespace
 
-// The guest's userland: busybox and the directories every init here mounts on, plus `init`.
+// Runs a workload script in its directory. One that declares packages (userland.hpp) runs
+// chrooted into the Debian userland the init mounted at /debian, with Debian's shell, tools and
+// PATH; one that declares none runs on the initramfs's busybox.
+constexpr const char* kRunInGuest = R"(#!/bin/sh
+# run-in-guest DIR SCRIPT
+if grep -q '^#[[:space:]]*kpgo-packages:' "$2"; then
+  if [ ! -d /debian/usr/bin ]; then
+    echo "run-in-guest: $2 declares packages, but this guest has no Debian userland" >&2
+    exit 127
+  fi
+  exec chroot /debian /bin/sh -c \
+    'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; cd "$1" && exec /bin/sh "$2"' \
+    run-in-guest "$1" "$2"
+fi
+cd "$1" && exec sh "$2"
+)";
+
+// The guest's initramfs: busybox and the directories every init here mounts on, /kpgo with the
+// workload runner, plus `init`.
 Result<Initramfs> guest_image(const std::string& init, const std::string& arch) {
   KPGO_TRY_BIND(busybox, static_busybox(arch));
   Initramfs image;
-  for (const char* dir : {"bin", "dev", "proc", "sys", "tmp"}) image.add_directory(dir);
+  for (const char* dir : {"bin", "dev", "proc", "sys", "tmp", "kpgo"}) image.add_directory(dir);
   KPGO_TRY(image.add_host_file("bin/busybox", *busybox, 0755));
+  image.add_file("kpgo/run-in-guest", kRunInGuest, 0755);
   image.add_file("init", init, 0755);
   return image;
 }
@@ -67,7 +87,7 @@ Result<> add_guest_modules(Initramfs& image, const fs::path& modules) {
 }
 
 std::string guest_init(const std::string& body) {
-  return fmt::format(R"(#!/bin/busybox sh
+  return fmt::format(R"init(#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -81,16 +101,29 @@ mount -t tmpfs tmpfs /tmp
 modprobe -q virtio_pci 2>/dev/null
 modprobe -q virtio_blk 2>/dev/null
 ip link set lo up 2>/dev/null
+# A Debian userland, when QEMU attached one (its disk's serial says so): mounted at /debian with
+# this guest's /proc, /sys, /dev, /tmp and /kpgo, for /kpgo/run-in-guest to chroot into.
+userland=
+for disk in /sys/block/vd*; do
+  [ "$(cat $disk/serial 2>/dev/null)" = {serial} ] && userland=/dev/${{disk##*/}}
+done
+if [ -n "$userland" ]; then
+  modprobe -q ext4 2>/dev/null
+  mkdir -p /debian
+  mount -t ext4 $userland /debian || echo "kpgo: cannot mount the Debian userland $userland"
+  for dir in proc sys dev tmp kpgo; do mount --bind /$dir /debian/$dir; done
+fi
 out=/tmp/kpgo-out
 mkdir -p $out /tmp/work
 uname -r > $out/release
 {body}
-[ -b /dev/vda ] && tar -cf /dev/vda -C /tmp kpgo-out
+[ -b /dev/vda ] && [ /dev/vda != "$userland" ] && tar -cf /dev/vda -C /tmp kpgo-out
 sync
 echo {done}
 reboot -f
-)",
-                     fmt::arg("body", body), fmt::arg("done", kDoneMarker));
+)init",
+                     fmt::arg("body", body), fmt::arg("done", kDoneMarker),
+                     fmt::arg("serial", kUserlandSerial));
 }
 
 Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs::path& scratch,
@@ -226,6 +259,15 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
     command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off", "-rtc",
                                              "base=2024-01-01T00:00:00,clock=vm"});
   }
+  // The Debian userland after the results' disk (which stays /dev/vda); its writes go to a
+  // temporary overlay, so the cached image stays as built and guests can share it.
+  if (!options.userland_image.empty()) {
+    command.argv.insert(
+        command.argv.end(),
+        {"-drive",
+         "file=" + options.userland_image.string() + ",if=none,id=userland,format=raw,snapshot=on",
+         "-device", std::string("virtio-blk-pci,drive=userland,serial=") + kUserlandSerial});
+  }
   if (!options.plugin.empty()) command.argv.insert(command.argv.end(), {"-plugin", options.plugin});
   command.stdout_file = options.log;
   command.timeout_seconds = timeout_seconds;
@@ -244,7 +286,7 @@ while [ $run -le {runs} ]; do
   else
     echo 1 > $pgo/reset
     start=$(cut -d' ' -f1 /proc/uptime)
-    (cd /tmp/work && sh /kpgo/workload.sh) > $out/run-$run.log 2>&1
+    sh /kpgo/run-in-guest /tmp/work /kpgo/workload.sh > $out/run-$run.log 2>&1
     status=$?
     end=$(cut -d' ' -f1 /proc/uptime)
     mkdir -p $out/run-$run
@@ -267,9 +309,11 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
   fs::remove_all(scratch, ec);
   fs::create_directories(scratch, ec);
 
-  KPGO_TRY_BIND(base, guest_image(init_script(request.runs), options_.arch));
+  QemuOptions options = options_;
+  KPGO_TRY(attach_userland(options, {request.workload}, runner_));
+  KPGO_TRY_BIND(base, guest_image(init_script(request.runs), options.arch));
   Initramfs& image = *base;
-  for (const char* dir : {"kpgo", "kpgo/files"}) image.add_directory(dir);
+  image.add_directory("kpgo/files");
   KPGO_TRY(add_guest_modules(image, options_.modules));
   KPGO_TRY(image.add_host_file("kpgo/workload.sh", request.workload.script, 0755));
   for (const auto& file : request.workload.files) {
@@ -277,7 +321,7 @@ Result<std::vector<RunOutcome>> QemuTarget::collect(const CollectRequest& reques
       return fail("--file {}: a directory; name files", file.string());
     KPGO_TRY(image.add_host_file("kpgo/files/" + file.filename().string(), file));
   }
-  KPGO_TRY_BIND(booted, run_guest(options_, image, scratch, request.timeout_seconds, runner_));
+  KPGO_TRY_BIND(booted, run_guest(options, image, scratch, request.timeout_seconds, runner_));
   fs::path out = scratch / "kpgo-out";
   std::string release = read_text_or_empty(out / "release");
   if (!release.empty() && release.back() == '\n') release.pop_back();

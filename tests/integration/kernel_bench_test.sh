@@ -51,6 +51,35 @@ assert layout["pgo"]["unlikely"] != layout["baseline"]["unlikely"], layout
 assert layout["promoted_indirect_calls"] > 0, layout
 PY
 pass
+# Real benchmarks in a Debian userland: the workloads that declare packages run chrooted in a
+# Debian 12 root (built with mmdebstrap from this machine's apt sources, then cached), the
+# others on busybox; the meter counts them alike, and a failing benchmark fails by name.
+step "kpgo bench with Debian workloads (sched: hackbench, exec: coreutils) beside busybox's archive"
+"$KPGO" bench --workdir "$workdir" --rounds 1 --workload sched --workload exec --workload archive \
+  > "$TEST_LOGS/bench-debian.out" 2> "$TEST_LOGS/bench-debian.err" ||
+  { tail -30 "$TEST_LOGS/bench-debian.err" >&2; fail "kpgo bench with Debian workloads failed"; }
+expect_in "$TEST_LOGS/bench-debian.err" "Debian userland:" "bench names the userland it attached"
+python3 - "$manifest" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["bench"]
+names = [w["name"] for w in b["workloads"]]
+assert names == ["sched", "exec", "archive"], names
+for w in b["workloads"]:
+    # hackbench's 160 tasks and exec's 450 dynamically linked programs are real kernel work.
+    kernel = w["figures"]["kernel_instructions"]
+    assert all(r > 10_000_000 for r in kernel["baseline"] + kernel["pgo"]), (w["name"], kernel)
+PY
+pass
+cat > failing.sh <<'SH'
+#!/bin/sh
+# kpgo-packages: coreutils
+echo "the benchmark broke" >&2
+false
+SH
+expect_fails "a failing Debian workload" "$KPGO" bench --workdir "$workdir" --rounds 1 --workload "$WORK/failing.sh"
+expect_in "$WORK/err" "workload failing failed on the" "the failing workload is named"
+console=$(grep -o 'console [^ ]*console.log' "$WORK/err" | cut -d' ' -f2)
+expect_in "$console" "the benchmark broke" "its last words are on the console"
 # kpgo bench --ssh over a real OpenSSH server on loopback. A boot there is what the user's boot
 # command makes it: here the command "installs" a kernel by writing its identity to a file the
 # machine's uname reads, and the switch lands 4 s after the command returns, as a reboot would.
@@ -118,5 +147,13 @@ printf '#!/bin/sh\n[ "$KPGO_KERNEL" = baseline ] && export KPGO_RELEASE=6.0 KPGO
 expect_fails "bench --ssh with another kernel booted" "$KPGO" bench --workdir "$workdir" --rounds 1 \
   "${ssh_opts[@]}" --boot-command "sh $WORK/other-boot.sh" --boot-timeout 10 --workload archive
 expect_in "$WORK/err" "it runs 6.0 #9" "the other kernel is named"
+
+# Training on one: collect runs a Debian workload too, and its profile counts hackbench's paths.
+step "kpgo collect with the sched workload"
+expect_ok "collect a Debian workload" "$KPGO" collect --workdir "$workdir" --workload sched --runs 1 \
+  --label sched
+profile=$(ls "$workdir"/profiles/sched-1.profraw)
+(($(stat -c %s "$profile") > 100000)) || fail "no real profile from the sched workload"
+pass
 
 finish

@@ -21,9 +21,11 @@ TEST(Bench, MedianTakesTheLowerMiddle) {
 TEST(Bench, GuestBodyTimesEveryWorkloadInItsOwnDirectory) {
   std::string body =
       bench_guest_body({{"default", "/x/default.sh", {}}, {"archive", "/x/archive.sh", {}}});
-  EXPECT_NE(body.find("/kpgo/stopwatch $out/default.time /bin/sh /kpgo/w/default.sh"),
-            std::string::npos);
-  EXPECT_NE(body.find("cd /tmp/work-archive"), std::string::npos);
+  EXPECT_NE(
+      body.find("/kpgo/stopwatch $out/default.time /bin/sh /kpgo/run-in-guest /tmp/work-default "
+                "/kpgo/w/default.sh"),
+      std::string::npos);
+  EXPECT_NE(body.find("cp -r /kpgo/files/archive/. /tmp/work-archive/"), std::string::npos);
   EXPECT_LT(body.find("default.time"), body.find("archive.time"));
 }
 

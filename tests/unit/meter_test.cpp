@@ -8,6 +8,7 @@
 
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/targets/meter.hpp"
+#include "kpgo/targets/userland.hpp"
 
 namespace fs = std::filesystem;
 using namespace kpgo::targets;
@@ -105,4 +106,32 @@ TEST_F(MeterReportTest, TheStopwatchBuildsForEveryGuestArch) {
   }
   auto refused = build_stopwatch("/nonexistent/clang", "x86_64", dir_ / "s", kpgo::system_runner());
   EXPECT_FALSE(refused);
+}
+
+TEST(Userland, PackagesComeFromHeaderLines) {
+  EXPECT_EQ(
+      declared_packages("#!/bin/sh\n# kpgo-packages: stress-ng fio\n#kpgo-packages:a,b c\necho\n"),
+      (std::vector<std::string>{"stress-ng", "fio", "a", "b", "c"}));
+  EXPECT_TRUE(
+      declared_packages("#!/bin/sh\n# needs kpgo-packages: x\necho kpgo-packages: y\n").empty());
+}
+
+TEST_F(MeterReportTest, UserlandPackagesAreUnitedSortedAndChecked) {
+  fs::path one = dir_ / "one.sh", two = dir_ / "two.sh", bad = dir_ / "bad.sh";
+  std::ofstream(one) << "# kpgo-packages: stress-ng fio\n";
+  std::ofstream(two) << "# kpgo-packages: fio iperf3\n";
+  std::ofstream(bad) << "# kpgo-packages: Fio;rm\n";
+  auto packages = userland_packages({"rt-tests"}, {{"one", one, {}}, {"two", two, {}}});
+  ASSERT_TRUE(packages) << packages.error().what();
+  EXPECT_EQ(*packages, (std::vector<std::string>{"fio", "iperf3", "rt-tests", "stress-ng"}));
+  auto refused = userland_packages({}, {{"bad", bad, {}}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(
+      refused.error().what().find("'Fio;rm' in its kpgo-packages line is not a Debian package"),
+      std::string::npos)
+      << refused.error().what();
+  EXPECT_FALSE(userland_packages({"a b"}, {}));
+  auto none = userland_packages({}, {{"plain", dir_ / "missing.sh", {}}});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }

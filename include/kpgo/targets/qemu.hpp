@@ -31,6 +31,10 @@ struct QemuOptions {
   std::filesystem::path modules;
   // A TCG plugin and its arguments, as -plugin takes them (targets/meter.hpp); empty: none.
   std::string plugin;
+  // More packages for the Debian userland (userland.hpp), which guests get when these or their
+  // workloads name any; workloads that declare packages run in it, the others on busybox.
+  std::vector<std::string> packages;
+  std::filesystem::path userland_image;  // the Debian root's ext4 image, once built
 };
 
 class Initramfs;

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// A real Debian userland for QEMU guests: a Debian 12 root that mmdebstrap builds from this
+// machine's own apt sources, with the packages the workloads name, as an ext4 image that QEMU
+// attaches beside kpgo's initramfs. The initramfs mounts it at /debian and runs there, chrooted,
+// each workload that declares packages; the others, busybox's init, the results and the
+// kernel's modules stay in the initramfs.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kpgo/system/process.hpp"
+#include "kpgo/targets/qemu.hpp"
+#include "kpgo/targets/target.hpp"
+
+namespace kpgo::targets {
+
+// The virtio serial the image's disk carries, by which the guest finds it.
+inline constexpr const char* kUserlandSerial = "kpgo-userland";
+
+// The packages a workload script declares on lines "# kpgo-packages: a b c" (commas work too).
+std::vector<std::string> declared_packages(const std::string& script_text);
+
+// Every package `extra` and the workloads name, sorted, each once; a name that is not a Debian
+// package name is refused.
+Result<std::vector<std::string>> userland_packages(const std::vector<std::string>& extra,
+                                                   const std::vector<Workload>& workloads);
+
+struct UserlandRequest {
+  std::string arch = "x86_64";        // kbuild's name
+  std::vector<std::string> packages;  // from userland_packages
+  std::filesystem::path cache_dir;    // empty: $XDG_CACHE_HOME/kpgo/userland or ~/.cache/...
+};
+
+// The image for the request, built once and then reused: it is named by the hash of what went
+// into it (packages, arch, apt sources, kpgo's recipe). Built into a temporary name and renamed.
+Result<std::filesystem::path> debian_userland(const UserlandRequest& request,
+                                              ProcessRunner& runner);
+
+// When options.packages or the workloads name packages: builds (or finds) the image with them
+// and sets options.userland_image. Otherwise the guest is busybox alone and nothing is done.
+Result<> attach_userland(QemuOptions& options, const std::vector<Workload>& workloads,
+                         ProcessRunner& runner);
+
+}  // namespace kpgo::targets
