@@ -45,6 +45,17 @@ Result<> fresh_disk(const fs::path& disk) {
   return {};
 }
 
+// Appends `tail`'s bytes to `file`.
+Result<> append_file(const fs::path& file, const fs::path& tail) {
+  std::ifstream in(tail, std::ios::binary);
+  std::ofstream out(file, std::ios::binary | std::ios::app);
+  if (!in || !out) return fail("cannot append {} to {}", tail.string(), file.string());
+  out << in.rdbuf();
+  out.flush();
+  if (!out) return fail("cannot append {} to {}: disk full?", tail.string(), file.string());
+  return {};
+}
+
 }  // namespace
 
 // Runs a workload script in its directory. One that declares packages (userland.hpp) runs
@@ -101,29 +112,21 @@ mount -t tmpfs tmpfs /tmp
 modprobe -q virtio_pci 2>/dev/null
 modprobe -q virtio_blk 2>/dev/null
 ip link set lo up 2>/dev/null
-# A Debian userland, when QEMU attached one (its disk's serial says so): mounted at /debian with
-# this guest's /proc, /sys, /dev, /tmp and /kpgo, for /kpgo/run-in-guest to chroot into.
-userland=
-for disk in /sys/block/vd*; do
-  [ "$(cat $disk/serial 2>/dev/null)" = {serial} ] && userland=/dev/${{disk##*/}}
-done
-if [ -n "$userland" ]; then
-  modprobe -q ext4 2>/dev/null
-  mkdir -p /debian
-  mount -t ext4 $userland /debian || echo "kpgo: cannot mount the Debian userland $userland"
+# A Debian userland, when the initramfs carries one at /debian: this guest's /proc, /sys, /dev,
+# /tmp and /kpgo in it, for /kpgo/run-in-guest to chroot into.
+if [ -d /debian/usr/bin ]; then
   for dir in proc sys dev tmp kpgo; do mount --bind /$dir /debian/$dir; done
 fi
 out=/tmp/kpgo-out
 mkdir -p $out /tmp/work
 uname -r > $out/release
 {body}
-[ -b /dev/vda ] && [ /dev/vda != "$userland" ] && tar -cf /dev/vda -C /tmp kpgo-out
+[ -b /dev/vda ] && tar -cf /dev/vda -C /tmp kpgo-out
 sync
 echo {done}
 reboot -f
 )init",
-                     fmt::arg("body", body), fmt::arg("done", kDoneMarker),
-                     fmt::arg("serial", kUserlandSerial));
+                     fmt::arg("body", body), fmt::arg("done", kDoneMarker));
 }
 
 Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs::path& scratch,
@@ -134,6 +137,9 @@ Result<double> run_guest(const QemuOptions& options, Initramfs& image, const fs:
   fs::path initramfs = scratch / "initramfs.cpio";
   fs::path disk = scratch / "out.img";
   KPGO_TRY(image.write(initramfs));
+  // The Debian userland, a cpio archive of its own, goes after kpgo's: the kernel unpacks
+  // concatenated archives one after the other.
+  if (!options.userland_image.empty()) KPGO_TRY(append_file(initramfs, options.userland_image));
   if (options.output_disk) {
     KPGO_TRY(fresh_disk(disk));
   }
@@ -258,15 +264,6 @@ Command qemu_command(const QemuOptions& options, const fs::path& initramfs, cons
   if (options.icount) {
     command.argv.insert(command.argv.end(), {"-icount", "shift=0,sleep=off", "-rtc",
                                              "base=2024-01-01T00:00:00,clock=vm"});
-  }
-  // The Debian userland after the results' disk (which stays /dev/vda); its writes go to a
-  // temporary overlay, so the cached image stays as built and guests can share it.
-  if (!options.userland_image.empty()) {
-    command.argv.insert(
-        command.argv.end(),
-        {"-drive",
-         "file=" + options.userland_image.string() + ",if=none,id=userland,format=raw,snapshot=on",
-         "-device", std::string("virtio-blk-pci,drive=userland,serial=") + kUserlandSerial});
   }
   if (!options.plugin.empty()) command.argv.insert(command.argv.end(), {"-plugin", options.plugin});
   command.stdout_file = options.log;

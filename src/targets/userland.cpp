@@ -23,10 +23,9 @@ namespace {
 
 // What kpgo's image holds besides the packages asked for: what its init uses in the chroot.
 // Bump kRecipe when the recipe changes, so cached images are rebuilt.
-constexpr const char* kRecipe = "kpgo debian userland 1: bookworm essential+kmod,procps";
+constexpr const char* kRecipe = "kpgo debian userland 2: bookworm essential+kmod,procps as /debian in cpio";
 const char* const kBasePackages[] = {"kmod", "procps"};
 constexpr const char* kSuite = "bookworm";
-constexpr uint64_t kHeadroomBytes = 256ull << 20;  // free space in the image for workloads
 
 // The host's apt sources that name Debian: mmdebstrap reads them as they are, so the guest
 // comes from the same mirrors (and snapshot) as this machine's own packages.
@@ -56,18 +55,8 @@ fs::path default_cache_dir() {
   return fs::temp_directory_path() / "kpgo-userland";
 }
 
-std::string debian_arch(const std::string& arch) { return arch == "x86_64" ? "amd64" : arch; }
-
-uint64_t tree_bytes(const fs::path& root) {
-  uint64_t bytes = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) bytes += it->file_size(ec);
-    bytes += 4096;  // an inode and a block's rounding, roughly
-  }
-  return bytes;
+std::string debian_arch(const std::string& arch) {
+  return arch == "x86_64" ? "amd64" : arch;
 }
 
 Result<> run_step(ProcessRunner& runner, const Command& command, const std::string& what) {
@@ -139,7 +128,7 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
   for (const auto& file : sources)
     recipe += "sources " + file.string() + "\n" + read_text_or_empty(file);
   fs::path cache = request.cache_dir.empty() ? default_cache_dir() : request.cache_dir;
-  fs::path image = cache / ("debian-" + sha256_hex(recipe).substr(0, 16) + ".ext4");
+  fs::path image = cache / ("debian-" + sha256_hex(recipe).substr(0, 16) + ".cpio");
   std::error_code ec;
   if (fs::is_regular_file(image, ec)) {
     spdlog::info("Debian userland: {} (cached)", image.string());
@@ -149,8 +138,9 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
   if (ec) return fail("cannot create {}: {}", cache.string(), ec.message());
 
   std::string partial = fmt::format("{}.partial-{}", image.string(), ::getpid());
-  fs::path root = partial + ".root";
-  fs::path staged = partial + ".ext4";
+  fs::path top = partial + ".root";
+  fs::path root = top / "debian";
+  fs::path staged = partial + ".cpio";
   struct Cleanup {
     fs::path root, staged;
     ~Cleanup() {
@@ -158,8 +148,10 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
       fs::remove_all(root, ignored);
       fs::remove(staged, ignored);
     }
-  } cleanup{root, staged};
+  } cleanup{top, staged};
 
+  fs::create_directories(top, ec);  // mmdebstrap makes `root` itself, in a directory that exists
+  if (ec) return fail("cannot create {}: {}", top.string(), ec.message());
   std::string include;
   for (const auto& name : packages) include += (include.empty() ? "" : ",") + name;
   spdlog::info("Debian userland: building with mmdebstrap ({} packages asked for: {})",
@@ -174,12 +166,12 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
   KPGO_TRY(run_step(runner, bootstrap, "building the Debian userland"));
   fs::create_directories(root / "kpgo", ec);  // the init binds the initramfs's /kpgo here
 
-  uint64_t bytes = tree_bytes(root) * 5 / 4 + kHeadroomBytes;
-  std::string size_kib = std::to_string(bytes / 1024);
-  KPGO_TRY(run_step(runner,
-                    {{"mke2fs", "-q", "-F", "-t", "ext4", "-L", kUserlandSerial, "-d",
-                      root.string(), staged.string(), size_kib + "k"}},
-                    "making the Debian userland's ext4 image"));
+  // The archive lists /debian and everything below it, sorted, owned as in the root.
+  KPGO_TRY(run_step(
+      runner,
+      {{"sh", "-c", "cd \"$1\" && find debian | LC_ALL=C sort | cpio --quiet -o -H newc > \"$2\"",
+        "sh", top.string(), staged.string()}},
+      "archiving the Debian userland"));
   fs::rename(staged, image, ec);
   if (ec) return fail("cannot rename {} to {}: {}", staged.string(), image.string(), ec.message());
   spdlog::info("Debian userland: {}", image.string());
@@ -192,6 +184,11 @@ Result<> attach_userland(QemuOptions& options, const std::vector<Workload>& work
   if (packages->empty()) return {};
   KPGO_TRY_BIND(image, debian_userland({options.arch, *packages, {}}, runner));
   options.userland_image = *image;
+  if (options.memory_mb < kUserlandMemoryMb) {
+    spdlog::info("the guest gets {} MiB, not {}: the Debian userland lives in its memory",
+                 kUserlandMemoryMb, options.memory_mb);
+    options.memory_mb = kUserlandMemoryMb;
+  }
   return {};
 }
 

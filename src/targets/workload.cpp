@@ -35,4 +35,9 @@ Result<Workload> find_workload(const std::string& name_or_path,
   return workload;
 }
 
+std::vector<std::string> evaluation_suite(const std::string& arch) {
+  if (arch != "x86_64") return {"default", "archive"};
+  return {"default", "archive", "sched", "net", "io", "exec", "mm"};
+}
+
 }  // namespace kpgo::targets

@@ -34,7 +34,7 @@ struct QemuOptions {
   // More packages for the Debian userland (userland.hpp), which guests get when these or their
   // workloads name any; workloads that declare packages run in it, the others on busybox.
   std::vector<std::string> packages;
-  std::filesystem::path userland_image;  // the Debian root's ext4 image, once built
+  std::filesystem::path userland_image;  // the Debian root's cpio archive, once built
 };
 
 class Initramfs;

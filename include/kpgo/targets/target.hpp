@@ -52,4 +52,9 @@ enum class TargetKind { qemu, ssh, local };
 Result<Workload> find_workload(const std::string& name_or_path,
                                const std::vector<std::filesystem::path>& files);
 
+// The workloads bench measures by default on a guest of `arch`: the training default, an
+// untrained busybox one, and the real benchmarks that run in the Debian userland (x86_64 only,
+// where that userland is built; userland.hpp).
+std::vector<std::string> evaluation_suite(const std::string& arch);
+
 }  // namespace kpgo::targets

@@ -2,10 +2,11 @@
 #pragma once
 
 // A real Debian userland for QEMU guests: a Debian 12 root that mmdebstrap builds from this
-// machine's own apt sources, with the packages the workloads name, as an ext4 image that QEMU
-// attaches beside kpgo's initramfs. The initramfs mounts it at /debian and runs there, chrooted,
-// each workload that declares packages; the others, busybox's init, the results and the
-// kernel's modules stay in the initramfs.
+// machine's own apt sources, with the packages the workloads name, as a cpio archive of /debian
+// that goes into the guest's initramfs after kpgo's own. The init runs there, chrooted, each
+// workload that declares packages; the others, the results and the kernel's modules stay
+// outside. In memory rather than on a disk: a virtio disk's reads complete at host-timed
+// moments, and with one mounted, runs under -icount no longer repeated exactly.
 
 #include <filesystem>
 #include <string>
@@ -17,8 +18,8 @@
 
 namespace kpgo::targets {
 
-// The virtio serial the image's disk carries, by which the guest finds it.
-inline constexpr const char* kUserlandSerial = "kpgo-userland";
+// Guest memory a Debian userland needs at least: the archive unpacked, beside the workloads.
+inline constexpr unsigned kUserlandMemoryMb = 2048;
 
 // The packages a workload script declares on lines "# kpgo-packages: a b c" (commas work too).
 std::vector<std::string> declared_packages(const std::string& script_text);
