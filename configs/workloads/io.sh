@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# kpgo-packages: fio e2fsprogs mount
+# kpgo-packages: fio e2fsprogs mount kmod
 # File and block I/O with fio: random reads and writes, 4 KiB, on tmpfs (the page cache and
 # VFS paths), then with O_DIRECT on a fresh ext4 on a loop device (ext4, its journal, the block
 # layer). Every block written is read back and checked (--verify), so a wrong byte fails the
@@ -17,6 +17,7 @@ run tmpfs "$PWD" 16M
 truncate -s 64M ext4.img
 mkfs.ext4 -q -F ext4.img
 mkdir -p ext4
+modprobe loop 2>/dev/null || true  # a module on most kernels; built in on others
 device=$(losetup --find --show ext4.img)
 cleanup() {
   umount ext4 2>/dev/null || true

@@ -9,6 +9,7 @@
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/initramfs.hpp"
+#include "kpgo/targets/meter.hpp"
 #include "kpgo/targets/qemu.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
@@ -121,6 +122,17 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
                             : "not ready: " + missing);
   }
   json["guests"] = guests;
+
+  // What bench adds: the meter plugin QEMU loads, and what builds the Debian userland.
+  auto meter = targets::meter_plugin();
+  auto mmdebstrap = find_program("mmdebstrap");
+  json["bench"] = {{"meter", meter ? meter->string() : ""},
+                   {"mmdebstrap", mmdebstrap ? mmdebstrap->string() : ""}};
+  text += fmt::format("bench\n  meter plugin       {}\n  Debian userland    {}\n",
+                      meter ? meter->string() : "not found: " + meter.error().what(),
+                      mmdebstrap ? "mmdebstrap " + mmdebstrap->string() + " (x86_64 guests)"
+                                 : "mmdebstrap not found (apt-get install mmdebstrap): "
+                                   "workloads that name packages cannot run");
 
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& finding : report.findings) {

@@ -113,9 +113,13 @@ modprobe -q virtio_pci 2>/dev/null
 modprobe -q virtio_blk 2>/dev/null
 ip link set lo up 2>/dev/null
 # A Debian userland, when the initramfs carries one at /debian: this guest's /proc, /sys, /dev,
-# /tmp and /kpgo in it, for /kpgo/run-in-guest to chroot into.
+# /tmp, /kpgo and the kernel's modules in it, for /kpgo/run-in-guest to chroot into.
 if [ -d /debian/usr/bin ]; then
   for dir in proc sys dev tmp kpgo; do mount --bind /$dir /debian/$dir; done
+  if [ -d /lib/modules ]; then
+    mkdir -p /debian/lib/modules
+    mount --bind /lib/modules /debian/lib/modules
+  fi
 fi
 out=/tmp/kpgo-out
 mkdir -p $out /tmp/work

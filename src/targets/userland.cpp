@@ -23,7 +23,8 @@ namespace {
 
 // What kpgo's image holds besides the packages asked for: what its init uses in the chroot.
 // Bump kRecipe when the recipe changes, so cached images are rebuilt.
-constexpr const char* kRecipe = "kpgo debian userland 2: bookworm essential+kmod,procps as /debian in cpio";
+constexpr const char* kRecipe =
+    "kpgo debian userland 2: bookworm essential+kmod,procps as /debian in cpio";
 const char* const kBasePackages[] = {"kmod", "procps"};
 constexpr const char* kSuite = "bookworm";
 
