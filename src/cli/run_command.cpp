@@ -73,7 +73,8 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("\nthe PGO-optimized kernel: {}\n", outcome->optimized.bzimage.string());
   fmt::print("  vmlinux {}\n", outcome->optimized.vmlinux.string());
-  fmt::print("  profile {} ({} runs merged)\n", outcome->optimized.profdata.string(),
+  // Counted per file: vmlinux's and each module's profile of every run.
+  fmt::print("  profile {} ({} profiles merged)\n", outcome->optimized.profdata.string(),
              outcome->profiles);
   fmt::print(
       "  matched {} of {} functions ({:.1f}%), {} of {} hot ones ({:.1f}%); {} stale, {} "
