@@ -52,6 +52,11 @@ TEST(QemuCommand, EachArchGetsItsMachineAndConsole) {
   EXPECT_FALSE(has(x86.argv, "-M"));
   EXPECT_FALSE(has(x86.argv, "-cpu")) << "x86_64 keeps QEMU's own CPU model";
   EXPECT_FALSE(has(x86.argv, "-plugin"));
+  EXPECT_FALSE(has(x86.argv, "-seed"));
+  options.icount = true;
+  auto repeatable = kpgo::targets::qemu_command(options, "initramfs.cpio", "out.img", 60);
+  EXPECT_TRUE(has(repeatable.argv, "shift=0,sleep=off"));
+  EXPECT_TRUE(has(repeatable.argv, "-seed")) << "the guest's random numbers repeat too";
 }
 
 TEST(QemuCommand, TheUsersCpuModelAndAPluginGoToQemu) {
