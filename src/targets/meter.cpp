@@ -27,11 +27,11 @@ bool parse_counts(std::istringstream& line, MeterCounts& counts) {
 
 Result<fs::path> meter_plugin() {
   std::error_code ec;
+  std::string searched;
   for (const auto& dir : library_dirs()) {
     if (fs::is_regular_file(dir / kPluginName, ec)) return fs::weakly_canonical(dir / kPluginName);
+    searched += " " + dir.string();
   }
-  std::string searched;
-  for (const auto& dir : library_dirs()) searched += " " + dir.string();
   return fail("kpgo's QEMU meter plugin {} was not found in{}; rebuild or reinstall kpgo",
               kPluginName, searched);
 }

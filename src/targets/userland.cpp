@@ -29,14 +29,20 @@ constexpr const char* kSuite = "bookworm";
 
 // The host's apt sources that name Debian: mmdebstrap reads them as they are, so the guest
 // comes from the same mirrors (and snapshot) as this machine's own packages.
-std::vector<fs::path> debian_sources() {
-  std::vector<fs::path> files;
+// Each with its text, read once: the text also goes into the image's cache key.
+struct AptSource {
+  fs::path file;
+  std::string text;
+};
+
+std::vector<AptSource> debian_sources() {
+  std::vector<AptSource> files;
   std::error_code ec;
   auto consider = [&](const fs::path& file) {
     std::string ext = file.extension().string();
     if (ext != ".list" && ext != ".sources") return;
     std::string text = read_text_or_empty(file);
-    if (text.find("debian") != std::string::npos) files.push_back(file);
+    if (text.find("debian") != std::string::npos) files.push_back({file, std::move(text)});
   };
   consider("/etc/apt/sources.list");
   std::vector<fs::path> parts;
@@ -125,8 +131,8 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
 
   std::string recipe = fmt::format("{}\narch {}\n", kRecipe, request.arch);
   for (const auto& name : packages) recipe += "package " + name + "\n";
-  for (const auto& file : sources)
-    recipe += "sources " + file.string() + "\n" + read_text_or_empty(file);
+  for (const auto& source : sources)
+    recipe += "sources " + source.file.string() + "\n" + source.text;
   fs::path cache = request.cache_dir.empty() ? default_cache_dir() : request.cache_dir;
   fs::path image = cache / ("debian-" + sha256_hex(recipe).substr(0, 16) + ".cpio");
   std::error_code ec;
@@ -162,7 +168,7 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
                      "--dpkgopt=path-exclude=/usr/share/doc/*",
                      "--dpkgopt=path-exclude=/usr/share/man/*",
                      "--dpkgopt=path-exclude=/usr/share/locale/*", kSuite, root.string()}};
-  for (const auto& file : sources) bootstrap.argv.push_back(file.string());
+  for (const auto& source : sources) bootstrap.argv.push_back(source.file.string());
   KPGO_TRY(run_step(runner, bootstrap, "building the Debian userland"));
   fs::create_directories(root / "kpgo", ec);  // the init binds the initramfs's /kpgo here
 
