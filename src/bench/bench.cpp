@@ -31,8 +31,10 @@ Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runn
                         options.jobs,          options.make_args};
   pipeline::BaselineState& record = pipeline::ensure(manifest.state().baseline);
   kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline"};
-  KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, kbuild,
+  kernel::Lto lto = kernel::parse_lto(instrument.lto).value_or(kernel::Lto::none);
+  KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, lto, kbuild,
                                                                record.config_input, runner, log));
+  record.lto = kernel::lto_name(lto);
   if (*configured) {
     record.finished.clear();
     KPGO_TRY(manifest.save());

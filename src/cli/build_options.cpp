@@ -51,8 +51,23 @@ void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args) {
       ->allow_extra_args(false);
   app.add_flag("--atomic-counters", args.atomic_counters,
                "Exact counts on SMP at the price of locked updates (CONFIG_PGO_CLANG_ATOMIC)");
+  add_lto_option(app, args.lto,
+                 "the kernels (default: as the configuration has it, none for the small config)");
   app.add_option("-j,--jobs", args.jobs, "make -j (default: the number of CPUs)");
   app.add_option("make_args", args.make_args, "After --: more arguments for make");
+}
+
+void add_lto_option(CLI::App& app, std::string& lto, const std::string& what) {
+  app.add_option("--lto", lto,
+                 "Clang LTO, thin, full or none (CONFIG_LTO_CLANG_THIN/_FULL, verified in the "
+                 ".config), for " +
+                     what)
+      ->check(CLI::IsMember({"thin", "full", "none"}));
+}
+
+std::optional<kernel::Lto> lto_option(const std::string& lto) {
+  if (lto.empty()) return std::nullopt;
+  return kernel::parse_lto(lto).value_or(kernel::Lto::none);  // IsMember checked it
 }
 
 pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args) {
@@ -66,6 +81,7 @@ pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args) {
   if (!args.localmod.empty()) options.localmod = args.localmod;
   options.jobs = args.jobs;
   options.atomic_counters = args.atomic_counters;
+  options.lto = lto_option(args.lto);
   options.make_args = args.make_args;
   return options;
 }

@@ -22,11 +22,15 @@ struct KernelBuildArgs {
   std::vector<std::string> fragments;
   std::string localmod;
   bool atomic_counters = false;
+  std::string lto;  // empty: as the configuration has it
   unsigned jobs = 0;
   std::vector<std::string> make_args;
 };
 
 void add_kernel_build_options(CLI::App& app, KernelBuildArgs& args);
+// --lto thin|full|none for `what` (checked by CLI11), and its value.
+void add_lto_option(CLI::App& app, std::string& lto, const std::string& what);
+std::optional<kernel::Lto> lto_option(const std::string& lto);
 pipeline::InstrumentOptions instrument_options(const KernelBuildArgs& args);
 
 // --memory, --cpus and --accel, bound straight to the guest options they set, so their defaults

@@ -34,6 +34,20 @@ std::string tool_line(const toolchain::Tool& tool) {
   return fmt::format("  {:<18} {}  ({})\n", tool.name, tool.path->string(), tool.version_line);
 }
 
+// LTO and context-sensitive PGO: what this toolchain can build, and why not.
+std::string optimizations_text(const toolchain::OptimizationSupport& support,
+                               nlohmann::json& json) {
+  auto entry = [&](const char* key, const std::string& problem) {
+    json["optimizations"][key] = {{"ok", problem.empty()}, {"problem", problem}};
+    return problem.empty() ? std::string("yes") : "no: " + problem;
+  };
+  std::string text = "optimizations\n";
+  text += fmt::format("  LTO (--lto)        {}\n", entry("lto", support.lto_problem));
+  text += fmt::format("  CSPGO              {}\n", entry("cspgo", support.cspgo_problem));
+  text += fmt::format("  CSPGO with LTO     {}\n", entry("cspgo_lto", support.cspgo_lto_problem));
+  return text;
+}
+
 Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
   KPGO_TRY_BIND(spec, toolchain::parse_llvm_spec(options.llvm));
   auto backends = profile::BackendSet::discover();
@@ -74,6 +88,8 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
     text += fmt::format("  merge with         LLVM {} backend\n", *report.merge_backend);
   }
 
+  text += optimizations_text(toolchain::optimization_support(report.chain, system_runner()), json);
+
   bool source_ok = true;
   if (!options.source.empty()) {
     auto version = kernel::read_kernel_version(options.source);
@@ -82,15 +98,23 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
       report.findings.push_back({toolchain::Finding::Level::problem, version.error().what()});
     } else {
       auto support = kernel::detect_pgo_support(options.source);
+      bool cs_stage = kernel::has_cs_stage(options.source);
       json["source"] = {{"path", options.source},
                         {"kernel_version", version->to_string()},
-                        {"pgo_support", kernel::to_string(support)}};
+                        {"pgo_support", kernel::to_string(support)},
+                        {"cs_stage", cs_stage}};
       text += fmt::format("kernel source {}\n  version            {}\n  clang PGO          {}\n",
                           options.source, version->to_string(),
                           support == kernel::PgoSupport::none
                               ? "none (kpgo instrument adds kpgo's support)"
                           : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
                                                                 : "the tree has its own");
+      text += fmt::format("  CSPGO stage 2      {}\n",
+                          cs_stage ? "yes (make PGO_CLANG_CS_BASE=, KLDFLAGS=)"
+                          : support == kernel::PgoSupport::none
+                              ? "once kpgo instrument added its support"
+                              : "no: this support predates it (kpgo instrument --remove-support, "
+                                "then instrument again)");
     }
   }
 

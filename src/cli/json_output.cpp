@@ -50,6 +50,7 @@ json instrument_json(const pipeline::InstrumentOutcome& outcome) {
           {"build_id", outcome.build_id},
           {"support", outcome.support},
           {"support_added", outcome.support_added},
+          {"lto", outcome.lto},
           {"commands", commands_json(outcome.commands)}};
 }
 
@@ -98,6 +99,7 @@ json merge_json(const profile::MergeOutcome& outcome) {
       {"value_sites", s.value_sites},
       {"indirect_call_sites", s.indirect_call_sites},
       {"memop_sites", s.memop_sites},
+      {"cs_functions", s.cs_functions},
   };
 }
 
@@ -109,6 +111,7 @@ json optimize_json(const pipeline::OptimizeOutcome& outcome) {
           {"bzImage", outcome.bzimage.string()},
           {"rebuilt", outcome.rebuilt},
           {"booted", outcome.booted},
+          {"lto", outcome.lto},
           {"report", report_json(outcome.report)},
           {"layout", layout},
           {"commands", commands_json(outcome.commands)}};

@@ -49,6 +49,9 @@ void print_text(const profile::MergeOutcome& outcome, std::FILE* to) {
   fmt::print(to, "  max count    {}\n", s.max_count);
   fmt::print(to, "  value sites  {} ({} indirect call, {} memory op)\n", s.value_sites,
              s.indirect_call_sites, s.memop_sites);
+  if (s.cs_functions) {
+    fmt::print(to, "  context-sensitive records {} (CSPGO stage 2)\n", s.cs_functions);
+  }
 }
 
 Result<> copy_file_to_stdout(const std::filesystem::path& path) {

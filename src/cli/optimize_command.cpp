@@ -20,6 +20,7 @@ struct OptimizeArgs {
   unsigned jobs = 0;
   bool dry_run = false;
   bool no_boot = false;
+  std::string lto;
   targets::QemuOptions qemu;  // of the smoke boot
   std::vector<std::string> make_args;
 };
@@ -61,6 +62,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   options.smoke_boot = !args.no_boot;
   options.qemu = args.qemu;
   options.make_args = args.make_args;
+  options.lto = lto_option(args.lto);
   auto backends = profile::BackendSet::discover();
   KPGO_TRY_BIND(outcome, pipeline::optimize(options, system_runner(), backends, *manifest));
   if (args.dry_run) {
@@ -87,6 +89,7 @@ Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) 
   app->add_option("--profile", args->profile,
                   "A profile to use instead of the workdir's collected ones (raw or indexed)");
   app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
+  add_lto_option(*app, args->lto, "the optimized kernel (default: the instrumented kernel's)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
   app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
   add_qemu_options(*app, args->qemu, "smoke-boot guest", {.cpus = false, .userland = false});

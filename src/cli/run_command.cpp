@@ -20,6 +20,7 @@ struct RunArgs : KernelBuildArgs {
   CollectArgs collect;  // its QEMU guest's memory and accelerator are the smoke boot's too
   bool no_boot = false;
   bool dry_run = false;
+  bool cs = false;
 };
 
 // The phases that would run, and the exact commands of those that know them in advance.
@@ -52,6 +53,8 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   optimize.qemu.memory_mb = args.collect.guest.memory_mb;
   optimize.qemu.accel = args.collect.guest.accel;
   optimize.make_args = args.make_args;
+  optimize.lto = lto_option(args.lto);
+  options.cs = args.cs;
 
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   auto backends = profile::BackendSet::discover();
@@ -68,7 +71,7 @@ Result<int> run_run(const RunArgs& args, const GlobalOptions& globals) {
   }
   if (globals.quiet) return 0;
   for (const auto& phase : outcome->phases) {
-    fmt::print("{:<11} {}\n", phase.name, phase.ran ? "done" : "up to date");
+    fmt::print("{:<13} {}\n", phase.name, phase.ran ? "done" : "up to date");
   }
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("\nthe PGO-optimized kernel: {}\n", outcome->optimized.bzimage.string());
@@ -96,6 +99,10 @@ Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--source", args->source, "Kernel tree or tarball")->capture_default_str();
   add_kernel_build_options(*app, *args);
   add_collect_options(*app, args->collect);
+  app->add_flag("--cs", args->cs,
+                "Context-sensitive PGO: after the profile (stage 1), a second instrumented kernel "
+                "built with it and instrumented after inlining (stage 2, in WORKDIR/cs) runs the "
+                "same workload; both stages' profiles, merged, optimize the kernel");
   app->add_flag("--no-boot", args->no_boot, "Skip the smoke boot of the optimized kernel");
   app->add_flag("--dry-run", args->dry_run,
                 "Say which phases would run and print their commands; change nothing");

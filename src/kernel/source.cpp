@@ -92,6 +92,14 @@ PgoSupport detect_pgo_support(const fs::path& tree) {
   return PgoSupport::none;
 }
 
+bool has_cs_stage(const fs::path& tree) {
+  std::ifstream makefile(tree / "Makefile");
+  std::stringstream text;
+  text << makefile.rdbuf();
+  return text.str().find("ifdef PGO_CLANG_CS_BASE") != std::string::npos &&
+         text.str().find("$(KLDFLAGS)") != std::string::npos;
+}
+
 fs::path running_kernel_profile() {
   for (const char* candidate :
        {"/sys/kernel/debug/pgo/vmlinux.profraw", "/proc/pgo/vmlinux.profraw"}) {

@@ -65,6 +65,7 @@ struct ConfigPlan {
   Command base_command;               // else: the kbuild target that makes the base
   std::optional<Command> localmod;    // make LSMOD=... localmodconfig
   std::vector<std::pair<std::string, std::string>> fragments;  // name, text
+  std::optional<kernel::Lto> lto;                              // asked for with --lto
 };
 
 // --config debian / debian-cloud: the linux-config-LINE package's amd64 config.
@@ -115,6 +116,12 @@ Result<ConfigPlan> plan_config(const InstrumentOptions& options, const kernel::K
   KPGO_TRY(add_fragment(data / "configs" / "pgo.config"));
   if (options.atomic_counters) KPGO_TRY(add_fragment(data / "configs" / "pgo-atomic.config"));
   for (const auto& fragment : options.fragments) KPGO_TRY(add_fragment(fragment));
+  // After the user's fragments: --lto is the more explicit of the two.
+  if (options.lto) {
+    plan.fragments.emplace_back("--lto " + kernel::lto_name(*options.lto),
+                                kernel::lto_fragment(*options.lto));
+    plan.lto = options.lto;
+  }
   return plan;
 }
 
@@ -147,6 +154,10 @@ Result<> configure(const ConfigPlan& plan, const kernel::Kbuild& kbuild, Process
   KPGO_TRY_BIND(final_config, kernel::read_config(dot_config));
   auto unmet = kernel::unmet_requests(*final_config, plan.fragments);
   if (unmet.empty()) return {};
+  if (plan.lto && kernel::config_lto(*final_config) != *plan.lto) {
+    return fail("--lto {}: this kernel cannot be built with it: {}. Nothing was built",
+                kernel::lto_name(*plan.lto), kernel::lto_refusal(*final_config, *plan.lto));
+  }
   std::string list;
   for (const auto& request : unmet) list += "\n  " + kernel::describe(request);
   return fail("{} options did not land in {}:{}", unmet.size(), dot_config.string(), list);
@@ -164,6 +175,8 @@ void record_build(const InstrumentOptions& options, const toolchain::ToolchainRe
   record.llvm = {options.llvm, report.chain.clang.version_line, report.chain.clang.major,
                  report.chain.raw_version.value_or(0), report.merge_backend.value_or(0)};
   record.atomic_counters = options.atomic_counters;
+  auto final_config = kernel::read_config(dot_config);
+  record.lto = final_config ? kernel::lto_name(kernel::config_lto(*final_config)) : "none";
   record.config_sha256 = sha256_file(dot_config).value_or("");
   record.build_dir = kbuild.output;
   record.artifacts = {outcome.vmlinux, outcome.bzimage, dot_config, log.file};
@@ -251,6 +264,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY(install_modules(kbuild, runner, log, outcome));
   record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
                record);
+  outcome.lto = record.lto;
   KPGO_TRY(manifest.save());
   return outcome;
 }

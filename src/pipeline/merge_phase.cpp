@@ -11,8 +11,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // The merge's inputs as kpgo.json records them: path, bytes and weight of every profile.
-std::vector<MergedInput> merge_inputs(const State& state) {
+std::vector<MergedInput> merge_inputs(const State& state, const std::optional<MergedInput>& base) {
   std::vector<MergedInput> inputs;
+  if (base) inputs.push_back(*base);
   for (const auto& entry : state.profiles())
     inputs.push_back({entry.path, entry.sha256, entry.weight});
   return inputs;
@@ -29,14 +30,15 @@ bool merged_already(const State& state, const std::vector<MergedInput>& inputs,
 
 }  // namespace
 
-Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends) {
+Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends,
+                                            const std::optional<MergedInput>& base) {
   const InstrumentState* instrument = manifest.state().instrumented();
   if (!instrument) {
     return fail("{} has no instrumented kernel; run kpgo instrument first",
                 manifest.path().string());
   }
-  auto inputs = merge_inputs(manifest.state());
-  if (inputs.empty()) {
+  auto inputs = merge_inputs(manifest.state(), base);
+  if (inputs.size() == (base ? 1u : 0u)) {
     return fail("{} holds no collected profiles; run kpgo collect first",
                 manifest.workdir().string());
   }

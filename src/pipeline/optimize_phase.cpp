@@ -71,6 +71,23 @@ std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
   return make_args;
 }
 
+// With LTO the link generates code: it promotes indirect calls to other files' functions (the
+// compile step promotes those within a file, and reports on the profile's match), and it uses
+// the context-sensitive part of a profile. KLDFLAGS comes with kpgo's kernel support.
+std::vector<std::string> with_link_flags(std::vector<std::string> make_args,
+                                         const fs::path& profdata) {
+  std::string flags =
+      "-mllvm -pass-remarks=pgo-icall-prom --lto-cs-profile-file=" + profdata.string();
+  for (auto& arg : make_args) {
+    if (arg.rfind("KLDFLAGS=", 0) == 0) {
+      arg += " " + flags;
+      return make_args;
+    }
+  }
+  make_args.push_back("KLDFLAGS=" + flags);
+  return make_args;
+}
+
 // The kernel's own functions, by name, from a profile it wrote: clang also reports on code that
 // never was in vmlinux (host helpers, the vDSO), which must not count against the profile.
 std::set<std::string> instrumented_function_names(const State& state, profile::Backend& backend) {
@@ -97,9 +114,17 @@ Result<std::set<std::string>> kernel_text_symbols(const fs::path& system_map) {
 }
 
 // Before a build of many minutes: a profile none of whose counted functions this kernel has is
-// from another program or kernel, and would match nothing.
+// from another program or kernel, and would match nothing; one of context-sensitive records
+// alone lacks the stage-1 counts clang needs before it can use them.
 Result<> check_profile_fits(const profile::ProfileContents& contents, const fs::path& profile_path,
                             const fs::path& system_map) {
+  if (contents.stats.cs_functions && contents.stats.cs_functions == contents.stats.functions) {
+    return fail(
+        "{}: holds only context-sensitive records (CSPGO stage 2) and not the stage-1 profile "
+        "they build on; merge them with it first (kpgo merge -o OUT STAGE1.profdata "
+        "STAGE2.profraw...; kpgo run --cs does both stages). Nothing was built",
+        profile_path.string());
+  }
   KPGO_TRY_BIND(symbols, kernel_text_symbols(system_map));
   for (const auto& name : contents.hot_functions) {
     if (symbols->count(plain_name(name))) return {};
@@ -169,12 +194,12 @@ std::pair<std::vector<std::string>, std::vector<std::string>> pgo_diagnostics(
   return {{stale_names.begin(), stale_names.end()}, {missing_names.begin(), missing_names.end()}};
 }
 
-Result<bool> configure_uninstrumented(const fs::path& instrumented_dir,
+Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, kernel::Lto lto,
                                       const kernel::Kbuild& kbuild, std::string& config_input,
                                       ProcessRunner& runner, const kernel::BuildLog& log) {
   KPGO_TRY_BIND(instrumented_config, read_text_file(instrumented_dir / ".config"));
-  std::string wanted =
-      kernel::merge_config(*instrumented_config, {"# CONFIG_PGO_CLANG is not set\n"});
+  std::string wanted = kernel::merge_config(
+      *instrumented_config, {"# CONFIG_PGO_CLANG is not set\n", kernel::lto_fragment(lto)});
   std::error_code ec;
   fs::create_directories(kbuild.output, ec);
   fs::path dot_config = kbuild.output / ".config";
@@ -187,6 +212,10 @@ Result<bool> configure_uninstrumented(const fs::path& instrumented_dir,
     if (entry.name == "CONFIG_PGO_CLANG" && entry.value && *entry.value == "y") {
       return fail("{}: CONFIG_PGO_CLANG stayed on", dot_config.string());
     }
+  }
+  if (kernel::config_lto(*final_config) != lto) {
+    return fail("LTO {}: {} cannot have it: {}", kernel::lto_name(lto), dot_config.string(),
+                kernel::lto_refusal(*final_config, lto));
   }
   config_input = config_key;
   return true;
@@ -209,28 +238,6 @@ Result<fs::path> profile_to_use(const OptimizeOptions& options, Manifest& manife
   request.consumer_major = major;
   if (!options.dry_run) KPGO_TRY(profile::merge_profiles(request, backends));
   return request.output;
-}
-
-// Named by content: kbuild sees a new KCFLAGS when the profile changes, and nothing new when it
-// does not, so the rebuild is exactly as incremental as it should be. A dry run names the
-// profile it would use when it exists already, else a placeholder.
-struct StoredProfile {
-  fs::path path;
-  std::string sha256;
-};
-
-Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir,
-                                       bool dry_run) {
-  std::string sha = sha256_file(profdata).value_or(dry_run ? "PROFILE-SHA256" : "");
-  fs::path stored = fs::absolute(workdir) / "profdata" / (sha.substr(0, 16) + ".profdata");
-  std::error_code ec;
-  if (dry_run || fs::exists(stored, ec)) return StoredProfile{stored, sha};
-  fs::create_directories(stored.parent_path(), ec);
-  KPGO_TRY_BIND(copy, AtomicFile::create(stored));
-  fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
-  if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
-  KPGO_TRY(copy->commit());
-  return StoredProfile{stored, sha};
 }
 
 // clang's per-function diagnostics with the translation unit each came from.
@@ -364,6 +371,20 @@ Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::
 
 }  // namespace
 
+Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir,
+                                       bool dry_run) {
+  std::string sha = sha256_file(profdata).value_or(dry_run ? "PROFILE-SHA256" : "");
+  fs::path stored = fs::absolute(workdir) / "profdata" / (sha.substr(0, 16) + ".profdata");
+  std::error_code ec;
+  if (dry_run || fs::exists(stored, ec)) return StoredProfile{stored, sha};
+  fs::create_directories(stored.parent_path(), ec);
+  KPGO_TRY_BIND(copy, AtomicFile::create(stored));
+  fs::copy_file(profdata, copy->temp_path(), fs::copy_options::overwrite_existing, ec);
+  if (ec) return fail("cannot copy {}: {}", profdata.string(), ec.message());
+  KPGO_TRY(copy->commit());
+  return StoredProfile{stored, sha};
+}
+
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest) {
   const InstrumentState* found = manifest.state().instrumented();
@@ -385,9 +406,14 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     KPGO_TRY(check_profile_fits(contents, options.profile.value_or(stored->path),
                                 instrument.build_dir / "System.map"));
   }
+  kernel::Lto lto =
+      options.lto.value_or(kernel::parse_lto(instrument.lto).value_or(kernel::Lto::none));
+  std::vector<std::string> make_args = with_profile_flags(options.make_args, stored->path);
+  if (lto != kernel::Lto::none && instrument.support == "kpgo")
+    make_args = with_link_flags(std::move(make_args), stored->path);
   kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / "build-optimized",
                         instrument.llvm.value, instrument.arch,
-                        options.jobs,          with_profile_flags(options.make_args, stored->path)};
+                        options.jobs,          make_args};
   outcome.commands = {kbuild.make({"olddefconfig"}), kbuild.make({})};
   KPGO_TRY_BIND(arch, kernel::kernel_arch(instrument.arch));
   outcome.bzimage = kbuild.output / arch->image;
@@ -403,8 +429,9 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   KPGO_TRY(manifest.save());
 
   kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize"};
-  KPGO_TRY(
-      configure_uninstrumented(instrument.build_dir, kbuild, record.config_input, runner, log));
+  KPGO_TRY(configure_uninstrumented(instrument.build_dir, lto, kbuild, record.config_input, runner,
+                                    log));
+  record.lto = outcome.lto = kernel::lto_name(lto);
   std::string key = stored->sha256.substr(0, 16) + "-" + record.config_input.substr(0, 8);
   KPGO_TRY_BIND(log_text,
                 build_with_profile(kbuild, key, manifest.workdir(), runner, outcome, log));

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kpgo/kernel/arch.hpp"
+#include "kpgo/kernel/source.hpp"
 #include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/hashing.hpp"
 
@@ -31,6 +32,8 @@ std::string instrument_key(const InstrumentOptions& o) {
                            {"atomic", o.atomic_counters},
                            {"make_args", o.make_args}};
   inputs["config"] = o.config ? file_hash(*o.config) : "tinyconfig";
+  // Only when given, so that keys from before --lto stay valid.
+  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
   for (const auto& fragment : o.fragments) inputs["fragments"].push_back(file_hash(fragment));
   if (auto data = data_dir(); data) {
     // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
@@ -71,6 +74,8 @@ std::string optimize_key(const OptimizeOptions& o, const State& state) {
                            {"config", state.instrument ? state.instrument->config_sha256 : ""},
                            {"make_args", o.make_args},
                            {"boot", o.smoke_boot}};
+  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
+  if (o.profile) inputs["given_profile"] = file_hash(*o.profile);
   return sha256_hex(inputs.dump());
 }
 
@@ -79,14 +84,14 @@ bool present(const fs::path& path) {
   return !path.empty() && fs::exists(path, ec);
 }
 
-bool instrument_up_to_date(const PipelineOptions& options, const State& state) {
+bool instrument_up_to_date(const InstrumentOptions& options, const State& state) {
   const InstrumentState* instrument = state.instrumented();
-  return instrument && instrument->inputs_key == instrument_key(options.instrument) &&
+  return instrument && instrument->inputs_key == instrument_key(options) &&
          present(instrument->artifacts.bzimage);
 }
 
-bool collect_up_to_date(const PipelineOptions& options, const State& state) {
-  return state.collect && state.collect->inputs_key == collect_key(options.collect, state) &&
+bool collect_up_to_date(const CollectOptions& options, const State& state) {
+  return state.collect && state.collect->inputs_key == collect_key(options, state) &&
          profiles_intact(state);
 }
 
@@ -124,18 +129,18 @@ namespace {
 
 // Each phase of run: skipped when up to date, else run and given its inputs' key. Each returns
 // whether it ran.
-Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& runner,
-                              Manifest& manifest) {
+Result<bool> instrument_phase(const char* name, const InstrumentOptions& options,
+                              ProcessRunner& runner, Manifest& manifest) {
   State& state = manifest.state();
   if (instrument_up_to_date(options, state)) {
-    PhaseLine::up_to_date("instrument");
+    PhaseLine::up_to_date(name);
     return false;
   }
-  PhaseLine line("instrument");
+  PhaseLine line(name);
   std::string old_build_id = state.instrument ? state.instrument->vmlinux_build_id : "";
-  KPGO_TRY_BIND(built, instrument_kernel(options.instrument, runner, manifest)
-                           .map_error(context("phase instrument")));
-  state.instrument->inputs_key = instrument_key(options.instrument);
+  KPGO_TRY_BIND(built, instrument_kernel(options, runner, manifest)
+                           .map_error(context(std::string("phase ") + name)));
+  state.instrument->inputs_key = instrument_key(options);
   if (built->build_id != old_build_id) {
     // Another kernel: the profiles of the old one are of no use to it.
     std::error_code ec;
@@ -148,17 +153,17 @@ Result<bool> instrument_phase(const PipelineOptions& options, ProcessRunner& run
   return true;
 }
 
-Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner,
+Result<bool> collect_phase(const char* name, const CollectOptions& options, ProcessRunner& runner,
                            Manifest& manifest) {
   if (collect_up_to_date(options, manifest.state())) {
-    PhaseLine::up_to_date("collect");
+    PhaseLine::up_to_date(name);
     return false;
   }
-  PhaseLine line("collect");
-  std::string key = collect_key(options.collect, manifest.state());
+  PhaseLine line(name);
+  std::string key = collect_key(options, manifest.state());
   KPGO_TRY_BIND(
       collected,
-      collect_profiles(options.collect, runner, manifest).map_error(context("phase collect")));
+      collect_profiles(options, runner, manifest).map_error(context(std::string("phase ") + name)));
   if (!collected->failed.empty()) {
     std::string reasons;
     for (const auto& run : collected->failed) {
@@ -166,7 +171,7 @@ Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner
     }
     Error error{fmt::format("{} of {} runs failed:{}", collected->failed.size(),
                             collected->failed.size() + collected->kept.size(), reasons),
-                {"phase collect"}};
+                {std::string("phase ") + name}};
     return tl::unexpected(std::move(error));
   }
   manifest.state().collect->inputs_key = key;
@@ -176,12 +181,61 @@ Result<bool> collect_phase(const PipelineOptions& options, ProcessRunner& runner
 }
 
 // Whether the merge is up to date is for merge_workdir_profiles to find out.
-Result<bool> merge_phase(profile::BackendSet& backends, Manifest& manifest) {
-  PhaseLine line("merge");
-  KPGO_TRY_BIND(merged,
-                merge_workdir_profiles(manifest, backends).map_error(context("phase merge")));
+Result<bool> merge_phase(const char* name, profile::BackendSet& backends, Manifest& manifest,
+                         const std::optional<MergedInput>& base = {}) {
+  PhaseLine line(name);
+  KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends, base)
+                            .map_error(context(std::string("phase ") + name)));
   line.done();
   return merged->merged;
+}
+
+// Stage 2 of context-sensitive PGO, in WORKDIR/cs: a kernel from the same tree and .config,
+// optimized with the stage-1 profile and instrumented again after inlining (kpgo's support
+// does that for make PGO_CLANG_CS_BASE=...).
+InstrumentOptions cs_instrument_options(const InstrumentOptions& stage1,
+                                        const InstrumentState& built, const fs::path& base) {
+  InstrumentOptions cs = stage1;
+  cs.source = built.source;
+  cs.workdir = fs::path(stage1.workdir) / "cs";
+  cs.config = built.artifacts.config;
+  cs.fragments.clear();
+  cs.localmod.reset();
+  cs.make_args.push_back("PGO_CLANG_CS_BASE=" + fs::absolute(base).string());
+  return cs;
+}
+
+Result<> check_cs_support(const InstrumentState& built) {
+  if (kernel::has_cs_stage(built.source)) return {};
+  return fail(
+      "--cs: {} has no stage 2 of context-sensitive PGO (make PGO_CLANG_CS_BASE=): its clang "
+      "PGO support is {} and predates it; nothing was built",
+      built.source.string(), built.support == "kpgo" ? "an older kpgo's" : "the tree's own");
+}
+
+// Builds, collects and merges stage 2, each skipped when up to date; returns the merged
+// profile of both stages, which the optimized build uses.
+Result<fs::path> cs_stage(const PipelineOptions& options, ProcessRunner& runner,
+                          profile::BackendSet& backends, Manifest& manifest,
+                          PipelineOutcome& outcome) {
+  const State& state = manifest.state();
+  KPGO_TRY(check_cs_support(*state.instrument));
+  KPGO_TRY_BIND(base, store_by_content(state.merge->output, manifest.workdir(), false));
+  InstrumentOptions build =
+      cs_instrument_options(options.instrument, *state.instrument, base->path);
+  KPGO_TRY_BIND(cs_manifest, Manifest::load(build.workdir));
+  KPGO_TRY_BIND(built, instrument_phase("cs-instrument", build, runner, *cs_manifest));
+  outcome.phases.push_back({"cs-instrument", *built});
+  KPGO_TRY_BIND(collected, collect_phase("cs-collect", options.collect, runner, *cs_manifest));
+  outcome.phases.push_back({"cs-collect", *collected});
+  MergedInput stage1{base->path, base->sha256, 1};
+  KPGO_TRY_BIND(merged, merge_phase("cs-merge", backends, *cs_manifest, stage1));
+  outcome.phases.push_back({"cs-merge", *merged});
+  const MergeState& merge = *cs_manifest->state().merge;
+  manifest.state().cs =
+      CsState{build.workdir, base->path, base->sha256, merge.output, merge.sha256, utc_timestamp()};
+  KPGO_TRY(manifest.save());
+  return merge.output;
 }
 
 // The optimized kernel as the state records it, for a run that found it up to date.
@@ -222,23 +276,65 @@ Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runne
 Result<PipelineOutcome> run_pipeline(const PipelineOptions& options, ProcessRunner& runner,
                                      profile::BackendSet& backends, Manifest& manifest) {
   PipelineOutcome outcome;
-  KPGO_TRY_BIND(instrumented, instrument_phase(options, runner, manifest));
+  KPGO_TRY_BIND(instrumented, instrument_phase("instrument", options.instrument, runner, manifest));
   outcome.phases.push_back({"instrument", *instrumented});
-  KPGO_TRY_BIND(collected, collect_phase(options, runner, manifest));
+  KPGO_TRY_BIND(collected, collect_phase("collect", options.collect, runner, manifest));
   outcome.phases.push_back({"collect", *collected});
   outcome.profiles = manifest.state().profiles().size();
-  KPGO_TRY_BIND(merged, merge_phase(backends, manifest));
+  KPGO_TRY_BIND(merged, merge_phase("merge", backends, manifest));
   outcome.phases.push_back({"merge", *merged});
-  KPGO_TRY_BIND(optimized, optimize_phase(options, runner, backends, manifest, outcome.optimized));
+  PipelineOptions final_build = options;
+  if (options.cs) {
+    KPGO_TRY_BIND(combined, cs_stage(options, runner, backends, manifest, outcome));
+    final_build.optimize.profile = *combined;
+  } else {
+    manifest.state().cs.reset();
+  }
+  KPGO_TRY_BIND(optimized,
+                optimize_phase(final_build, runner, backends, manifest, outcome.optimized));
   outcome.phases.push_back({"optimize", *optimized});
   return outcome;
 }
+
+namespace {
+
+// Stage 2 of CSPGO in a plan: it runs again when stage 1's profile changed or it never finished.
+bool plan_cs_stage(const PipelineOptions& options, const Manifest& manifest, bool merge_runs,
+                   std::vector<PlannedPhase>& plan) {
+  const auto& cs = manifest.state().cs;
+  const auto& merge = manifest.state().merge;
+  bool runs = merge_runs || !cs || cs->finished.empty() || !merge ||
+              cs->base_sha256 != merge->sha256 || file_hash(cs->profile) != cs->sha256;
+  fs::path workdir = manifest.workdir() / "cs";
+  plan.push_back(
+      {"cs-instrument",
+       runs,
+       fmt::format("build {} from the same tree and .config, optimized with the "
+                   "stage-1 profile and instrumented after inlining (make "
+                   "PGO_CLANG_CS_BASE={}/profdata/SHA.profdata)",
+                   (workdir / "build-instrumented").string(), manifest.workdir().string()),
+       {}});
+  plan.push_back({"cs-collect",
+                  runs,
+                  fmt::format("run workload {} {} times on the stage-2 kernel, as collect did",
+                              options.collect.workload.name, options.collect.runs),
+                  {}});
+  plan.push_back({"cs-merge",
+                  runs,
+                  fmt::format("merge the stage-1 profile and the stage-2 profiles into {}, the "
+                              "profile of the optimized build",
+                              (workdir / "vmlinux.profdata").string()),
+                  {}});
+  return runs;
+}
+
+}  // namespace
 
 Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
                                                 ProcessRunner& runner,
                                                 profile::BackendSet& backends, Manifest& manifest) {
   std::vector<PlannedPhase> plan;
-  bool instrument_runs = !instrument_up_to_date(options, manifest.state());
+  bool instrument_runs = !instrument_up_to_date(options.instrument, manifest.state());
   PlannedPhase instrument{"instrument", instrument_runs, "", {}};
   if (instrument_runs) {
     InstrumentOptions dry = options.instrument;
@@ -249,7 +345,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
   plan.push_back(instrument);
 
   // A new kernel makes every profile of the old one useless.
-  bool collect_runs = instrument_runs || !collect_up_to_date(options, manifest.state());
+  bool collect_runs = instrument_runs || !collect_up_to_date(options.collect, manifest.state());
   const auto& c = options.collect;
   std::string where = c.kind == targets::TargetKind::qemu
                           ? "a QEMU guest of the instrumented kernel"
@@ -273,13 +369,23 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
                               merged.string()),
                   {}});
 
-  bool optimize_runs = merge_runs || !optimize_up_to_date(options, manifest.state());
+  PipelineOptions final_build = options;
+  bool cs_runs = false;
+  if (options.cs) {
+    cs_runs = plan_cs_stage(options, manifest, merge_runs, plan);
+    final_build.optimize.profile = manifest.workdir() / "cs" / "vmlinux.profdata";
+  }
+  bool optimize_runs = merge_runs || cs_runs || !optimize_up_to_date(final_build, manifest.state());
   PlannedPhase optimize_phase{"optimize", optimize_runs, "", {}};
-  if (optimize_runs && !instrument_runs) {
-    OptimizeOptions dry = options.optimize;
+  if (optimize_runs && !instrument_runs && !cs_runs) {
+    OptimizeOptions dry = final_build.optimize;
     dry.dry_run = true;
     KPGO_TRY_BIND(outcome, optimize(dry, runner, backends, manifest));
     optimize_phase.commands = outcome->commands;
+  } else if (optimize_runs && cs_runs) {
+    optimize_phase.what =
+        "rebuild the kernel from the instrumented build's source and .config with "
+        "-fprofile-use of both stages' merged profile (with LTO also given to the link)";
   } else if (optimize_runs) {
     optimize_phase.what =
         "rebuild the kernel from the instrumented build's source and .config with "

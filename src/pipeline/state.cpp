@@ -151,6 +151,7 @@ Result<> read(const json& value, const std::string& at, InstrumentState& out) {
   KPGO_TRY(field(value, at, "arch", out.arch));
   KPGO_TRY(field(value, at, "llvm", out.llvm, finished));
   KPGO_TRY(field(value, at, "atomic_counters", out.atomic_counters));
+  KPGO_TRY(field(value, at, "lto", out.lto));
   KPGO_TRY(field(value, at, "config_sha256", out.config_sha256));
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
@@ -244,10 +245,21 @@ Result<> read(const json& value, const std::string& at, OptimizeState& out) {
   }
   KPGO_TRY(field(value, at, "commands", out.commands));
   KPGO_TRY(field(value, at, "config_input", out.config_input));
+  KPGO_TRY(field(value, at, "lto", out.lto));
   KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
   KPGO_TRY(field(value, at, "booted", out.booted));
   KPGO_TRY(field(value, at, "finished", out.finished));
   return field(value, at, "inputs_key", out.inputs_key);
+}
+
+Result<> read(const json& value, const std::string& at, CsState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "workdir", out.workdir, true));
+  KPGO_TRY(field(value, at, "base", out.base));
+  KPGO_TRY(field(value, at, "base_sha256", out.base_sha256));
+  KPGO_TRY(field(value, at, "profile", out.profile));
+  KPGO_TRY(field(value, at, "sha256", out.sha256));
+  return field(value, at, "finished", out.finished);
 }
 
 Result<> read(const json& value, const std::string& at, BaselineState& out) {
@@ -255,6 +267,7 @@ Result<> read(const json& value, const std::string& at, BaselineState& out) {
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, value.contains("finished")));
   KPGO_TRY(field(value, at, "config_input", out.config_input));
+  KPGO_TRY(field(value, at, "lto", out.lto));
   return field(value, at, "finished", out.finished);
 }
 
@@ -343,6 +356,7 @@ Result<State> read_state(const json& top) {
   KPGO_TRY(section(top, "instrument", state.instrument));
   KPGO_TRY(section(top, "collect", state.collect));
   KPGO_TRY(section(top, "merge", state.merge));
+  KPGO_TRY(section(top, "cs", state.cs));
   KPGO_TRY(section(top, "optimize", state.optimize));
   KPGO_TRY(section(top, "baseline", state.baseline));
   // Version 1's bench section held one figure per workload; it is a record of a past
@@ -376,6 +390,7 @@ json to_json(const InstrumentState& s) {
                 {"raw_version", s.llvm.raw_version},
                 {"merge_backend", s.llvm.merge_backend}}},
               {"atomic_counters", s.atomic_counters},
+              {"lto", s.lto},
               {"config_sha256", s.config_sha256},
               {"build_dir", s.build_dir.string()},
               {"artifacts",
@@ -463,6 +478,7 @@ json to_json(const OptimizeState& s) {
               {"layout", layout},
               {"commands", s.commands},
               {"config_input", s.config_input},
+              {"lto", s.lto},
               {"vmlinux_build_id", s.vmlinux_build_id},
               {"inputs_key", s.inputs_key}};
   if (s.report) out["report"] = to_json(*s.report);
@@ -471,10 +487,21 @@ json to_json(const OptimizeState& s) {
   return out;
 }
 
+json to_json(const CsState& s) {
+  json out = {{"workdir", s.workdir.string()},
+              {"base", s.base.string()},
+              {"base_sha256", s.base_sha256},
+              {"profile", s.profile.string()},
+              {"sha256", s.sha256}};
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
 json to_json(const BaselineState& s) {
   json out = {{"build_dir", s.build_dir.string()},
               {"artifacts", artifacts_json(s.artifacts)},
-              {"config_input", s.config_input}};
+              {"config_input", s.config_input},
+              {"lto", s.lto}};
   put_when(out, "finished", s.finished);
   return out;
 }
@@ -510,6 +537,7 @@ json to_json(const State& state) {
   if (state.instrument) top["instrument"] = to_json(*state.instrument);
   if (state.collect) top["collect"] = to_json(*state.collect);
   if (state.merge) top["merge"] = to_json(*state.merge);
+  if (state.cs) top["cs"] = to_json(*state.cs);
   if (state.optimize) top["optimize"] = to_json(*state.optimize);
   if (state.baseline) top["baseline"] = to_json(*state.baseline);
   if (state.bench) top["bench"] = to_json(*state.bench);

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "kpgo/profile/merge.hpp"
 
 namespace kpgo::toolchain {
@@ -88,6 +90,51 @@ ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
     problem(backend.error().what());
   }
   return report;
+}
+
+namespace {
+
+// Whether `tool --help` lists `option`.
+bool help_lists(const Tool& tool, std::string_view option, ProcessRunner& runner) {
+  if (!tool.path) return false;
+  auto output = runner.capture({{tool.path->string(), "--help"}});
+  return output && output->out.find(option) != std::string::npos;
+}
+
+std::string lto_problem(const Toolchain& chain) {
+  if (!chain.clang.path) return chain.clang.name + " not found";
+  if (!chain.lld.path) return chain.lld.name + " not found: kbuild links LTO kernels with lld";
+  if (chain.lld.major != chain.clang.major) {
+    return fmt::format(
+        "{} is LLVM {} and {} LLVM {}: lld must read clang's bitcode, so both "
+        "must be of one LLVM",
+        chain.lld.name, chain.lld.major, chain.clang.name, chain.clang.major);
+  }
+  for (const char* name : {"llvm-ar", "llvm-nm"}) {
+    std::string tool = chain.spec.tool(name);
+    if (!find_program(tool)) {
+      return fmt::format(
+          "{} not found: kbuild offers LTO only when LLVM= gives llvm-ar and "
+          "llvm-nm (HAS_LTO_CLANG)",
+          tool);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+OptimizationSupport optimization_support(const Toolchain& chain, ProcessRunner& runner) {
+  OptimizationSupport support;
+  support.lto_problem = lto_problem(chain);
+  if (!help_lists(chain.clang, "-fcs-profile-generate", runner))
+    support.cspgo_problem = chain.clang.name + " does not list -fcs-profile-generate";
+  support.cspgo_lto_problem =
+      !support.cspgo_problem.empty() ? support.cspgo_problem : support.lto_problem;
+  if (support.cspgo_lto_problem.empty() &&
+      !help_lists(chain.lld, "--lto-cs-profile-generate", runner))
+    support.cspgo_lto_problem = chain.lld.name + " does not list --lto-cs-profile-generate";
+  return support;
 }
 
 }  // namespace kpgo::toolchain

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "kpgo/kernel/config.hpp"
+#include "kpgo/kernel/lto.hpp"
 #include "kpgo/kernel/modules.hpp"
 #include "raw_builder.hpp"
 
@@ -75,4 +76,49 @@ TEST(KernelModules, ABuildWithoutModulesOrderHasNone) {
   auto missing = built_modules(dir.path());
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().what().find("not built"), std::string::npos);
+}
+
+TEST(KernelLto, ParsesTheThreeModesAndRefusesOthers) {
+  EXPECT_EQ(parse_lto("thin").value(), Lto::thin);
+  EXPECT_EQ(parse_lto("full").value(), Lto::full);
+  EXPECT_EQ(parse_lto("none").value(), Lto::none);
+  auto bad = parse_lto("fat");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("fat"), std::string::npos);
+  EXPECT_EQ(lto_name(Lto::thin), "thin");
+}
+
+TEST(KernelLto, FragmentPicksOneChoiceAndConfigReadsItBack) {
+  for (Lto lto : {Lto::none, Lto::thin, Lto::full}) {
+    auto merged = parse_config(merge_config("CONFIG_LTO_NONE=y\n", {lto_fragment(lto)}));
+    EXPECT_EQ(config_lto(merged), lto) << lto_name(lto);
+    int chosen = 0;
+    for (const auto& entry : merged) chosen += entry.value == "y";
+    EXPECT_EQ(chosen, 1) << lto_name(lto);
+  }
+}
+
+TEST(KernelLto, BlockersNameWhatKbuildNeeds) {
+  auto ready = parse_config(
+      "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=190107\nCONFIG_LD_IS_LLD=y\nCONFIG_AS_IS_LLVM=y\n"
+      "CONFIG_ARCH_SUPPORTS_LTO_CLANG=y\nCONFIG_ARCH_SUPPORTS_LTO_CLANG_THIN=y\n");
+  EXPECT_TRUE(lto_blockers(ready, Lto::thin).empty());
+  EXPECT_TRUE(lto_blockers(ready, Lto::none).empty());
+
+  auto gcov = ready;
+  gcov.push_back({"CONFIG_GCOV_KERNEL", "y"});
+  gcov.push_back({"CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT", "y"});
+  auto blockers = lto_blockers(gcov, Lto::full);
+  ASSERT_EQ(blockers.size(), 2u);
+  EXPECT_NE(lto_refusal(gcov, Lto::full).find("GCOV_KERNEL"), std::string::npos);
+
+  auto old_kasan = parse_config(
+      "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=160006\nCONFIG_AS_IS_LLVM=y\n"
+      "CONFIG_ARCH_SUPPORTS_LTO_CLANG=y\nCONFIG_DEBUG_INFO=y\nCONFIG_KASAN=y\n");
+  auto reasons = lto_refusal(old_kasan, Lto::thin);
+  EXPECT_NE(reasons.find("ld.lld"), std::string::npos);
+  EXPECT_NE(reasons.find("ThinLTO"), std::string::npos);
+  EXPECT_NE(reasons.find("clang 17"), std::string::npos);
+  // kbuild chose otherwise for a reason kpgo does not know: say where to look.
+  EXPECT_NE(lto_refusal(ready, Lto::thin).find("--fragment"), std::string::npos);
 }

@@ -31,6 +31,11 @@ const char* to_string(PgoSupport support);
 
 PgoSupport detect_pgo_support(const std::filesystem::path& tree);
 
+// Whether the tree's support builds stage 2 of context-sensitive PGO (make PGO_CLANG_CS_BASE=,
+// kpgo's support from version 7) and takes link flags with KLDFLAGS=, which LTO kernels need
+// for the context-sensitive profile.
+bool has_cs_stage(const std::filesystem::path& tree);
+
 // The profile file of the kernel kpgo runs on, if that kernel exports one.
 std::filesystem::path running_kernel_profile();
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/lto.hpp"
 #include "kpgo/kernel/modules.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/error.hpp"
@@ -23,6 +24,7 @@ struct InstrumentOptions {
   std::optional<std::filesystem::path> localmod;  // an lsmod listing for localmodconfig
   unsigned jobs = 0;
   bool atomic_counters = false;
+  std::optional<kernel::Lto> lto;  // unset: as the configuration has it
   bool dry_run = false;
   std::vector<std::string> make_args;
 };
@@ -36,6 +38,7 @@ struct InstrumentOutcome {
   std::vector<kernel::BuiltModule> modules;  // with CONFIG_MODULES: what modules.order lists
   std::filesystem::path modules_dir;         // their modules_install, for guests
   std::string support;                       // "kpgo" (added or already there) or "native"
+  std::string lto = "none";                  // as the final .config chose
   bool support_added = false;
 };
 

@@ -8,6 +8,7 @@
 
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/kernel/lto.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/profile/backends.hpp"
 #include "kpgo/profile/merge.hpp"
@@ -25,11 +26,13 @@ struct WorkdirMerge {
 
 // Merges the workdir's collected profiles (with their weights) into WORKDIR/vmlinux.profdata for
 // the clang that built the instrumented kernel, unless the existing one already has exactly
-// these inputs.
-Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends);
+// these inputs. With a `base` (CSPGO's stage-1 profile), that profile goes in first.
+Result<WorkdirMerge> merge_workdir_profiles(Manifest& manifest, profile::BackendSet& backends,
+                                            const std::optional<MergedInput>& base = {});
 
 struct OptimizeOptions {
   std::optional<std::filesystem::path> profile;  // default: the workdir's merged profile
+  std::optional<kernel::Lto> lto;                // default: the instrumented build's
   unsigned jobs = 0;
   bool dry_run = false;
   bool smoke_boot = true;
@@ -45,6 +48,7 @@ struct OptimizeOutcome {
   MatchReport report;
   kernel::TextLayout layout;    // of vmlinux.o: functions clang placed by their profile
   uint64_t promoted_calls = 0;  // indirect calls promoted to direct ones (clang's remarks)
+  std::string lto = "none";
   bool rebuilt = false;
   bool booted = false;
 };
@@ -55,14 +59,27 @@ struct OptimizeOutcome {
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest);
 
-// Configures kbuild.output with the instrumented build's .config, instrumentation off (the
+// Configures kbuild.output with the instrumented build's .config, instrumentation off and `lto`
+// chosen (the
 // optimized and the baseline builds both start there): writes it and runs `olddefconfig`
 // unless `config_input` (the key of the configuration a build directory holds, kept in its
 // record) says this one is already in place, and checks that CONFIG_PGO_CLANG stayed off.
 // Returns whether it configured; updates `config_input` when it did.
 Result<bool> configure_uninstrumented(const std::filesystem::path& instrumented_dir,
-                                      const kernel::Kbuild& kbuild, std::string& config_input,
-                                      ProcessRunner& runner, const kernel::BuildLog& log);
+                                      kernel::Lto lto, const kernel::Kbuild& kbuild,
+                                      std::string& config_input, ProcessRunner& runner,
+                                      const kernel::BuildLog& log);
+
+// A profile as a build uses it: copied to WORKDIR/profdata/SHA.profdata, named by content, so
+// that kbuild sees new flags when the profile changes and nothing new when it does not, and the
+// rebuild is exactly as incremental as it should be. A dry run names the copy it would use when
+// it exists already, else a placeholder.
+struct StoredProfile {
+  std::filesystem::path path;
+  std::string sha256;
+};
+Result<StoredProfile> store_by_content(const std::filesystem::path& profdata,
+                                       const std::filesystem::path& workdir, bool dry_run);
 
 // Counts clang's remarks for indirect calls promoted to direct ones in a build log.
 uint64_t count_promotions(std::string_view log);

@@ -15,6 +15,9 @@ struct PipelineOptions {
   InstrumentOptions instrument;  // its workdir is the pipeline's
   CollectOptions collect;
   OptimizeOptions optimize;
+  // Context-sensitive PGO: after stage 1 (instrument, collect, merge), stage 2 in WORKDIR/cs
+  // (cs-instrument, cs-collect, cs-merge), whose merged profile the optimized build uses.
+  bool cs = false;
 };
 
 struct PhaseResult {

@@ -49,6 +49,7 @@ struct InstrumentState {
   std::string arch = "x86_64";
   LlvmState llvm;
   bool atomic_counters = false;
+  std::string lto = "none";  // clang LTO, as its .config chose: none, thin or full
   std::string config_sha256;
   std::filesystem::path build_dir;
   InstrumentArtifacts artifacts;
@@ -134,16 +135,29 @@ struct OptimizeState {
   uint64_t promoted_indirect_calls = 0;
   std::vector<std::string> commands;
   std::string config_input;  // the configuration build_dir holds (configure_uninstrumented)
+  std::string lto = "none";
   std::string vmlinux_build_id;
   std::string booted;  // when the smoke boot passed; empty: not booted
   std::string finished;
   std::string inputs_key;
 };
 
+// kpgo run --cs: stage 2 of context-sensitive PGO. Its instrumented kernel, profiles and merge
+// are a workdir of their own (with its own kpgo.json, whose merge has `base` as first input).
+struct CsState {
+  std::filesystem::path workdir;
+  std::filesystem::path base;  // the stage-1 profile stage 2 was built with (content-addressed)
+  std::string base_sha256;
+  std::filesystem::path profile;  // stage 1 and stage 2 merged: what the optimized build uses
+  std::string sha256;
+  std::string finished;
+};
+
 struct BaselineState {
   std::filesystem::path build_dir;
   KernelArtifacts artifacts;
   std::string config_input;
+  std::string lto = "none";
   std::string finished;
 };
 
@@ -185,6 +199,7 @@ struct State {
   std::optional<InstrumentState> instrument;
   std::optional<CollectState> collect;
   std::optional<MergeState> merge;
+  std::optional<CsState> cs;
   std::optional<OptimizeState> optimize;
   std::optional<BaselineState> baseline;
   std::optional<BenchState> bench;

@@ -12,7 +12,7 @@
 
 namespace kpgo::profile {
 
-inline constexpr unsigned kBackendAbi = 3;
+inline constexpr unsigned kBackendAbi = 4;
 
 enum class FailureMode { any, all, warn };
 enum class OutputFormat { binary, text };
@@ -49,6 +49,7 @@ struct ProfileStats {
   uint64_t value_sites = 0;
   uint64_t indirect_call_sites = 0;
   uint64_t memop_sites = 0;
+  uint64_t cs_functions = 0;  // context-sensitive records (CSPGO's stage 2), among `functions`
 };
 
 // What an indexed profile holds, as far as kpgo reports on it.

@@ -32,4 +32,14 @@ struct ToolchainReport {
 ToolchainReport check_toolchain(const LlvmSpec& spec, ProcessRunner& runner,
                                 profile::BackendSet& backends);
 
+// Whether the toolchain can build kernels with clang LTO (kbuild's HAS_LTO_CLANG: lld, llvm-ar
+// and llvm-nm of the same LLVM) and with context-sensitive PGO (clang's -fcs-profile-generate;
+// with LTO, lld's --lto-cs-profile-generate too), and why not when it cannot.
+struct OptimizationSupport {
+  std::string lto_problem;    // empty: it can
+  std::string cspgo_problem;  // without LTO
+  std::string cspgo_lto_problem;
+};
+OptimizationSupport optimization_support(const Toolchain& chain, ProcessRunner& runner);
+
 }  // namespace kpgo::toolchain

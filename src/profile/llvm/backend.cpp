@@ -276,10 +276,11 @@ void run_context(const MergeJob& job, const std::vector<fast::Screening>& screen
 }
 
 // Adds one function to the stats; returns whether any of its counts is non-zero.
-bool add_record_stats(const llvm::InstrProfRecord& record, ProfileStats& stats) {
+bool add_record_stats(const llvm::InstrProfRecord& record, uint64_t hash, ProfileStats& stats) {
   bool any_count = std::any_of(record.Counts.begin(), record.Counts.end(),
                                [](uint64_t count) { return count != 0; });
   ++stats.functions;
+  if (llvm::NamedInstrProfRecord::hasCSFlagInHash(hash)) ++stats.cs_functions;
   if (any_count) ++stats.functions_with_counts;
   stats.counters += record.Counts.size();
   for (uint64_t count : record.Counts) stats.max_count = std::max(stats.max_count, count);
@@ -386,7 +387,7 @@ void report_merged(const MergeJob& job, std::vector<WriterContext>& contexts,
     for (auto& [hash, record] : function.getValue()) {
       bool written = !job.sparse || std::any_of(record.Counts.begin(), record.Counts.end(),
                                                 [](uint64_t count) { return count != 0; });
-      if (written) add_record_stats(record, report.stats);
+      if (written) add_record_stats(record, hash, report.stats);
     }
   }
 }
@@ -426,7 +427,7 @@ class LlvmBackend final : public Backend {
     auto reader = std::move(*reader_or_error);
     for (const llvm::NamedInstrProfRecord& record : *reader) {
       contents.functions.push_back(record.Name.str());
-      if (add_record_stats(record, contents.stats))
+      if (add_record_stats(record, record.Hash, contents.stats))
         contents.hot_functions.push_back(record.Name.str());
     }
     if (reader->hasError()) contents.error = llvm::toString(reader->getError());
