@@ -83,8 +83,9 @@ std::vector<std::string> lto_blockers(const std::vector<ConfigEntry>& config, Lt
   if (lto == Lto::thin && !is_set(values, "CONFIG_ARCH_SUPPORTS_LTO_CLANG_THIN"))
     blockers.push_back("this architecture has no ThinLTO in this kernel (try --lto full)");
   if (is_set(values, "CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT"))
-    blockers.push_back("CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT=y (recordmcount reads objects, "
-                       "LTO writes bitcode)");
+    blockers.push_back(
+        "CONFIG_FTRACE_MCOUNT_USE_RECORDMCOUNT=y (recordmcount reads objects, "
+        "LTO writes bitcode)");
   if (is_set(values, "CONFIG_GCOV_KERNEL")) blockers.push_back("CONFIG_GCOV_KERNEL=y");
   bool debug_info = is_set(values, "CONFIG_DEBUG_INFO");
   if (debug_info && clang_version < 170000) {
