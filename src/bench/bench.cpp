@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
+#include <set>
 
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/kernel/arch.hpp"
@@ -8,6 +9,7 @@
 #include "kpgo/pipeline/phases.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/files.hpp"
+#include "kpgo/system/hashing.hpp"
 #include "rounds.hpp"
 
 namespace kpgo::bench {
@@ -16,38 +18,203 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Baseline {
+uintmax_t size_or_zero(const fs::path& file) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(file, ec);
+  return ec ? 0 : size;
+}
+
+// Whether make compiled anything since the log had `before` bytes.
+bool compiled_since(const fs::path& log, uintmax_t before) {
+  return read_text_or_empty(log).find("  CC ", before) != std::string::npos;
+}
+
+pipeline::BuildCostState cost_of(const kernel::BuildCost& cost) {
+  return {cost.seconds, cost.peak_memory_kib};
+}
+
+// A kernel bench measures: its record, and the image to boot.
+struct BuiltVariant {
+  pipeline::BenchVariantState state;
   fs::path bzimage;
-  fs::path vmlinux_o;
-  fs::path build_dir;
 };
 
-// The instrumented build's source and configuration, instrumentation off, no profile.
-Result<Baseline> build_baseline(const BenchOptions& options, ProcessRunner& runner,
-                                pipeline::Manifest& manifest) {
+BuiltVariant described(const Variant& variant, const std::string& profile_sha256) {
+  BuiltVariant built;
+  built.state.name = variant.name;
+  built.state.lto = kernel::lto_name(variant.lto);
+  built.state.profile = profile_name(variant.profile);
+  built.state.profile_sha256 = profile_sha256;
+  return built;
+}
+
+// The instrumented build's source and configuration with the instrumented build's LTO,
+// instrumentation off, no profile: WORKDIR/build-baseline, as kpgo bench has always built it.
+Result<BuiltVariant> build_baseline(const Variant& variant, const BenchOptions& options,
+                                    ProcessRunner& runner, pipeline::Manifest& manifest) {
   const pipeline::InstrumentState& instrument = *manifest.state().instrument;
   kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / "build-baseline",
                         instrument.llvm.value, instrument.arch,
                         options.jobs,          options.make_args};
   pipeline::BaselineState& record = pipeline::ensure(manifest.state().baseline);
-  kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline"};
-  kernel::Lto lto = kernel::parse_lto(instrument.lto).value_or(kernel::Lto::none);
-  KPGO_TRY_BIND(configured, pipeline::configure_uninstrumented(instrument.build_dir, lto, kbuild,
-                                                               record.config_input, runner, log));
-  record.lto = kernel::lto_name(lto);
+  kernel::BuildLog log{manifest.workdir() / "logs" / "baseline.log", "baseline",
+                       kernel::lto_memory_advice(variant.lto)};
+  KPGO_TRY_BIND(configured,
+                pipeline::configure_uninstrumented(instrument.build_dir, variant.lto, kbuild,
+                                                   record.config_input, runner, log));
+  record.lto = kernel::lto_name(variant.lto);
   if (*configured) {
     record.finished.clear();
     KPGO_TRY(manifest.save());
   }
-  KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
+  uintmax_t log_before = size_or_zero(log.file);
+  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
   KPGO_TRY(kernel::install_modules(kbuild, runner, log));
+  if (compiled_since(log.file, log_before)) record.build_cost = cost_of(*cost);
   KPGO_TRY_BIND(arch, kernel::kernel_arch(instrument.arch));
-  Baseline baseline{kbuild.output / arch->image, kbuild.output / "vmlinux.o", kbuild.output};
+  BuiltVariant built = described(variant, "");
+  built.state.build_cost = record.build_cost;
+  built.bzimage = kbuild.output / arch->image;
+  built.state.build_dir = kbuild.output;
   record.build_dir = kbuild.output;
-  record.artifacts = {kbuild.output / "vmlinux", baseline.bzimage, log.file};
+  record.artifacts = {kbuild.output / "vmlinux", built.bzimage, log.file};
   record.finished = pipeline::utc_timestamp();
   KPGO_TRY(manifest.save());
-  return baseline;
+  return built;
+}
+
+// The workdir's profile a variant is built with, stored by content; nullopt for none.
+Result<std::optional<pipeline::StoredProfile>> variant_profile(const Variant& variant,
+                                                               const pipeline::Manifest& manifest) {
+  const pipeline::State& state = manifest.state();
+  std::optional<fs::path> profile;
+  if (variant.profile == Variant::Profile::pgo) {
+    if (!state.merge) return fail("variant {}: the workdir has no merged profile", variant.name);
+    profile = state.merge->output;
+  } else if (variant.profile == Variant::Profile::cspgo) {
+    if (!state.cs || state.cs->finished.empty()) {
+      return fail("variant {}: the workdir has no CSPGO profile; kpgo run --cs makes it",
+                  variant.name);
+    }
+    profile = state.cs->profile;
+  }
+  if (!profile) return std::optional<pipeline::StoredProfile>{};
+  KPGO_TRY_BIND(stored, pipeline::store_by_content(*profile, manifest.workdir(), false));
+  return std::optional<pipeline::StoredProfile>{*stored};
+}
+
+pipeline::VariantBuildState& variant_record(pipeline::State& state, const std::string& name) {
+  for (auto& build : state.variant_builds) {
+    if (build.name == name) return build;
+  }
+  state.variant_builds.emplace_back().name = name;
+  return state.variant_builds.back();
+}
+
+// Any other variant: its own build directory, WORKDIR/build-variant-NAME, built incrementally.
+Result<BuiltVariant> build_variant(const Variant& variant,
+                                   const std::optional<pipeline::StoredProfile>& profile,
+                                   const BenchOptions& options, ProcessRunner& runner,
+                                   pipeline::Manifest& manifest) {
+  const pipeline::InstrumentState& instrument = *manifest.state().instrument;
+  std::string directory = "build-variant-" + variant.name;
+  std::replace(directory.begin(), directory.end(), '+', '-');
+  std::vector<std::string> make_args = options.make_args;
+  if (profile) {
+    make_args = pipeline::profile_make_args(
+        make_args, profile->path, variant.lto != kernel::Lto::none && instrument.support == "kpgo");
+  }
+  kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / directory,
+                        instrument.llvm.value, instrument.arch,
+                        options.jobs,          make_args};
+  pipeline::VariantBuildState& record = variant_record(manifest.state(), variant.name);
+  kernel::BuildLog log{manifest.workdir() / "logs" / (directory + ".log"), variant.name,
+                       kernel::lto_memory_advice(variant.lto)};
+  std::string sha = profile ? profile->sha256 : "";
+  KPGO_TRY_BIND(configured,
+                pipeline::configure_uninstrumented(instrument.build_dir, variant.lto, kbuild,
+                                                   record.config_input, runner, log));
+  if (*configured || record.profile_sha256 != sha) {
+    record.finished.clear();
+    KPGO_TRY(manifest.save());
+  }
+  uintmax_t log_before = size_or_zero(log.file);
+  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY(kernel::install_modules(kbuild, runner, log));
+  // clang reports a promoted call only when it compiles: a build that compiled nothing keeps
+  // the count and the cost of the one that did.
+  if (compiled_since(log.file, log_before)) {
+    record.promoted_indirect_calls =
+        pipeline::count_promotions(read_text_or_empty(log.file).substr(log_before));
+    record.build_cost = cost_of(*cost);
+  }
+  record.build_dir = kbuild.output;
+  record.profile_sha256 = sha;
+  record.finished = pipeline::utc_timestamp();
+  KPGO_TRY(manifest.save());
+  KPGO_TRY_BIND(arch, kernel::kernel_arch(instrument.arch));
+  BuiltVariant built = described(variant, sha);
+  built.bzimage = kbuild.output / arch->image;
+  built.state.build_dir = kbuild.output;
+  built.state.promoted_indirect_calls = record.promoted_indirect_calls;
+  built.state.build_cost = record.build_cost;
+  return built;
+}
+
+// The optimized kernel, as the variant it is.
+BuiltVariant optimized_variant(const Variant& variant, const pipeline::OptimizeState& optimized) {
+  BuiltVariant built = described(variant, optimized.profile_sha256);
+  built.bzimage = optimized.artifacts.bzimage;
+  built.state.build_dir = optimized.build_dir;
+  built.state.promoted_indirect_calls = optimized.promoted_indirect_calls;
+  built.state.build_cost = optimized.build_cost;
+  return built;
+}
+
+// Builds a variant, or finds it built: the optimized kernel when it is that variant, the
+// baseline build for no profile and the instrumented build's LTO.
+Result<BuiltVariant> variant_kernel(const Variant& variant, const BenchOptions& options,
+                                    ProcessRunner& runner, pipeline::Manifest& manifest) {
+  const pipeline::State& state = manifest.state();
+  KPGO_TRY_BIND(profile, variant_profile(variant, manifest));
+  const auto& optimized = *state.optimize;
+  if (*profile && optimized.lto == kernel::lto_name(variant.lto) &&
+      optimized.profile_sha256 == (*profile)->sha256) {
+    return optimized_variant(variant, optimized);
+  }
+  if (!*profile && state.instrument->lto == kernel::lto_name(variant.lto))
+    return build_baseline(variant, options, runner, manifest);
+  return build_variant(variant, *profile, options, runner, manifest);
+}
+
+// What bench compares without --variants: the optimized kernel, and the same build (its LTO)
+// without profile.
+std::vector<Variant> default_variants(const pipeline::State& state) {
+  const auto& optimized = *state.optimize;
+  kernel::Lto lto = kernel::parse_lto(optimized.lto).value_or(kernel::Lto::none);
+  std::string suffix = lto == kernel::Lto::thin   ? "+lto"
+                       : lto == kernel::Lto::full ? "+full-lto"
+                                                  : "";
+  bool cs = state.cs && !state.cs->finished.empty() &&
+            optimized.profile_sha256 == sha256_file(state.cs->profile).value_or("");
+  std::string plain = lto == kernel::Lto::thin   ? "lto"
+                      : lto == kernel::Lto::full ? "full-lto"
+                                                 : "baseline";
+  return {*parse_variant(plain), *parse_variant((cs ? "cspgo" : "pgo") + suffix)};
+}
+
+Result<std::vector<Variant>> chosen_variants(const BenchOptions& options,
+                                             const pipeline::State& state) {
+  if (options.variants.empty()) return default_variants(state);
+  std::vector<Variant> variants;
+  std::set<std::string> seen;
+  for (const auto& name : options.variants) {
+    KPGO_TRY_BIND(variant, parse_variant(name));
+    if (!seen.insert(variant->name).second) return fail("--variants names {} twice", name);
+    variants.push_back(*variant);
+  }
+  if (variants.size() < 2) return fail("--variants needs at least two kernels to compare");
+  return variants;
 }
 
 // Workloads the collected profiles came from: their scripts, and their labels (a workload's
@@ -62,20 +229,30 @@ std::vector<std::string> trained_workloads(const pipeline::State& state) {
   return trained;
 }
 
-// The layout check: a profile that shaped nothing leaves the code where the baseline has it.
-Result<> check_layouts(const fs::path& baseline_object, const pipeline::OptimizeState& optimized,
-                       BenchOutcome& outcome) {
-  KPGO_TRY_BIND(baseline_layout, kernel::read_text_layout(baseline_object));
-  KPGO_TRY_BIND(pgo_layout, kernel::read_text_layout(optimized.build_dir / "vmlinux.o"));
-  outcome.baseline_layout = *baseline_layout;
-  outcome.pgo_layout = *pgo_layout;
-  outcome.promoted_calls = optimized.promoted_indirect_calls;
-  if (pgo_layout->hot != baseline_layout->hot || pgo_layout->unlikely != baseline_layout->unlikely)
-    return {};
-  return fail(
-      "the PGO kernel's code layout is the baseline's ({} hot, {} unlikely functions): "
-      "the profile shaped nothing; see {}",
-      pgo_layout->hot, pgo_layout->unlikely, optimized.artifacts.log.string());
+// The layout check: a profile that shaped nothing leaves the code where the same build without
+// profile (else the reference) has it.
+Result<> check_layouts(const std::vector<Variant>& variants, std::vector<BuiltVariant>& built) {
+  for (auto& kernel : built) {
+    KPGO_TRY_BIND(layout, kernel::read_text_layout(kernel.state.build_dir / "vmlinux.o"));
+    kernel.state.layout = *layout;
+  }
+  for (size_t v = 0; v < variants.size(); ++v) {
+    if (variants[v].profile == Variant::Profile::none) continue;
+    size_t against = 0;
+    for (size_t u = 0; u < variants.size(); ++u) {
+      if (variants[u].profile == Variant::Profile::none && variants[u].lto == variants[v].lto)
+        against = u;
+    }
+    const auto& mine = built[v].state.layout;
+    const auto& theirs = built[against].state.layout;
+    if (mine.hot != theirs.hot || mine.unlikely != theirs.unlikely) continue;
+    return fail(
+        "the {} kernel's code layout is the {} kernel's ({} hot, {} unlikely functions): the "
+        "profile shaped nothing; see the build log in {}",
+        variants[v].name, variants[against].name, mine.hot, mine.unlikely,
+        built[v].state.build_dir.string());
+  }
+  return {};
 }
 
 pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcome& outcome) {
@@ -84,35 +261,15 @@ pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcom
   record.machine = outcome.machine;
   record.method = outcome.method;
   record.metrics = outcome.metrics;
-  record.baseline_layout = outcome.baseline_layout;
-  record.pgo_layout = outcome.pgo_layout;
-  record.promoted_indirect_calls = outcome.promoted_calls;
-  for (const auto& measured : outcome.workloads) {
-    pipeline::BenchWorkloadState workload{measured.name, measured.trained, measured.figures};
-    for (auto& [metric, figures] : workload.figures) figures.ratio = median_ratio(figures);
-    record.workloads.push_back(std::move(workload));
-  }
-  record.baseline_boot_seconds = outcome.baseline_boot_seconds;
-  record.pgo_boot_seconds = outcome.pgo_boot_seconds;
+  record.variants = outcome.variants;
+  record.comparisons = outcome.comparisons;
+  for (const auto& measured : outcome.workloads)
+    record.workloads.push_back({measured.name, measured.trained, measured.figures});
   record.finished = pipeline::utc_timestamp();
   return record;
 }
 
-}  // namespace
-
-uint64_t median_of(std::vector<uint64_t> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[(values.size() - 1) / 2];
-}
-
-double median_ratio(const pipeline::BenchFigures& figures) {
-  uint64_t base = median_of(figures.baseline);
-  return base ? static_cast<double>(median_of(figures.pgo)) / static_cast<double>(base) : 0.0;
-}
-
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
-                           pipeline::Manifest& manifest) {
+Result<> check_request(const BenchOptions& options, const pipeline::Manifest& manifest) {
   const auto& optimized = manifest.state().optimize;
   if (!manifest.state().instrumented() || !optimized || optimized->finished.empty()) {
     return fail(
@@ -126,13 +283,13 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
     return fail("--ssh needs --boot-command: how to install and boot a kernel on {}",
                 options.ssh->host);
   }
-  BenchOptions measured = options;
-  measured.qemu.arch = manifest.state().instrument->arch;
-  BenchOutcome outcome;
-  KPGO_TRY_BIND(baseline, build_baseline(options, runner, manifest));
-  KPGO_TRY(check_layouts(baseline->vmlinux_o, *optimized, outcome));
+  return {};
+}
 
-  auto trained = trained_workloads(manifest.state());
+std::vector<WorkloadFigures> workload_entries(const BenchOptions& options,
+                                              const pipeline::State& state) {
+  auto trained = trained_workloads(state);
+  std::vector<WorkloadFigures> workloads;
   for (const auto& workload : options.workloads) {
     WorkloadFigures figures;
     figures.name = workload.name;
@@ -141,11 +298,110 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
     figures.trained =
         std::find(trained.begin(), trained.end(), script) != trained.end() ||
         std::find(trained.begin(), trained.end(), "label:" + workload.name) != trained.end();
-    outcome.workloads.push_back(figures);
+    workloads.push_back(figures);
   }
+  return workloads;
+}
 
-  const BenchKernels kernels{{{"baseline", baseline->bzimage, baseline->build_dir, false},
-                              {"pgo", optimized->artifacts.bzimage, optimized->build_dir, true}}};
+}  // namespace
+
+Result<Variant> parse_variant(std::string_view name) {
+  static const std::map<std::string, std::pair<Variant::Profile, kernel::Lto>> kKnown = {
+      {"baseline", {Variant::Profile::none, kernel::Lto::none}},
+      {"lto", {Variant::Profile::none, kernel::Lto::thin}},
+      {"full-lto", {Variant::Profile::none, kernel::Lto::full}},
+      {"pgo", {Variant::Profile::pgo, kernel::Lto::none}},
+      {"pgo+lto", {Variant::Profile::pgo, kernel::Lto::thin}},
+      {"pgo+full-lto", {Variant::Profile::pgo, kernel::Lto::full}},
+      {"cspgo", {Variant::Profile::cspgo, kernel::Lto::none}},
+      {"cspgo+lto", {Variant::Profile::cspgo, kernel::Lto::thin}},
+      {"cspgo+full-lto", {Variant::Profile::cspgo, kernel::Lto::full}},
+  };
+  auto found = kKnown.find(std::string(name));
+  if (found == kKnown.end()) {
+    std::string known;
+    for (const auto& [known_name, kind] : kKnown) known += (known.empty() ? "" : ", ") + known_name;
+    return fail("variant '{}' is not one kpgo builds; it knows {}", name, known);
+  }
+  return Variant{found->first, found->second.first, found->second.second};
+}
+
+std::string profile_name(Variant::Profile profile) {
+  switch (profile) {
+    case Variant::Profile::pgo:
+      return "pgo";
+    case Variant::Profile::cspgo:
+      return "cspgo";
+    case Variant::Profile::none:
+      break;
+  }
+  return "none";
+}
+
+std::vector<pipeline::BenchComparison> comparisons_of(const std::vector<Variant>& variants) {
+  std::vector<pipeline::BenchComparison> comparisons;
+  auto add = [&](const Variant& variant, const Variant& against) {
+    pipeline::BenchComparison comparison{variant.name, against.name};
+    if (variant.name != against.name &&
+        std::find(comparisons.begin(), comparisons.end(), comparison) == comparisons.end())
+      comparisons.push_back(comparison);
+  };
+  for (size_t v = 1; v < variants.size(); ++v) add(variants[v], variants[0]);
+  for (const auto& variant : variants) {
+    for (const auto& other : variants) {
+      if (other.lto != variant.lto) continue;
+      bool plain = other.profile == Variant::Profile::none;
+      bool first_stage = other.profile == Variant::Profile::pgo;
+      if ((variant.profile != Variant::Profile::none && plain) ||
+          (variant.profile == Variant::Profile::cspgo && first_stage))
+        add(variant, other);
+    }
+  }
+  return comparisons;
+}
+
+uint64_t median_of(std::vector<uint64_t> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[(values.size() - 1) / 2];
+}
+
+double median_ratio(const std::map<std::string, std::vector<uint64_t>>& figures,
+                    const std::string& variant, const std::string& against) {
+  auto mine = figures.find(variant);
+  auto theirs = figures.find(against);
+  if (mine == figures.end() || theirs == figures.end()) return 0.0;
+  uint64_t base = median_of(theirs->second);
+  return base ? static_cast<double>(median_of(mine->second)) / static_cast<double>(base) : 0.0;
+}
+
+Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
+                           pipeline::Manifest& manifest) {
+  KPGO_TRY(check_request(options, manifest));
+  KPGO_TRY_BIND(variants, chosen_variants(options, manifest.state()));
+  BenchOptions measured = options;
+  measured.qemu.arch = manifest.state().instrument->arch;
+
+  std::vector<BuiltVariant> built;
+  for (const auto& variant : *variants) {
+    // Without --variants the profiled kernel is the optimized one, whatever profile it had.
+    if (options.variants.empty() && variant.profile != Variant::Profile::none) {
+      built.push_back(optimized_variant(variant, *manifest.state().optimize));
+      continue;
+    }
+    KPGO_TRY_BIND(kernel, variant_kernel(variant, options, runner, manifest));
+    built.push_back(std::move(*kernel));
+  }
+  KPGO_TRY(check_layouts(*variants, built));
+
+  BenchOutcome outcome;
+  outcome.comparisons = comparisons_of(*variants);
+  outcome.workloads = workload_entries(options, manifest.state());
+  BenchKernels kernels;
+  for (size_t v = 0; v < built.size(); ++v) {
+    outcome.variants.push_back(built[v].state);
+    kernels.push_back({built[v].state.name, built[v].bzimage, built[v].state.build_dir, v});
+  }
   KPGO_TRY(options.ssh ? run_ssh_rounds(measured, kernels, runner, manifest, outcome)
                        : run_qemu_rounds(measured, kernels, runner, manifest, outcome));
   manifest.state().bench = bench_record(options, outcome);

@@ -37,8 +37,8 @@ std::vector<pipeline::BenchMetric> qemu_metrics(const std::string& arch, const s
   };
 }
 
-void add_round(WorkloadFigures& figures, bool pgo, const targets::MeterCounts& counts,
-               uint64_t clock_ticks) {
+void add_round(WorkloadFigures& figures, const std::string& variant,
+               const targets::MeterCounts& counts, uint64_t clock_ticks) {
   const std::pair<const char*, uint64_t> values[] = {
       {"kernel_instructions", counts.kernel_instructions},
       {"kernel_icache_misses", counts.kernel_icache_misses},
@@ -47,10 +47,7 @@ void add_round(WorkloadFigures& figures, bool pgo, const targets::MeterCounts& c
       {"user_icache_misses", counts.user_icache_misses},
       {"guest_clock_ticks", clock_ticks},
   };
-  for (const auto& [metric, value] : values) {
-    auto& per_round = figures.figures[metric];
-    (pgo ? per_round.pgo : per_round.baseline).push_back(value);
-  }
+  for (const auto& [metric, value] : values) figures.figures[metric][variant].push_back(value);
 }
 
 // The guest image: the stopwatch, each workload's script at /kpgo/w/NAME.sh and its files, and
@@ -136,7 +133,7 @@ Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, un
   qemu.plugin = targets::meter_plugin_option(plugin, report);
   KPGO_TRY_BIND(seconds, targets::run_guest(qemu, image, scratch / kernel.name,
                                             options.timeout_seconds, runner));
-  (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(*seconds);
+  outcome.variants[kernel.index].boot_seconds.push_back(*seconds);
   KPGO_TRY_BIND(meter, targets::read_meter_report(report));
   if (meter->windows.size() != outcome.workloads.size()) {
     return fail("the meter saw {} workload windows on the {} kernel, not {}; report {}",
@@ -146,7 +143,7 @@ Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, un
   for (size_t w = 0; w < outcome.workloads.size(); ++w) {
     WorkloadFigures& figures = outcome.workloads[w];
     KPGO_TRY_BIND(ticks, clock_ticks_of(console, figures.name, kernel, qemu.log));
-    add_round(figures, kernel.pgo, meter->windows[w], *ticks);
+    add_round(figures, kernel.name, meter->windows[w], *ticks);
   }
   if (outcome.metrics.empty()) outcome.metrics = qemu_metrics(options.qemu.arch, meter->cache);
   return {};
@@ -177,7 +174,7 @@ Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernel
     images.push_back(std::move(*image));
   }
   for (unsigned round = 1; round <= options.rounds; ++round) {
-    for (unsigned slot = 0; slot < 2; ++slot) {
+    for (size_t slot = 0; slot < kernels.size(); ++slot) {
       const BenchKernel& kernel = kernel_for(kernels, round, slot);
       spdlog::info("round {} of {}: {} kernel", round, options.rounds, kernel.name);
       KPGO_TRY(measure_boot(with_userland, kernel, round, images[&kernel - kernels.data()], *plugin,

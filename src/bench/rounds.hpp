@@ -4,26 +4,26 @@
 // The two ways kpgo bench boots its kernels, round after round: QEMU with -icount, or the user's
 // own machine over ssh. Both fill the outcome's per-round figures.
 
-#include <array>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "kpgo/bench/bench.hpp"
 
 namespace kpgo::bench {
 
 struct BenchKernel {
-  std::string name;  // "baseline" or "pgo"
+  std::string name;  // the variant's
   std::filesystem::path bzimage;
   std::filesystem::path build_dir;
-  bool pgo = false;
+  size_t index = 0;  // into BenchOutcome::variants
 };
-using BenchKernels = std::array<BenchKernel, 2>;
+using BenchKernels = std::vector<BenchKernel>;
 
-// The kernel that boots `slot` (0 or 1) of `round` (1-based): the order alternates per round, so
-// that neither kernel always runs first.
-inline const BenchKernel& kernel_for(const BenchKernels& kernels, unsigned round, unsigned slot) {
-  return kernels[round % 2 ? slot : 1 - slot];
+// The kernel that boots `slot` of `round` (1-based): the order rotates by one per round, so that
+// no kernel always runs first (two alternate).
+inline const BenchKernel& kernel_for(const BenchKernels& kernels, unsigned round, size_t slot) {
+  return kernels[(slot + round - 1) % kernels.size()];
 }
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,

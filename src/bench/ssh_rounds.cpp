@@ -130,22 +130,24 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
   outcome.method = "ssh: wall time of each workload, read on the machine (date +%s%N)";
   outcome.metrics = {{"wall_ns", "nanoseconds", "wall time of the workload on the machine"}};
 
-  std::array<kernel::KernelIdentity, 2> identities;
-  for (size_t k = 0; k < kernels.size(); ++k) {
-    KPGO_TRY_BIND(identity, kernel::read_bzimage_identity(kernels[k].bzimage));
-    identities[k] = *identity;
-  }
-  if (identities[0] == identities[1]) {
-    spdlog::warn(
-        "the baseline and PGO kernels both say '{}': kpgo cannot tell which one booted "
-        "and trusts the boot command",
-        describe(identities[0]));
+  std::vector<kernel::KernelIdentity> identities;
+  for (const auto& kernel : kernels) {
+    KPGO_TRY_BIND(identity, kernel::read_bzimage_identity(kernel.bzimage));
+    for (size_t other = 0; other < identities.size(); ++other) {
+      if (identities[other] == *identity) {
+        spdlog::warn(
+            "the {} and {} kernels both say '{}': kpgo cannot tell which one booted and "
+            "trusts the boot command",
+            kernels[other].name, kernel.name, describe(*identity));
+      }
+    }
+    identities.push_back(*identity);
   }
 
   for (unsigned round = 1; round <= options.rounds; ++round) {
-    for (unsigned slot = 0; slot < 2; ++slot) {
+    for (size_t slot = 0; slot < kernels.size(); ++slot) {
       const BenchKernel& kernel = kernel_for(kernels, round, slot);
-      const auto& wanted = identities[&kernel == &kernels[0] ? 0 : 1];
+      const auto& wanted = identities[&kernel - kernels.data()];
       spdlog::info("round {} of {}: booting the {} kernel on {}", round, options.rounds,
                    kernel.name, machine->machine());
       auto started = std::chrono::steady_clock::now();
@@ -154,7 +156,7 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
       KPGO_TRY(boot(ssh, kernel, wanted, *machine, log, runner));
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      (kernel.pgo ? outcome.pgo_boot_seconds : outcome.baseline_boot_seconds).push_back(seconds);
+      outcome.variants[kernel.index].boot_seconds.push_back(seconds);
 
       for (size_t w = 0; w < options.workloads.size(); ++w) {
         const auto& workload = options.workloads[w];
@@ -174,8 +176,7 @@ Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels
           return fail("workload {} failed on the {} kernel on {} (exit {}); its last lines:\n{}",
                       workload.name, kernel.name, machine->machine(), timing->status, ran->err);
         }
-        auto& figures = outcome.workloads[w].figures["wall_ns"];
-        (kernel.pgo ? figures.pgo : figures.baseline).push_back(timing->ns);
+        outcome.workloads[w].figures["wall_ns"][kernel.name].push_back(timing->ns);
       }
     }
   }

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/kernel/build.hpp"
 #include "kpgo/pipeline/collect.hpp"
 
 namespace kpgo::cli {
@@ -28,39 +29,86 @@ struct BenchArgs {
   std::string boot_command;
   unsigned boot_timeout = 600;
   std::vector<std::string> make_args;
+  std::vector<std::string> variants;
 };
 
-void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
-  const auto& b = outcome.baseline_layout;
-  const auto& p = outcome.pgo_layout;
-  fmt::print("code layout (vmlinux.o)     baseline        pgo\n");
-  fmt::print("  functions               {:>10} {:>10}\n", b.functions, p.functions);
-  fmt::print("  in .text.hot            {:>10} {:>10}\n", b.hot, p.hot);
-  fmt::print("  in .text.unlikely       {:>10} {:>10}\n", b.unlikely, p.unlikely);
-  fmt::print("  promoted indirect calls {:>10} {:>10}\n\n", 0, outcome.promoted_calls);
-  for (const auto& metric : outcome.metrics) {
-    fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit, rounds);
-    fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8}\n", "workload", "trained", "baseline", "pgo",
-               "pgo/base");
-    for (const auto& w : outcome.workloads) {
-      auto found = w.figures.find(metric.name);
-      if (found == w.figures.end()) continue;
-      const auto& f = found->second;
-      fmt::print("  {:<12} {:>8} {:>16} {:>16} {:>8.3f}\n", w.name, w.trained ? "yes" : "no",
-                 bench::median_of(f.baseline), bench::median_of(f.pgo), bench::median_ratio(f));
+std::string comparison_name(const pipeline::BenchComparison& comparison) {
+  return comparison.variant + "/" + comparison.against;
+}
+
+// One column per variant: how each was built, and where its code went.
+void print_variants(const bench::BenchOutcome& outcome) {
+  auto row = [&](const char* label, auto value) {
+    fmt::print("  {:<24}", label);
+    for (const auto& v : outcome.variants) fmt::print(" {:>14}", value(v));
+    fmt::print("\n");
+  };
+  fmt::print("{:<26}", "kernels");
+  for (const auto& v : outcome.variants) fmt::print(" {:>14}", v.name);
+  fmt::print("\n");
+  row("LTO", [](const auto& v) { return v.lto; });
+  row("profile", [](const auto& v) { return v.profile; });
+  row("functions (vmlinux.o)", [](const auto& v) { return v.layout.functions; });
+  row("in .text.hot", [](const auto& v) { return v.layout.hot; });
+  row("in .text.unlikely", [](const auto& v) { return v.layout.unlikely; });
+  row("promoted indirect calls", [](const auto& v) { return v.promoted_indirect_calls; });
+  // From the last make that compiled it (a resumed build counts only its last part).
+  row("build time", [](const auto& v) {
+    return v.build_cost.seconds ? fmt::format("{:.0f} s", v.build_cost.seconds) : "-";
+  });
+  row("build peak memory", [](const auto& v) {
+    return v.build_cost.peak_memory_kib ? kernel::memory_text(v.build_cost.peak_memory_kib) : "-";
+  });
+  fmt::print("\n");
+}
+
+// Per metric: each variant's median per workload, then the ratios of the comparisons.
+void print_metric(const bench::BenchOutcome& outcome, const pipeline::BenchMetric& metric,
+                  unsigned rounds) {
+  fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit, rounds);
+  fmt::print("  {:<12} {:>8}", "workload", "trained");
+  for (const auto& v : outcome.variants) fmt::print(" {:>14}", v.name);
+  fmt::print("\n");
+  for (const auto& w : outcome.workloads) {
+    auto found = w.figures.find(metric.name);
+    if (found == w.figures.end()) continue;
+    fmt::print("  {:<12} {:>8}", w.name, w.trained ? "yes" : "no");
+    for (const auto& v : outcome.variants) {
+      auto figures = found->second.find(v.name);
+      fmt::print(" {:>14}", figures == found->second.end() ? 0 : bench::median_of(figures->second));
     }
     fmt::print("\n");
   }
+  fmt::print("  {:<21}", "ratio (below 1: less)");
+  for (const auto& c : outcome.comparisons)
+    fmt::print(" {:>{}}", comparison_name(c), std::max<size_t>(8, comparison_name(c).size()));
+  fmt::print("\n");
+  for (const auto& w : outcome.workloads) {
+    auto found = w.figures.find(metric.name);
+    if (found == w.figures.end()) continue;
+    fmt::print("  {:<21}", w.name);
+    for (const auto& c : outcome.comparisons) {
+      fmt::print(" {:>{}.3f}", bench::median_ratio(found->second, c.variant, c.against),
+                 std::max<size_t>(8, comparison_name(c).size()));
+    }
+    fmt::print("\n");
+  }
+  fmt::print("\n");
+}
+
+void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
+  print_variants(outcome);
+  for (const auto& metric : outcome.metrics) print_metric(outcome, metric, rounds);
   auto median_seconds = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[(v.size() - 1) / 2];
   };
   fmt::print("{}", outcome.machine == "qemu"
-                       ? "host wall time of a boot (noisier: TCG, host load)\n"
-                       : "time from the boot command until the kernel answered\n");
-  fmt::print("  baseline {:.1f} s, pgo {:.1f} s (medians)\n",
-             median_seconds(outcome.baseline_boot_seconds),
-             median_seconds(outcome.pgo_boot_seconds));
+                       ? "host wall time of a boot, median (noisier: TCG, host load)\n "
+                       : "time from the boot command until the kernel answered, median\n ");
+  for (const auto& v : outcome.variants)
+    fmt::print(" {} {:.1f} s", v.name, median_seconds(v.boot_seconds));
+  fmt::print("\n");
 }
 
 Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
@@ -80,6 +128,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   options.timeout_seconds = args.timeout;
   options.qemu = args.guest;
   options.make_args = args.make_args;
+  options.variants = args.variants;
   if (!args.ssh.empty()) {
     options.ssh =
         bench::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
@@ -101,15 +150,22 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* app = parent.add_subcommand(
       "bench",
-      "Measure the PGO kernel against a baseline built without profile, in QEMU or over ssh");
+      "Measure the PGO kernel against a baseline built without profile, or any set of variants "
+      "(LTO, CSPGO), in QEMU or over ssh");
   app->add_option("--workdir", args->workdir, "The workdir of kpgo run")->capture_default_str();
   app->add_option("--workload", args->workloads,
                   "A shell script, or the name of one in configs/workloads (repeatable; default: "
                   "the suite: default, on which the default profile trains, and archive, sched, "
                   "net, io, exec and mm, which it does not; x86_64 guests run the last five in a "
                   "Debian userland; arm64 guests and --ssh have default and archive)");
-  app->add_option("--rounds", args->rounds, "Boots of each kernel, alternating")
-      ->capture_default_str();
+  app->add_option("--rounds", args->rounds, "Boots of each kernel, in turn")->capture_default_str();
+  app->add_option("--variants", args->variants,
+                  "Kernels to compare, the first the reference (a,b,c or repeated): baseline, "
+                  "lto, full-lto (no profile); pgo (the profile), cspgo (both stages of kpgo run "
+                  "--cs), each alone or +lto or +full-lto; each built once, incrementally, from "
+                  "the instrumented build's source and .config (default: the optimized kernel "
+                  "and the same build without profile)")
+      ->delimiter(',');
   auto* qemu =
       app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");
   auto* ssh =
@@ -123,17 +179,19 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option(
       "--boot-command", args->boot_command,
       "Shell command run here to install and boot a kernel on the --ssh machine; it gets "
-      "KPGO_KERNEL (baseline|pgo), KPGO_BZIMAGE, KPGO_BUILD_DIR, KPGO_RELEASE, "
+      "KPGO_KERNEL (the variant's name, e.g. baseline or pgo), KPGO_BZIMAGE, KPGO_BUILD_DIR, "
+      "KPGO_RELEASE, "
       "KPGO_VERSION and KPGO_SSH_HOST, and may return before the reboot ends");
   app->add_option("--boot-timeout", args->boot_timeout,
                   "Seconds for the boot command and for the machine to answer with the kernel")
       ->capture_default_str();
   app->add_option("-j,--jobs", args->jobs,
-                  "make -j for the baseline (default: the number of CPUs)");
+                  "make -j for the kernels bench builds (default: the number of CPUs)");
   add_qemu_options(*app, args->guest, "QEMU guest", {.cpus = false, .accel = false});
   app->add_option("--timeout", args->timeout, "Seconds for one boot and its workloads")
       ->capture_default_str();
-  app->add_option("make_args", args->make_args, "After --: more arguments for make (the baseline)");
+  app->add_option("make_args", args->make_args,
+                  "After --: more arguments for make (the kernels bench builds)");
   return {app, [args, &globals] { return run_bench(*args, globals); }};
 }
 

@@ -112,6 +112,8 @@ json optimize_json(const pipeline::OptimizeOutcome& outcome) {
           {"rebuilt", outcome.rebuilt},
           {"booted", outcome.booted},
           {"lto", outcome.lto},
+          {"build_seconds", outcome.build_cost.seconds},
+          {"build_peak_memory_kib", outcome.build_cost.peak_memory_kib},
           {"report", report_json(outcome.report)},
           {"layout", layout},
           {"commands", commands_json(outcome.commands)}};
@@ -140,32 +142,47 @@ json bench_json(const bench::BenchOutcome& outcome) {
   json metrics = json::array();
   for (const auto& m : outcome.metrics)
     metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"what", m.what}});
+  json variants = json::array();
+  for (const auto& v : outcome.variants) {
+    variants.push_back({{"name", v.name},
+                        {"lto", v.lto},
+                        {"profile", v.profile},
+                        {"build_dir", v.build_dir.string()},
+                        {"layout", layout_json(v.layout)},
+                        {"promoted_indirect_calls", v.promoted_indirect_calls},
+                        {"build_seconds", v.build_cost.seconds},
+                        {"build_peak_memory_kib", v.build_cost.peak_memory_kib},
+                        {"boot_seconds", v.boot_seconds}});
+  }
+  json comparisons = json::array();
+  for (const auto& c : outcome.comparisons)
+    comparisons.push_back({{"variant", c.variant}, {"against", c.against}});
   json workloads = json::array();
   for (const auto& w : outcome.workloads) {
     json figures = json::array();
     for (const auto& metric : outcome.metrics) {
       auto found = w.figures.find(metric.name);
       if (found == w.figures.end()) continue;
-      const auto& f = found->second;
-      figures.push_back({{"metric", metric.name},
-                         {"baseline", f.baseline},
-                         {"pgo", f.pgo},
-                         {"baseline_median", bench::median_of(f.baseline)},
-                         {"pgo_median", bench::median_of(f.pgo)},
-                         {"ratio", bench::median_ratio(f)}});
+      json rounds = json::array();
+      for (const auto& v : outcome.variants) {
+        auto per_round = found->second.find(v.name);
+        if (per_round == found->second.end()) continue;
+        rounds.push_back({{"variant", v.name},
+                          {"figures", per_round->second},
+                          {"median", bench::median_of(per_round->second)}});
+      }
+      json ratios = json::array();
+      for (const auto& c : outcome.comparisons) {
+        ratios.push_back({{"variant", c.variant},
+                          {"against", c.against},
+                          {"ratio", bench::median_ratio(found->second, c.variant, c.against)}});
+      }
+      figures.push_back({{"metric", metric.name}, {"rounds", rounds}, {"ratios", ratios}});
     }
     workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"figures", figures}});
   }
-  return {{"machine", outcome.machine},
-          {"method", outcome.method},
-          {"metrics", metrics},
-          {"layout",
-           {{"baseline", layout_json(outcome.baseline_layout)},
-            {"pgo", layout_json(outcome.pgo_layout)},
-            {"promoted_indirect_calls", outcome.promoted_calls}}},
-          {"workloads", workloads},
-          {"boot_seconds",
-           {{"baseline", outcome.baseline_boot_seconds}, {"pgo", outcome.pgo_boot_seconds}}}};
+  return {{"machine", outcome.machine}, {"method", outcome.method},   {"metrics", metrics},
+          {"variants", variants},       {"comparisons", comparisons}, {"workloads", workloads}};
 }
 
 void print_json(json document) {

@@ -16,7 +16,7 @@
 namespace kpgo::cli {
 
 // Bumped when a field changes meaning or goes away; new fields do not bump it.
-inline constexpr unsigned kJsonSchema = 2;
+inline constexpr unsigned kJsonSchema = 3;
 
 nlohmann::json instrument_json(const pipeline::InstrumentOutcome& outcome);
 nlohmann::json collect_json(const pipeline::CollectOutcome& outcome);

@@ -31,6 +31,11 @@ void print_report(const pipeline::OptimizeOutcome& outcome) {
   fmt::print("optimized kernel {}\n  bzImage        {}\n  vmlinux        {}\n  profile        {}\n",
              outcome.rebuilt ? "built" : "up to date", outcome.bzimage.string(),
              outcome.vmlinux.string(), outcome.profdata.string());
+  if (outcome.rebuilt) {
+    fmt::print("  build          {:.0f} s, its largest process at {} (LTO {})\n",
+               outcome.build_cost.seconds, kernel::memory_text(outcome.build_cost.peak_memory_kib),
+               outcome.lto);
+  }
   fmt::print("profile match (clang's own diagnostics)\n");
   fmt::print("  functions      {}\n", r.functions);
   fmt::print("  with data      {} ({:.1f}%)\n", r.matched, share(r.matched, r.functions));

@@ -27,7 +27,31 @@ Command Kbuild::make(const std::vector<std::string>& targets) const {
   return command;
 }
 
-Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log) {
+bool says_out_of_memory(std::string_view line) {
+  for (std::string_view sign : {"Killed", "out of memory", "Out of memory", "bad_alloc",
+                                "Cannot allocate memory", "Error 137"}) {
+    if (line.find(sign) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::string memory_text(uint64_t kib) {
+  if (kib >= 1024 * 1024) return fmt::format("{:.1f} GiB", static_cast<double>(kib) / (1 << 20));
+  return fmt::format("{} MiB", (kib + 512) / 1024);
+}
+
+namespace {
+
+uint64_t physical_memory_kib() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 1024;
+}
+
+}  // namespace
+
+Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log) {
   std::error_code ec;
   fs::create_directories(log.file.parent_path(), ec);
   std::ofstream out(log.file, std::ios::app);
@@ -39,7 +63,9 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
   std::deque<std::string> errors;
   std::deque<std::string> tail;
   size_t steps = 0;
-  auto last_shown = std::chrono::steady_clock::now();
+  bool out_of_memory = false;
+  auto started = std::chrono::steady_clock::now();
+  auto last_shown = started;
   auto result = runner.stream(command, [&](std::string_view line) {
     out << line << '\n';
     tail.emplace_back(line);
@@ -49,6 +75,7 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
       errors.emplace_back(line);
       if (errors.size() > 25) errors.pop_front();
     }
+    out_of_memory = out_of_memory || says_out_of_memory(line);
     if (line.size() > 2 && line[0] == ' ' && line[1] == ' ') ++steps;
     auto now = std::chrono::steady_clock::now();
     if (now - last_shown > std::chrono::milliseconds(200)) {
@@ -60,13 +87,24 @@ Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog&
   clear_status();
   out.flush();
   if (!result) return tl::unexpected(result.error());
-  if (result->succeeded()) return {};
+  BuildCost cost{std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                 result->peak_memory_kib};
+  out << fmt::format("# kpgo: make took {:.0f} s; its largest process peaked at {}\n", cost.seconds,
+                     memory_text(cost.peak_memory_kib));
+  if (result->succeeded()) return cost;
   if (result->signal) {
     return fail("{} was interrupted (signal {}); run again to resume; log: {}", log.label,
                 result->signal, log.file.string());
   }
   std::string quoted;
   for (const auto& line : errors.empty() ? tail : errors) quoted += "\n  " + line;
+  if (out_of_memory) {
+    return fail(
+        "{} ran out of memory (make exited with {}): its largest process peaked at {} of the {} "
+        "this machine has; to need less: {}; log: {}{}",
+        log.label, result->exit_code, memory_text(cost.peak_memory_kib),
+        memory_text(physical_memory_kib()), log.memory_advice, log.file.string(), quoted);
+  }
   return fail("{} failed (make exited with {}); log: {}{}", log.label, result->exit_code,
               log.file.string(), quoted);
 }

@@ -107,4 +107,18 @@ std::string lto_refusal(const std::vector<ConfigEntry>& config, Lto lto) {
   return text;
 }
 
+std::string lto_memory_advice(Lto lto) {
+  switch (lto) {
+    case Lto::full:
+      return "ThinLTO (--lto thin) links the kernel in a fraction of full LTO's memory; or "
+             "--lto none, more memory, or swap";
+    case Lto::thin:
+      return "KLDFLAGS=--thinlto-jobs=1 (the link's backends one at a time instead of one per "
+             "CPU), fewer make jobs (-j1), more memory or swap; or --lto none";
+    case Lto::none:
+      break;
+  }
+  return "fewer make jobs (-j) or more memory (or swap)";
+}
+
 }  // namespace kpgo::kernel

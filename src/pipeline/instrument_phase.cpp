@@ -245,10 +245,8 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
     return outcome;
   }
 
-  kernel::BuildLog log{
-      fs::absolute(options.workdir) / "logs" / "instrument.log",
-      "instrument",
-  };
+  kernel::BuildLog log{fs::absolute(options.workdir) / "logs" / "instrument.log", "instrument",
+                       kernel::lto_memory_advice(config->lto.value_or(kernel::Lto::none))};
   KPGO_TRY(configure(*config, kbuild, runner, log));
   // From here until it finishes, the workdir has no instrumented kernel it vouches for.
   InstrumentState& record = ensure(manifest.state().instrument);
@@ -256,7 +254,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   record.finished.clear();
   KPGO_TRY(manifest.save());
 
-  KPGO_TRY(kernel::run_make(build, runner, log));
+  KPGO_TRY_BIND(cost, kernel::run_make(build, runner, log));
   outcome.vmlinux = kbuild.output / "vmlinux";
   outcome.bzimage = kbuild.output / arch->image;
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
@@ -264,6 +262,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY(install_modules(kbuild, runner, log, outcome));
   record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
                record);
+  record.build_cost = {cost->seconds, cost->peak_memory_kib};
   outcome.lto = record.lto;
   KPGO_TRY(manifest.save());
   return outcome;

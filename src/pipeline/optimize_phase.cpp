@@ -157,10 +157,13 @@ MatchReport match_report(
   // By name when the kernel's names are known, like the diagnostics; else its record count.
   report.functions = kernel_functions.empty() ? records : kernel_functions.size();
   report.matched = report.functions > unmatched.size() ? report.functions - unmatched.size() : 0;
-  for (const auto& name : contents.hot_functions) {
-    if (!in_kernel(plain_name(name))) continue;
+  // By name: a CSPGO profile has a context-sensitive record beside each function's own.
+  std::set<std::string> hot;
+  for (const auto& name : contents.hot_functions) hot.insert(plain_name(name));
+  for (const auto& name : hot) {
+    if (!in_kernel(name)) continue;
     ++report.hot;
-    if (!unmatched.count(plain_name(name))) ++report.hot_matched;
+    if (!unmatched.count(name)) ++report.hot_matched;
   }
   return report;
 }
@@ -348,6 +351,9 @@ void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
   record.report = outcome.report;
   record.layout = outcome.layout;
   record.promoted_indirect_calls = outcome.promoted_calls;
+  // A make that compiled nothing is no measure of what the build costs.
+  if (outcome.rebuilt)
+    record.build_cost = {outcome.build_cost.seconds, outcome.build_cost.peak_memory_kib};
   record.commands.clear();
   for (const auto& command : outcome.commands) record.commands.push_back(render_command(command));
   record.booted.clear();
@@ -359,17 +365,24 @@ void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
 Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::string& key,
                                        const fs::path& workdir, ProcessRunner& runner,
                                        OptimizeOutcome& outcome, kernel::BuildLog& log) {
-  log = {workdir / "logs" / ("optimize-" + key + ".log"), "optimize"};
+  log.file = workdir / "logs" / ("optimize-" + key + ".log");
   std::error_code ec;
   uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
-  KPGO_TRY(kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
   KPGO_TRY(kernel::install_modules(kbuild, runner, log));  // for guests that bench it
   std::string log_text = read_text_or_empty(log.file);
   outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
+  outcome.build_cost = *cost;
   return log_text;
 }
 
 }  // namespace
+
+std::vector<std::string> profile_make_args(std::vector<std::string> make_args,
+                                           const fs::path& profdata, bool link_flags) {
+  make_args = with_profile_flags(std::move(make_args), profdata);
+  return link_flags ? with_link_flags(std::move(make_args), profdata) : make_args;
+}
 
 Result<StoredProfile> store_by_content(const fs::path& profdata, const fs::path& workdir,
                                        bool dry_run) {
@@ -408,9 +421,8 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   }
   kernel::Lto lto =
       options.lto.value_or(kernel::parse_lto(instrument.lto).value_or(kernel::Lto::none));
-  std::vector<std::string> make_args = with_profile_flags(options.make_args, stored->path);
-  if (lto != kernel::Lto::none && instrument.support == "kpgo")
-    make_args = with_link_flags(std::move(make_args), stored->path);
+  std::vector<std::string> make_args = profile_make_args(
+      options.make_args, stored->path, lto != kernel::Lto::none && instrument.support == "kpgo");
   kernel::Kbuild kbuild{instrument.source,     fs::absolute(manifest.workdir()) / "build-optimized",
                         instrument.llvm.value, instrument.arch,
                         options.jobs,          make_args};
@@ -428,7 +440,8 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   record.report.reset();
   KPGO_TRY(manifest.save());
 
-  kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize"};
+  kernel::BuildLog log{manifest.workdir() / "logs" / "optimize.log", "optimize",
+                       kernel::lto_memory_advice(lto)};
   KPGO_TRY(configure_uninstrumented(instrument.build_dir, lto, kbuild, record.config_input, runner,
                                     log));
   record.lto = outcome.lto = kernel::lto_name(lto);

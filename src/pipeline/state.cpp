@@ -75,6 +75,7 @@ Result<> read(const json& value, const std::string& at, std::vector<T>& out);
 Result<> read(const json& value, const std::string& at, LlvmState& out);
 Result<> read(const json& value, const std::string& at, InstrumentArtifacts& out);
 Result<> read(const json& value, const std::string& at, KernelArtifacts& out);
+Result<> read(const json& value, const std::string& at, BuildCostState& out);
 Result<> read(const json& value, const std::string& at, kernel::TextLayout& out);
 Result<> read(const json& value, const std::string& at, ModuleState& out);
 Result<> read(const json& value, const std::string& at, InstrumentState& out);
@@ -87,8 +88,11 @@ Result<> read(const json& value, const std::string& at, BinaryMatch& out);
 Result<> read(const json& value, const std::string& at, OptimizeState& out);
 Result<> read(const json& value, const std::string& at, BaselineState& out);
 Result<> read(const json& value, const std::string& at, BenchMetric& out);
+Result<> read(const json& value, const std::string& at, BenchVariantState& out);
+Result<> read(const json& value, const std::string& at, BenchComparison& out);
 Result<> read(const json& value, const std::string& at, BenchWorkloadState& out);
 Result<> read(const json& value, const std::string& at, BenchState& out);
+Result<> read(const json& value, const std::string& at, VariantBuildState& out);
 
 template <typename T>
 Result<> field(const json& object, const std::string& at, const char* key, T& out,
@@ -155,11 +159,18 @@ Result<> read(const json& value, const std::string& at, InstrumentState& out) {
   KPGO_TRY(field(value, at, "config_sha256", out.config_sha256));
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
+  KPGO_TRY(field(value, at, "build_cost", out.build_cost));
   KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
   KPGO_TRY(field(value, at, "modules", out.modules));
   KPGO_TRY(field(value, at, "modules_dir", out.modules_dir));
   KPGO_TRY(field(value, at, "commands", out.commands));
   return field(value, at, "inputs_key", out.inputs_key);
+}
+
+Result<> read(const json& value, const std::string& at, BuildCostState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "seconds", out.seconds));
+  return field(value, at, "peak_memory_kib", out.peak_memory_kib);
 }
 
 Result<> read(const json& value, const std::string& at, CollectedProfile& out) {
@@ -244,6 +255,7 @@ Result<> read(const json& value, const std::string& at, OptimizeState& out) {
         field(*layout, at + ".layout", "promoted_indirect_calls", out.promoted_indirect_calls));
   }
   KPGO_TRY(field(value, at, "commands", out.commands));
+  KPGO_TRY(field(value, at, "build_cost", out.build_cost));
   KPGO_TRY(field(value, at, "config_input", out.config_input));
   KPGO_TRY(field(value, at, "lto", out.lto));
   KPGO_TRY(field(value, at, "vmlinux_build_id", out.vmlinux_build_id));
@@ -266,6 +278,7 @@ Result<> read(const json& value, const std::string& at, BaselineState& out) {
   KPGO_TRY(expect_object(value, at));
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, value.contains("finished")));
+  KPGO_TRY(field(value, at, "build_cost", out.build_cost));
   KPGO_TRY(field(value, at, "config_input", out.config_input));
   KPGO_TRY(field(value, at, "lto", out.lto));
   return field(value, at, "finished", out.finished);
@@ -279,13 +292,26 @@ Result<> read(const json& value, const std::string& at, BenchMetric& out) {
   return field(value, at, "what", out.what);
 }
 
-Result<> read(const json& value, const std::string& at, BenchFigures& out) {
+Result<> read(const json& value, const std::string& at, BenchVariantState& out) {
   KPGO_TRY(expect_object(value, at));
-  KPGO_TRY(field(value, at, "baseline", out.baseline));
-  KPGO_TRY(field(value, at, "pgo", out.pgo));
-  return field(value, at, "ratio", out.ratio);
+  KPGO_TRY(field(value, at, "name", out.name, true));
+  KPGO_TRY(field(value, at, "lto", out.lto));
+  KPGO_TRY(field(value, at, "profile", out.profile));
+  KPGO_TRY(field(value, at, "profile_sha256", out.profile_sha256));
+  KPGO_TRY(field(value, at, "build_dir", out.build_dir));
+  KPGO_TRY(field(value, at, "layout", out.layout));
+  KPGO_TRY(field(value, at, "promoted_indirect_calls", out.promoted_indirect_calls));
+  KPGO_TRY(field(value, at, "build_cost", out.build_cost));
+  return field(value, at, "boot_seconds", out.boot_seconds);
 }
 
+Result<> read(const json& value, const std::string& at, BenchComparison& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "variant", out.variant, true));
+  return field(value, at, "against", out.against, true);
+}
+
+// figures: {METRIC: {VARIANT: [one figure per round]}}
 Result<> read(const json& value, const std::string& at, BenchWorkloadState& out) {
   KPGO_TRY(expect_object(value, at));
   KPGO_TRY(field(value, at, "name", out.name, true));
@@ -294,8 +320,12 @@ Result<> read(const json& value, const std::string& at, BenchWorkloadState& out)
   if (figures == value.end()) return {};
   std::string where = at + ".figures";
   KPGO_TRY(expect_object(*figures, where));
-  for (const auto& [metric, entry] : figures->items())
-    KPGO_TRY(read(entry, where + "." + metric, out.figures[metric]));
+  for (const auto& [metric, variants] : figures->items()) {
+    KPGO_TRY(expect_object(variants, where + "." + metric));
+    for (const auto& [variant, rounds] : variants.items())
+      KPGO_TRY(
+          field(variants, where + "." + metric, variant.c_str(), out.figures[metric][variant]));
+  }
   return {};
 }
 
@@ -305,20 +335,20 @@ Result<> read(const json& value, const std::string& at, BenchState& out) {
   KPGO_TRY(field(value, at, "machine", out.machine));
   KPGO_TRY(field(value, at, "method", out.method));
   KPGO_TRY(field(value, at, "metrics", out.metrics));
-  if (auto layout = value.find("layout"); layout != value.end()) {
-    std::string where = at + ".layout";
-    KPGO_TRY(expect_object(*layout, where));
-    KPGO_TRY(field(*layout, where, "baseline", out.baseline_layout));
-    KPGO_TRY(field(*layout, where, "pgo", out.pgo_layout));
-    KPGO_TRY(field(*layout, where, "promoted_indirect_calls", out.promoted_indirect_calls));
-  }
+  KPGO_TRY(field(value, at, "variants", out.variants));
+  KPGO_TRY(field(value, at, "comparisons", out.comparisons));
   KPGO_TRY(field(value, at, "workloads", out.workloads));
-  if (auto boots = value.find("boot_seconds"); boots != value.end()) {
-    std::string where = at + ".boot_seconds";
-    KPGO_TRY(expect_object(*boots, where));
-    KPGO_TRY(field(*boots, where, "baseline", out.baseline_boot_seconds));
-    KPGO_TRY(field(*boots, where, "pgo", out.pgo_boot_seconds));
-  }
+  return field(value, at, "finished", out.finished);
+}
+
+Result<> read(const json& value, const std::string& at, VariantBuildState& out) {
+  KPGO_TRY(expect_object(value, at));
+  KPGO_TRY(field(value, at, "name", out.name, true));
+  KPGO_TRY(field(value, at, "build_dir", out.build_dir));
+  KPGO_TRY(field(value, at, "config_input", out.config_input));
+  KPGO_TRY(field(value, at, "profile_sha256", out.profile_sha256));
+  KPGO_TRY(field(value, at, "promoted_indirect_calls", out.promoted_indirect_calls));
+  KPGO_TRY(field(value, at, "build_cost", out.build_cost));
   return field(value, at, "finished", out.finished);
 }
 
@@ -359,9 +389,11 @@ Result<State> read_state(const json& top) {
   KPGO_TRY(section(top, "cs", state.cs));
   KPGO_TRY(section(top, "optimize", state.optimize));
   KPGO_TRY(section(top, "baseline", state.baseline));
-  // Version 1's bench section held one figure per workload; it is a record of a past
-  // measurement, not an input of any phase, so it is dropped (bench makes a new one).
-  if (version >= 2) KPGO_TRY(section(top, "bench", state.bench));
+  KPGO_TRY(field(top, "", "variant_builds", state.variant_builds));
+  // Versions 1 and 2 held a bench section of another layout (one figure per workload; then
+  // baseline and pgo only); it is a record of a past measurement, not an input of any phase, so
+  // it is dropped (bench makes a new one).
+  if (version >= 3) KPGO_TRY(section(top, "bench", state.bench));
   return state;
 }
 
@@ -369,6 +401,10 @@ Result<State> read_state(const json& top) {
 // once it happened.
 void put_when(json& object, const char* key, const std::string& timestamp) {
   if (!timestamp.empty()) object[key] = timestamp;
+}
+
+json to_json(const BuildCostState& cost) {
+  return {{"seconds", cost.seconds}, {"peak_memory_kib", cost.peak_memory_kib}};
 }
 
 json layout_json(const kernel::TextLayout& layout) {
@@ -398,6 +434,7 @@ json to_json(const InstrumentState& s) {
                 {"bzImage", s.artifacts.bzimage.string()},
                 {"config", s.artifacts.config.string()},
                 {"log", s.artifacts.log.string()}}},
+              {"build_cost", to_json(s.build_cost)},
               {"vmlinux_build_id", s.vmlinux_build_id},
               {"modules", modules},
               {"modules_dir", s.modules_dir.string()},
@@ -477,6 +514,7 @@ json to_json(const OptimizeState& s) {
               {"artifacts", artifacts_json(s.artifacts)},
               {"layout", layout},
               {"commands", s.commands},
+              {"build_cost", to_json(s.build_cost)},
               {"config_input", s.config_input},
               {"lto", s.lto},
               {"vmlinux_build_id", s.vmlinux_build_id},
@@ -500,6 +538,7 @@ json to_json(const CsState& s) {
 json to_json(const BaselineState& s) {
   json out = {{"build_dir", s.build_dir.string()},
               {"artifacts", artifacts_json(s.artifacts)},
+              {"build_cost", to_json(s.build_cost)},
               {"config_input", s.config_input},
               {"lto", s.lto}};
   put_when(out, "finished", s.finished);
@@ -510,24 +549,38 @@ json to_json(const BenchState& s) {
   json metrics = json::array();
   for (const auto& m : s.metrics)
     metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"what", m.what}});
-  json workloads = json::array();
-  for (const auto& w : s.workloads) {
-    json figures = json::object();
-    for (const auto& [metric, f] : w.figures)
-      figures[metric] = {{"baseline", f.baseline}, {"pgo", f.pgo}, {"ratio", f.ratio}};
-    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"figures", figures}});
+  json variants = json::array();
+  for (const auto& v : s.variants) {
+    variants.push_back({{"name", v.name},
+                        {"lto", v.lto},
+                        {"profile", v.profile},
+                        {"profile_sha256", v.profile_sha256},
+                        {"build_dir", v.build_dir.string()},
+                        {"layout", layout_json(v.layout)},
+                        {"promoted_indirect_calls", v.promoted_indirect_calls},
+                        {"build_cost", to_json(v.build_cost)},
+                        {"boot_seconds", v.boot_seconds}});
   }
-  json out = {
-      {"rounds", s.rounds},
-      {"machine", s.machine},
-      {"method", s.method},
-      {"metrics", metrics},
-      {"layout",
-       {{"baseline", layout_json(s.baseline_layout)},
-        {"pgo", layout_json(s.pgo_layout)},
-        {"promoted_indirect_calls", s.promoted_indirect_calls}}},
-      {"workloads", workloads},
-      {"boot_seconds", {{"baseline", s.baseline_boot_seconds}, {"pgo", s.pgo_boot_seconds}}}};
+  json comparisons = json::array();
+  for (const auto& c : s.comparisons)
+    comparisons.push_back({{"variant", c.variant}, {"against", c.against}});
+  json workloads = json::array();
+  for (const auto& w : s.workloads)
+    workloads.push_back({{"name", w.name}, {"trained", w.trained}, {"figures", w.figures}});
+  json out = {{"rounds", s.rounds},    {"machine", s.machine}, {"method", s.method},
+              {"metrics", metrics},    {"variants", variants}, {"comparisons", comparisons},
+              {"workloads", workloads}};
+  put_when(out, "finished", s.finished);
+  return out;
+}
+
+json to_json(const VariantBuildState& s) {
+  json out = {{"name", s.name},
+              {"build_dir", s.build_dir.string()},
+              {"config_input", s.config_input},
+              {"profile_sha256", s.profile_sha256},
+              {"promoted_indirect_calls", s.promoted_indirect_calls},
+              {"build_cost", to_json(s.build_cost)}};
   put_when(out, "finished", s.finished);
   return out;
 }
@@ -540,6 +593,10 @@ json to_json(const State& state) {
   if (state.cs) top["cs"] = to_json(*state.cs);
   if (state.optimize) top["optimize"] = to_json(*state.optimize);
   if (state.baseline) top["baseline"] = to_json(*state.baseline);
+  if (!state.variant_builds.empty()) {
+    top["variant_builds"] = json::array();
+    for (const auto& build : state.variant_builds) top["variant_builds"].push_back(to_json(build));
+  }
   if (state.bench) top["bench"] = to_json(*state.bench);
   return top;
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -382,6 +383,12 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   auto& problems = screening.problems;
   std::vector<size_t> job_index;
   MergeJob job = job_for(request, problems, job_index);
+  // Named before the temporary output exists: a crash from then on says what it interrupted.
+  std::optional<CurrentActivity> activity;
+  if (!job.inputs.empty()) {
+    activity.emplace(fmt::format("merging {} inputs (the first {}) into {}", job.inputs.size(),
+                                 job.inputs.front().path, request.output.string()));
+  }
   KPGO_TRY_BIND(file, AtomicFile::create(request.output));
   job.output_path = file->temp_path().string();
 
@@ -389,11 +396,9 @@ Result<MergeOutcome> merge_profiles(const MergeRequest& request, BackendSet& bac
   // Under `any` one bad input already decides the outcome: LLVM need not read the rest.
   size_t early_failures = request.inputs.size() - job.inputs.size();
   if (!job.inputs.empty() && (request.failure_mode != FailureMode::any || early_failures == 0)) {
-    CurrentActivity activity(fmt::format("merging {} inputs (the first {}) into {}",
-                                         job.inputs.size(), job.inputs.front().path,
-                                         request.output.string()));
     report = (*backend)->merge(job);
   }
+  activity.reset();
   for (const auto& failure : report.failures) problems[job_index[failure.input]] = failure.reason;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     if (!problems[i].empty()) outcome.skipped.push_back({request.inputs[i].path, problems[i]});

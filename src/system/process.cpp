@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,8 +182,10 @@ class SystemRunner final : public ProcessRunner {
       }
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    struct rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
     }
+    output.peak_memory_kib = static_cast<uint64_t>(usage.ru_maxrss);
     if (WIFSIGNALED(status)) {
       output.signal = WTERMSIG(status);
     } else {

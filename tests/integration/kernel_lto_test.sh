@@ -4,8 +4,9 @@
 # kpgo run --lto thin --cs builds the instrumented kernel with ThinLTO, collects, merges, builds
 # stage 2 of CSPGO (instrumented at the link, after inlining), collects again, merges both stages
 # byte-identically to llvm-profdata, and optimizes with ThinLTO and the merged profile, giving it
-# to the link too; no build log has an objtool warning. Refused before any build: --lto on a
-# config kbuild cannot build with LTO, and a profile of stage-2 records alone.
+# to the link too; no build log has an objtool warning. kpgo bench --variants then measures
+# lto, pgo+lto and cspgo+lto in one run. Refused before any build: --lto on a config kbuild
+# cannot build with LTO, and a profile of stage-2 records alone.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
@@ -82,6 +83,33 @@ pass
 optimize_log=$(ls -t "$workdir"/logs/optimize-*.log | head -1)
 grep 'Promote indirect call to' "$optimize_log" | grep -vq 'remark:' ||
   fail "no indirect call was promoted at the link ($optimize_log)"
+pass
+
+step "kpgo bench --variants lto,pgo+lto,cspgo+lto: each built once, measured in turn"
+"$KPGO" bench --json --workdir "$workdir" --variants lto,pgo+lto,cspgo+lto --workload default \
+  --rounds 1 > "$TEST_LOGS/bench.json" 2> "$TEST_LOGS/bench.err" ||
+  { tail -30 "$TEST_LOGS/bench.err" >&2; fail "kpgo bench --variants failed"; }
+pass
+expect_json_schema "kpgo bench" "$TEST_LOGS/bench.json"
+python3 - "$TEST_LOGS/bench.json" "$workdir" <<'PY'
+import json, sys
+b, workdir = json.load(open(sys.argv[1])), sys.argv[2]
+variants = {v["name"]: v for v in b["variants"]}
+assert list(variants) == ["lto", "pgo+lto", "cspgo+lto"], list(variants)
+assert all(v["lto"] == "thin" for v in variants.values()), variants
+# The optimized kernel is cspgo+lto; lto is the baseline build; pgo+lto was built for bench.
+assert variants["cspgo+lto"]["build_dir"] == workdir + "/build-optimized", variants
+assert variants["lto"]["build_dir"] == workdir + "/build-baseline", variants
+assert variants["pgo+lto"]["build_dir"] == workdir + "/build-variant-pgo-lto", variants
+assert variants["pgo+lto"]["layout"]["hot"] > variants["lto"]["layout"]["hot"], variants
+pairs = [(c["variant"], c["against"]) for c in b["comparisons"]]
+assert pairs == [("pgo+lto", "lto"), ("cspgo+lto", "lto"), ("cspgo+lto", "pgo+lto")], pairs
+(w,) = b["workloads"]
+for figures in w["figures"]:
+    assert [r["variant"] for r in figures["rounds"]] == list(variants), figures
+    assert all(r["median"] > 0 for r in figures["rounds"]), figures
+    assert all(r["ratio"] > 0 for r in figures["ratios"]), figures
+PY
 pass
 
 step "a profile of stage-2 records alone is refused before the build"

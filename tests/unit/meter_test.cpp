@@ -84,9 +84,34 @@ TEST(MeterPlugin, OptionNamesTheReportAndTheStopwatchMarks) {
             "stop=0x4b50471000");
 }
 
-TEST(Bench, MedianRatioIsPgoOverBaseline) {
-  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio({{100, 90, 110}, {95, 80, 85}, 0}), 0.85);
-  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio({{}, {1}, 0}), 0.0);
+TEST(Bench, MedianRatioIsOneVariantsMedianOverAnothers) {
+  std::map<std::string, std::vector<uint64_t>> figures = {
+      {"baseline", {100, 90, 110}}, {"pgo", {95, 80, 85}}, {"empty", {}}};
+  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio(figures, "pgo", "baseline"), 0.85);
+  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio(figures, "pgo", "empty"), 0.0);
+  EXPECT_DOUBLE_EQ(kpgo::bench::median_ratio(figures, "pgo", "missing"), 0.0);
+}
+
+TEST(Bench, VariantsParseAndAreComparedWithWhatSeparatesTheirGains) {
+  using kpgo::bench::parse_variant;
+  auto cs = parse_variant("cspgo+lto");
+  ASSERT_TRUE(cs);
+  EXPECT_EQ(cs->profile, kpgo::bench::Variant::Profile::cspgo);
+  EXPECT_EQ(cs->lto, kpgo::kernel::Lto::thin);
+  auto bad = parse_variant("pgo+thin");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("pgo+lto"), std::string::npos) << "names the known ones";
+
+  std::vector<kpgo::bench::Variant> variants;
+  for (const char* name : {"baseline", "pgo", "lto", "pgo+lto", "cspgo+lto"})
+    variants.push_back(*parse_variant(name));
+  std::vector<std::string> got;
+  for (const auto& c : kpgo::bench::comparisons_of(variants))
+    got.push_back(c.variant + "/" + c.against);
+  // Each against the reference; the profile's share under LTO; the second stage's share.
+  EXPECT_EQ(got, (std::vector<std::string>{"pgo/baseline", "lto/baseline", "pgo+lto/baseline",
+                                           "cspgo+lto/baseline", "pgo+lto/lto", "cspgo+lto/lto",
+                                           "cspgo+lto/pgo+lto"}));
 }
 
 // The real clang and lld build the stopwatch for each guest arch, freestanding, its marks where

@@ -176,3 +176,17 @@ TEST(Process, StdinAndStdoutFiles) {
   EXPECT_EQ(text, "FROM A FILE\n");
   std::filesystem::remove_all(dir);
 }
+
+TEST(Process, PeakMemoryIsThatOfTheLargestProcessOfTheTree) {
+  // python is the shell's child (the shell does not exec it: a command follows), and writes
+  // 512 MiB, so those pages are resident: more than this test program's own size.
+  auto output =
+      system_runner().capture({{"sh", "-c", "python3 -c 'x = b\"x\" * (512 << 20)'; true"}});
+  ASSERT_TRUE(output) << output.error().message;
+  EXPECT_GE(output->peak_memory_kib, 512u * 1024);
+  auto small = system_runner().capture({{"sh", "-c", "true; true"}});
+  ASSERT_TRUE(small) << small.error().message;
+  // Both count from this process's own size (the child starts in its address space), so only
+  // the difference is the python's.
+  EXPECT_LT(small->peak_memory_kib + 256u * 1024, output->peak_memory_kib);
+}

@@ -73,7 +73,7 @@ TEST_F(StateTest, NotJsonOrNotAnObjectIsRefused) {
 }
 
 TEST_F(StateTest, ANewerStateVersionIsRefusedAndAnOlderFileLoads) {
-  EXPECT_NE(load(R"({"version": 3})").find("written by a newer kpgo (state version 3"),
+  EXPECT_NE(load(R"({"version": 4})").find("written by a newer kpgo (state version 4"),
             std::string::npos);
   EXPECT_NE(load(R"({"version": "1"})").find("version is string, not a number"), std::string::npos);
   // kpgo before the version field wrote the same layout without it.
@@ -91,6 +91,26 @@ TEST_F(StateTest, AVersionOneBenchRecordIsDroppedAndTheRestKept) {
   EXPECT_FALSE(manifest->state().bench);
   ASSERT_TRUE(manifest->state().optimize);
   EXPECT_EQ(manifest->state().optimize->build_dir, "/b");
+}
+
+TEST_F(StateTest, AVersionTwoBenchRecordIsDroppedAndTheRestKept) {
+  // Version 2 held a baseline and a pgo figure per round; version 3 holds any set of variants.
+  ASSERT_EQ(load(R"({"version": 2, "baseline": {"build_dir": "/base"}, "bench": {"rounds": 1,
+    "workloads": [{"name": "default", "figures": {"wall_ns": {"baseline": [5], "pgo": [4],
+    "ratio": 0.8}}}]}})"),
+            "");
+  auto manifest = Manifest::load(dir_);
+  ASSERT_TRUE(manifest) << manifest.error().what();
+  EXPECT_FALSE(manifest->state().bench);
+  ASSERT_TRUE(manifest->state().baseline);
+  EXPECT_EQ(manifest->state().baseline->build_dir, "/base");
+}
+
+TEST_F(StateTest, ABenchFigureOfTheWrongTypeIsNamed) {
+  EXPECT_NE(load(R"({"version": 3, "bench": {"workloads": [{"name": "w", "figures": {"wall_ns":
+    {"pgo+lto": [1, "x"]}}}]}})")
+                .find("bench.workloads[0].figures.wall_ns.pgo+lto"),
+            std::string::npos);
 }
 
 TEST_F(StateTest, ANegativeOrFractionalCountIsNamed) {
@@ -114,17 +134,32 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5};
   optimized.layout = {100, 7, 3};
   optimized.promoted_indirect_calls = 2;
+  optimized.build_cost = {326.5, 1650000};
   optimized.finished = "2026-11-25T01:00:00Z";
   state.optimize = optimized;
   kpgo::pipeline::BenchState bench;
   bench.metrics.push_back({"wall_ns", "nanoseconds", "wall time"});
-  bench.workloads.push_back({"web", true, {{"wall_ns", {{5, 6}, {4, 5}, 0.8}}}});
+  bench.variants.push_back(
+      {"lto", "thin", "none", "", "/w/build-baseline", {100, 0, 3}, 0, {300, 1500000}, {4.5}});
+  bench.variants.push_back({"pgo+lto",
+                            "thin",
+                            "pgo",
+                            "ab",
+                            "/w/build-optimized",
+                            {100, 7, 30},
+                            2,
+                            {326.5, 1650000},
+                            {4.4}});
+  bench.comparisons.push_back({"pgo+lto", "lto"});
+  bench.workloads.push_back({"web", true, {{"wall_ns", {{"lto", {5, 6}}, {"pgo+lto", {4, 5}}}}}});
   state.bench = bench;
+  state.variant_builds.push_back(
+      {"cspgo", "/w/build-variant-cspgo", "key", "cd", 3, {280.25, 900000}, "now"});
   ASSERT_TRUE(manifest->save());
 
   std::ifstream in(dir_ / "kpgo.json");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("\"version\": 2"), std::string::npos);
+  EXPECT_NE(text.find("\"version\": 3"), std::string::npos);
   EXPECT_EQ(text.find("\"booted\""), std::string::npos) << "an event that did not happen is absent";
 
   auto again = Manifest::load(dir_);
@@ -134,10 +169,21 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(reloaded.optimize->report->matched, 9u);
   EXPECT_EQ(reloaded.optimize->layout.hot, 7u);
   EXPECT_EQ(reloaded.optimize->promoted_indirect_calls, 2u);
+  EXPECT_EQ(reloaded.optimize->build_cost.seconds, 326.5);
+  EXPECT_EQ(reloaded.optimize->build_cost.peak_memory_kib, 1650000u);
   ASSERT_TRUE(reloaded.bench);
   ASSERT_EQ(reloaded.bench->workloads.size(), 1u);
   ASSERT_EQ(reloaded.bench->workloads[0].figures.count("wall_ns"), 1u);
-  EXPECT_EQ(reloaded.bench->workloads[0].figures.at("wall_ns").pgo, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(reloaded.bench->workloads[0].figures.at("wall_ns").at("pgo+lto"),
+            (std::vector<uint64_t>{4, 5}));
+  ASSERT_EQ(reloaded.bench->variants.size(), 2u);
+  EXPECT_EQ(reloaded.bench->variants[1].layout.unlikely, 30u);
+  EXPECT_EQ(reloaded.bench->variants[1].boot_seconds, (std::vector<double>{4.4}));
+  EXPECT_EQ(reloaded.bench->variants[0].build_cost.peak_memory_kib, 1500000u);
+  EXPECT_EQ(reloaded.bench->comparisons, bench.comparisons);
+  ASSERT_EQ(reloaded.variant_builds.size(), 1u);
+  EXPECT_EQ(reloaded.variant_builds[0].promoted_indirect_calls, 3u);
+  EXPECT_EQ(reloaded.variant_builds[0].build_cost.seconds, 280.25);
   ASSERT_EQ(reloaded.bench->metrics.size(), 1u);
   EXPECT_EQ(reloaded.bench->metrics[0].unit, "nanoseconds");
   EXPECT_EQ(reloaded.instrumented()->vmlinux_build_id, "ab");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kpgo/kernel/elf.hpp"
+#include "kpgo/kernel/lto.hpp"
 #include "kpgo/pipeline/state.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/qemu.hpp"
@@ -35,39 +36,59 @@ struct BenchOptions {
   targets::QemuOptions qemu;           // kernel is set per boot
   std::optional<SshBenchOptions> ssh;  // set: real hardware instead of QEMU
   std::vector<std::string> make_args;
+  // The kernels to compare (parse_variant's names); empty: the optimized kernel and the same
+  // build without profile.
+  std::vector<std::string> variants;
 };
+
+// A kernel variant: which of the workdir's profiles it is built with, and which clang LTO.
+struct Variant {
+  enum class Profile { none, pgo, cspgo };
+  std::string name;
+  Profile profile = Profile::none;
+  kernel::Lto lto = kernel::Lto::none;
+};
+
+// baseline, lto, full-lto (no profile); pgo (stage 1), cspgo (both CSPGO stages), each alone
+// or with +lto (ThinLTO) or +full-lto. Anything else is refused with the names kpgo knows.
+Result<Variant> parse_variant(std::string_view name);
+std::string profile_name(Variant::Profile profile);
+
+// The ratios bench reports: every variant against the reference (the first), each profiled
+// variant against the same LTO without profile (the profile's own share), and each cspgo
+// variant against pgo with the same LTO (the second stage's share), when those are measured.
+std::vector<pipeline::BenchComparison> comparisons_of(const std::vector<Variant>& variants);
 
 struct WorkloadFigures {
   std::string name;
   bool trained = false;  // the collected profiles came from this workload
-  // Per metric (BenchOutcome::metrics' names), one figure per round for each kernel.
-  std::map<std::string, pipeline::BenchFigures> figures;
+  // Per metric (BenchOutcome::metrics' names), per variant, one figure per round.
+  std::map<std::string, std::map<std::string, std::vector<uint64_t>>> figures;
 };
 
 struct BenchOutcome {
-  std::string machine;                         // "qemu" or the ssh host
-  std::string method;                          // how the figures were measured, in a sentence
-  std::vector<pipeline::BenchMetric> metrics;  // the headline first
-  kernel::TextLayout baseline_layout;
-  kernel::TextLayout pgo_layout;
-  uint64_t promoted_calls = 0;
+  std::string machine;                                // "qemu" or the ssh host
+  std::string method;                                 // how the figures were measured
+  std::vector<pipeline::BenchMetric> metrics;         // the headline first
+  std::vector<pipeline::BenchVariantState> variants;  // the reference first
+  std::vector<pipeline::BenchComparison> comparisons;
   std::vector<WorkloadFigures> workloads;
-  std::vector<double> baseline_boot_seconds;  // host wall time of each boot (ssh: until it answers)
-  std::vector<double> pgo_boot_seconds;
 };
 
-// Builds (incrementally) a baseline kernel from the instrumented build's source and config with
-// neither instrumentation nor profile, checks that the PGO build's code layout differs from it,
-// then boots baseline and PGO kernels alternately, round after round (in QEMU with -icount, or
-// on the user's machine over ssh), and times each workload there. Results go into the manifest
-// under "bench".
+// Builds (incrementally) each variant that is not the optimized kernel, from the instrumented
+// build's source and config with instrumentation off, checks that each profile shaped its
+// kernel's code layout, then boots the variants in turn, round after round (in QEMU with
+// -icount, or on the user's machine over ssh), and measures each workload there. Results go
+// into the manifest under "bench".
 Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
                            pipeline::Manifest& manifest);
 
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);
-// Median pgo over median baseline; 0 when the baseline's median is 0.
-double median_ratio(const pipeline::BenchFigures& figures);
+// Median of `variant` over median of `against` in one metric's figures; 0 when either is
+// missing or the latter's median is 0.
+double median_ratio(const std::map<std::string, std::vector<uint64_t>>& figures,
+                    const std::string& variant, const std::string& against);
 
 // Parses the line the ssh stopwatch prints, "KPGO-BENCH START_NS END_NS STATUS".
 struct WallTiming {

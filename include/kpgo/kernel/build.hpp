@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kpgo/system/error.hpp"
@@ -25,9 +27,25 @@ struct Kbuild {
 struct BuildLog {
   std::filesystem::path file;  // the whole output goes here
   std::string label;           // shown in the status line and in errors
+  // What the user can change when the build runs out of memory, e.g. for an LTO link.
+  std::string memory_advice = "fewer make jobs (-j) or more memory (or swap)";
 };
 
-// Runs make, writing its output to the log; on failure the error quotes the log's error lines.
-Result<> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log);
+// What one make call took.
+struct BuildCost {
+  double seconds = 0;
+  uint64_t peak_memory_kib = 0;  // its largest process at its peak (a compiler or the linker)
+};
+
+// Runs make, writing its output to the log; on failure the error quotes the log's error lines,
+// and when the build ran out of memory it says so, with the peak it reached and the advice.
+Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log);
+
+// Whether a build log line says a process ran out of memory (or was killed, as the kernel's
+// OOM killer does).
+bool says_out_of_memory(std::string_view line);
+
+// "1.5 GiB", "850 MiB".
+std::string memory_text(uint64_t kib);
 
 }  // namespace kpgo::kernel

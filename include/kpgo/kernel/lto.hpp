@@ -29,6 +29,10 @@ Lto config_lto(const std::vector<ConfigEntry>& config);
 // fragment chose otherwise).
 std::vector<std::string> lto_blockers(const std::vector<ConfigEntry>& config, Lto lto);
 
+// What to change when a build with `lto` runs out of memory: the link of vmlinux.o holds the
+// whole kernel's IR at once (full) or runs one backend per CPU (thin).
+std::string lto_memory_advice(Lto lto);
+
 // The blockers in one line, or what else to look at when kpgo knows none.
 std::string lto_refusal(const std::vector<ConfigEntry>& config, Lto lto);
 

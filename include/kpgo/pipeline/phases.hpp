@@ -50,6 +50,7 @@ struct OptimizeOutcome {
   uint64_t promoted_calls = 0;  // indirect calls promoted to direct ones (clang's remarks)
   std::string lto = "none";
   bool rebuilt = false;
+  kernel::BuildCost build_cost;  // of its last make
   bool booted = false;
 };
 
@@ -80,6 +81,13 @@ struct StoredProfile {
 };
 Result<StoredProfile> store_by_content(const std::filesystem::path& profdata,
                                        const std::filesystem::path& workdir, bool dry_run);
+
+// make's arguments for a build with `profdata`: KCFLAGS gets -fprofile-use and the flags that
+// make clang report on the profile's match; with `link_flags` (an LTO build with kpgo's support,
+// which takes KLDFLAGS) the link gets the profile and reports the calls it promotes. The user's
+// own KCFLAGS and KLDFLAGS come first.
+std::vector<std::string> profile_make_args(std::vector<std::string> make_args,
+                                           const std::filesystem::path& profdata, bool link_flags);
 
 // Counts clang's remarks for indirect calls promoted to direct ones in a build log.
 uint64_t count_promotions(std::string_view log);

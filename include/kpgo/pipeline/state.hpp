@@ -19,7 +19,8 @@ namespace kpgo::pipeline {
 // Written as "version" at the top. A file without it is from kpgo before the field existed and
 // has version 1's layout; a larger one is from a newer kpgo and is refused, not guessed at.
 // Version 2: bench records several metrics per workload (version 1's bench record is dropped).
-inline constexpr unsigned kStateVersion = 2;
+// Version 3: bench records any number of kernel variants (version 2's bench record is dropped).
+inline constexpr unsigned kStateVersion = 3;
 
 struct LlvmState {
   std::string value;  // LLVM= as given
@@ -27,6 +28,13 @@ struct LlvmState {
   unsigned major = 0;
   uint64_t raw_version = 0;    // the raw profile version the instrumented kernel writes
   unsigned merge_backend = 0;  // the LLVM major that merges its profiles
+};
+
+// What the last make of a build that compiled took: time and its largest process's peak
+// memory (a compiler, or with LTO usually the link).
+struct BuildCostState {
+  double seconds = 0;
+  uint64_t peak_memory_kib = 0;
 };
 
 struct InstrumentArtifacts {
@@ -53,6 +61,7 @@ struct InstrumentState {
   std::string config_sha256;
   std::filesystem::path build_dir;
   InstrumentArtifacts artifacts;
+  BuildCostState build_cost;
   std::string vmlinux_build_id;
   std::vector<ModuleState> modules;
   std::filesystem::path modules_dir;  // INSTALL_MOD_PATH of its modules_install, for guests
@@ -133,6 +142,7 @@ struct OptimizeState {
   std::optional<MatchReport> report;
   kernel::TextLayout layout;  // of vmlinux.o
   uint64_t promoted_indirect_calls = 0;
+  BuildCostState build_cost;
   std::vector<std::string> commands;
   std::string config_input;  // the configuration build_dir holds (configure_uninstrumented)
   std::string lto = "none";
@@ -156,6 +166,7 @@ struct CsState {
 struct BaselineState {
   std::filesystem::path build_dir;
   KernelArtifacts artifacts;
+  BuildCostState build_cost;
   std::string config_input;
   std::string lto = "none";
   std::string finished;
@@ -168,29 +179,53 @@ struct BenchMetric {
   std::string what;  // how it is measured, in a sentence
 };
 
-struct BenchFigures {
-  std::vector<uint64_t> baseline;  // per round
-  std::vector<uint64_t> pgo;
-  double ratio = 0;  // median pgo / median baseline; 0 when the baseline's median is 0
+// One kernel bench measured: how it was built, and what its build did.
+struct BenchVariantState {
+  std::string name;              // e.g. baseline, pgo, lto, pgo+lto, cspgo+lto
+  std::string lto = "none";      // none, thin or full
+  std::string profile = "none";  // none, pgo (stage 1) or cspgo (both stages merged)
+  std::string profile_sha256;
+  std::filesystem::path build_dir;
+  kernel::TextLayout layout;  // of its vmlinux.o
+  uint64_t promoted_indirect_calls = 0;
+  BuildCostState build_cost;
+  std::vector<double> boot_seconds;  // host wall time of each boot
+};
+
+// A ratio bench reports: `variant`'s median over `against`'s.
+struct BenchComparison {
+  std::string variant;
+  std::string against;
+  bool operator==(const BenchComparison&) const = default;
 };
 
 struct BenchWorkloadState {
   std::string name;
   bool trained = false;
-  std::map<std::string, BenchFigures> figures;  // by metric name
+  // By metric name, then by variant name: one figure per round.
+  std::map<std::string, std::map<std::string, std::vector<uint64_t>>> figures;
 };
 
 struct BenchState {
   unsigned rounds = 0;
   std::string machine;
   std::string method;
-  std::vector<BenchMetric> metrics;  // the headline first
-  kernel::TextLayout baseline_layout;
-  kernel::TextLayout pgo_layout;
-  uint64_t promoted_indirect_calls = 0;
+  std::vector<BenchMetric> metrics;         // the headline first
+  std::vector<BenchVariantState> variants;  // the reference first
+  std::vector<BenchComparison> comparisons;
   std::vector<BenchWorkloadState> workloads;
-  std::vector<double> baseline_boot_seconds;
-  std::vector<double> pgo_boot_seconds;
+  std::string finished;
+};
+
+// A kernel bench builds beside the optimized one: its configuration and profile, so that a
+// later bench rebuilds it only when they changed.
+struct VariantBuildState {
+  std::string name;
+  std::filesystem::path build_dir;
+  std::string config_input;
+  std::string profile_sha256;
+  uint64_t promoted_indirect_calls = 0;  // from the last build that compiled with its profile
+  BuildCostState build_cost;
   std::string finished;
 };
 
@@ -202,6 +237,7 @@ struct State {
   std::optional<CsState> cs;
   std::optional<OptimizeState> optimize;
   std::optional<BaselineState> baseline;
+  std::vector<VariantBuildState> variant_builds;
   std::optional<BenchState> bench;
 
   // The instrumented kernel, when its build finished; nullptr otherwise.

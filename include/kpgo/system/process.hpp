@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -27,6 +28,10 @@ struct ProcessOutput {
   int exit_code = -1;  // valid when signal == 0
   int signal = 0;      // the signal that ended the child, if any
   bool timed_out = false;
+  // The resident peak of the largest process of its tree (the child or any descendant waited
+  // for), in KiB: what a build needed at most at once. At least kpgo's own size: a spawned child
+  // starts in kpgo's address space, and the kernel counts that too.
+  uint64_t peak_memory_kib = 0;
   std::string out;
   std::string err;
   bool succeeded() const { return signal == 0 && exit_code == 0; }
