@@ -30,9 +30,38 @@ Result<> read(const json& value, const std::string& at, std::string& out) {
   return {};
 }
 
+// Paths inside the workdir are written relative to it, so that the workdir can move (a CI job
+// unpacks another job's workdir somewhere else) and stay valid; paths outside stay absolute.
+// The manifest being read or written sets the workdir (absolute) for its duration.
+thread_local const fs::path* t_workdir = nullptr;
+
+class WorkdirPaths {
+ public:
+  explicit WorkdirPaths(const fs::path& workdir)
+      : workdir_(fs::absolute(workdir).lexically_normal()) {
+    t_workdir = &workdir_;
+  }
+  ~WorkdirPaths() { t_workdir = nullptr; }
+  WorkdirPaths(const WorkdirPaths&) = delete;
+  WorkdirPaths& operator=(const WorkdirPaths&) = delete;
+
+ private:
+  fs::path workdir_;
+};
+
+std::string stored(const fs::path& path) {
+  if (path.empty() || !t_workdir) return path.string();
+  fs::path absolute = fs::absolute(path).lexically_normal();
+  fs::path relative = absolute.lexically_relative(*t_workdir);
+  if (relative.empty() || *relative.begin() == "..") return absolute.string();
+  return relative.string();
+}
+
 Result<> read(const json& value, const std::string& at, fs::path& out) {
   if (!value.is_string()) return wrong_type(value, at, "a string");
   out = value.get<std::string>();
+  if (t_workdir && out.is_relative() && !out.empty())
+    out = out == "." ? *t_workdir : *t_workdir / out;
   return {};
 }
 
@@ -372,17 +401,7 @@ Result<> section(const json& top, const char* key, std::optional<T>& out) {
   return read(*it, key, *out);
 }
 
-Result<State> read_state(const json& top) {
-  if (!top.is_object()) return fail("not a kpgo manifest (a JSON object)");
-  unsigned version = 0;  // 0: from kpgo before the field; the same layout as version 1
-  KPGO_TRY(field(top, "", "version", version));
-  if (version > kStateVersion) {
-    return fail(
-        "written by a newer kpgo (state version {}; this kpgo reads up to {}): use that "
-        "kpgo, or another --workdir",
-        version, kStateVersion);
-  }
-  State state;
+Result<> read_sections(const json& top, unsigned version, State& state) {
   KPGO_TRY(section(top, "instrument", state.instrument));
   KPGO_TRY(section(top, "collect", state.collect));
   KPGO_TRY(section(top, "merge", state.merge));
@@ -394,6 +413,26 @@ Result<State> read_state(const json& top) {
   // baseline and pgo only); it is a record of a past measurement, not an input of any phase, so
   // it is dropped (bench makes a new one).
   if (version >= 3) KPGO_TRY(section(top, "bench", state.bench));
+  return {};
+}
+
+Result<State> read_state(const json& top) {
+  if (!top.is_object()) return fail("not a kpgo manifest (a JSON object)");
+  unsigned version = 0;  // 0: from kpgo before the field; the same layout as version 1
+  KPGO_TRY(field(top, "", "version", version));
+  if (version > kStateVersion) {
+    return fail(
+        "written by a newer kpgo (state version {}; this kpgo reads up to {}): use that "
+        "kpgo, or another --workdir",
+        version, kStateVersion);
+  }
+  // Before version 4 a relative path was relative to kpgo's working directory, as given.
+  const fs::path* workdir = t_workdir;
+  if (version < 4) t_workdir = nullptr;
+  State state;
+  auto sections = read_sections(top, version, state);
+  t_workdir = workdir;
+  if (!sections) return tl::unexpected(sections.error());
   return state;
 }
 
@@ -414,8 +453,8 @@ json layout_json(const kernel::TextLayout& layout) {
 json to_json(const InstrumentState& s) {
   json modules = json::array();
   for (const auto& m : s.modules)
-    modules.push_back({{"name", m.name}, {"file", m.file.string()}, {"build_id", m.build_id}});
-  json out = {{"source", s.source.string()},
+    modules.push_back({{"name", m.name}, {"file", stored(m.file)}, {"build_id", m.build_id}});
+  json out = {{"source", stored(s.source)},
               {"kernel_version", s.kernel_version},
               {"support", s.support},
               {"arch", s.arch},
@@ -428,16 +467,16 @@ json to_json(const InstrumentState& s) {
               {"atomic_counters", s.atomic_counters},
               {"lto", s.lto},
               {"config_sha256", s.config_sha256},
-              {"build_dir", s.build_dir.string()},
+              {"build_dir", stored(s.build_dir)},
               {"artifacts",
-               {{"vmlinux", s.artifacts.vmlinux.string()},
-                {"bzImage", s.artifacts.bzimage.string()},
-                {"config", s.artifacts.config.string()},
-                {"log", s.artifacts.log.string()}}},
+               {{"vmlinux", stored(s.artifacts.vmlinux)},
+                {"bzImage", stored(s.artifacts.bzimage)},
+                {"config", stored(s.artifacts.config)},
+                {"log", stored(s.artifacts.log)}}},
               {"build_cost", to_json(s.build_cost)},
               {"vmlinux_build_id", s.vmlinux_build_id},
               {"modules", modules},
-              {"modules_dir", s.modules_dir.string()},
+              {"modules_dir", stored(s.modules_dir)},
               {"commands", s.commands},
               {"inputs_key", s.inputs_key}};
   put_when(out, "started", s.started);
@@ -448,7 +487,7 @@ json to_json(const InstrumentState& s) {
 json to_json(const CollectState& s) {
   json profiles = json::array();
   for (const auto& p : s.profiles) {
-    profiles.push_back({{"path", p.path.string()},
+    profiles.push_back({{"path", stored(p.path)},
                         {"binary", p.binary},
                         {"label", p.label},
                         {"weight", p.weight},
@@ -458,7 +497,7 @@ json to_json(const CollectState& s) {
                         {"sha256", p.sha256},
                         {"kernel_release", p.kernel_release},
                         {"seconds", p.seconds},
-                        {"workload", p.workload.string()},
+                        {"workload", stored(p.workload)},
                         {"collected", p.collected}});
   }
   return {{"profiles", profiles}, {"updated", s.updated}, {"inputs_key", s.inputs_key}};
@@ -468,9 +507,9 @@ json to_json(const MergeState& s) {
   json inputs = json::array();
   for (const auto& input : s.inputs) {
     inputs.push_back(
-        {{"path", input.path.string()}, {"sha256", input.sha256}, {"weight", input.weight}});
+        {{"path", stored(input.path)}, {"sha256", input.sha256}, {"weight", input.weight}});
   }
-  json out = {{"inputs", inputs},         {"output", s.output.string()},
+  json out = {{"inputs", inputs},         {"output", stored(s.output)},
               {"sha256", s.sha256},       {"llvm", s.llvm},
               {"functions", s.functions}, {"functions_with_counts", s.functions_with_counts}};
   put_when(out, "finished", s.finished);
@@ -478,8 +517,7 @@ json to_json(const MergeState& s) {
 }
 
 json artifacts_json(const KernelArtifacts& a) {
-  return {
-      {"vmlinux", a.vmlinux.string()}, {"bzImage", a.bzimage.string()}, {"log", a.log.string()}};
+  return {{"vmlinux", stored(a.vmlinux)}, {"bzImage", stored(a.bzimage)}, {"log", stored(a.log)}};
 }
 
 json to_json(const kernel::TextLayout& l) {
@@ -508,9 +546,9 @@ json to_json(const MatchReport& r) {
 json to_json(const OptimizeState& s) {
   json layout = layout_json(s.layout);
   layout["promoted_indirect_calls"] = s.promoted_indirect_calls;
-  json out = {{"profile", s.profile.string()},
+  json out = {{"profile", stored(s.profile)},
               {"profile_sha256", s.profile_sha256},
-              {"build_dir", s.build_dir.string()},
+              {"build_dir", stored(s.build_dir)},
               {"artifacts", artifacts_json(s.artifacts)},
               {"layout", layout},
               {"commands", s.commands},
@@ -526,17 +564,17 @@ json to_json(const OptimizeState& s) {
 }
 
 json to_json(const CsState& s) {
-  json out = {{"workdir", s.workdir.string()},
-              {"base", s.base.string()},
+  json out = {{"workdir", stored(s.workdir)},
+              {"base", stored(s.base)},
               {"base_sha256", s.base_sha256},
-              {"profile", s.profile.string()},
+              {"profile", stored(s.profile)},
               {"sha256", s.sha256}};
   put_when(out, "finished", s.finished);
   return out;
 }
 
 json to_json(const BaselineState& s) {
-  json out = {{"build_dir", s.build_dir.string()},
+  json out = {{"build_dir", stored(s.build_dir)},
               {"artifacts", artifacts_json(s.artifacts)},
               {"build_cost", to_json(s.build_cost)},
               {"config_input", s.config_input},
@@ -555,7 +593,7 @@ json to_json(const BenchState& s) {
                         {"lto", v.lto},
                         {"profile", v.profile},
                         {"profile_sha256", v.profile_sha256},
-                        {"build_dir", v.build_dir.string()},
+                        {"build_dir", stored(v.build_dir)},
                         {"layout", layout_json(v.layout)},
                         {"promoted_indirect_calls", v.promoted_indirect_calls},
                         {"build_cost", to_json(v.build_cost)},
@@ -576,7 +614,7 @@ json to_json(const BenchState& s) {
 
 json to_json(const VariantBuildState& s) {
   json out = {{"name", s.name},
-              {"build_dir", s.build_dir.string()},
+              {"build_dir", stored(s.build_dir)},
               {"config_input", s.config_input},
               {"profile_sha256", s.profile_sha256},
               {"promoted_indirect_calls", s.promoted_indirect_calls},
@@ -618,6 +656,7 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
   std::ifstream in(manifest.path());
   if (!in) return manifest;
   json top;
+  WorkdirPaths paths(workdir);
   try {
     top = json::parse(in);
   } catch (const json::exception& e) {
@@ -638,6 +677,7 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
 Result<> Manifest::save() const {
   std::error_code ec;
   fs::create_directories(workdir_, ec);
+  WorkdirPaths paths(workdir_);
   return write_file_atomically(path(), to_json(state_).dump(2) + "\n");
 }
 

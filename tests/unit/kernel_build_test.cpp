@@ -38,8 +38,8 @@ class RunMakeTest : public ::testing::Test {
 
 TEST_F(RunMakeTest, ASuccessfulBuildReportsItsTimeAndPeakMemory) {
   kernel::BuildLog log{dir_ / "build.log", "test build"};
-  auto cost = kernel::run_make(make_running("python3 -c 'x = b\"x\" * (96 << 20)'"),
-                               system_runner(), log);
+  auto cost =
+      kernel::run_make(make_running("python3 -c 'x = b\"x\" * (96 << 20)'"), system_runner(), log);
   ASSERT_TRUE(cost) << cost.error().message;
   EXPECT_GE(cost->peak_memory_kib, 96u * 1024);
   EXPECT_GT(cost->seconds, 0);
@@ -47,11 +47,12 @@ TEST_F(RunMakeTest, ASuccessfulBuildReportsItsTimeAndPeakMemory) {
 
 // What the kernel's OOM killer does to a link: SIGKILL, and make says "Killed".
 TEST_F(RunMakeTest, AProcessKilledForMemoryIsReportedWithItsPeakAndTheAdvice) {
-  kernel::BuildLog log{dir_ / "build.log", "optimize", kernel::lto_memory_advice(kernel::Lto::full)};
-  auto cost = kernel::run_make(
-      make_running("python3 -c 'import os, signal; x = b\"x\" * (128 << 20); "
-                   "os.kill(os.getpid(), signal.SIGKILL)'"),
-      system_runner(), log);
+  kernel::BuildLog log{dir_ / "build.log", "optimize",
+                       kernel::lto_memory_advice(kernel::Lto::full)};
+  auto cost =
+      kernel::run_make(make_running("python3 -c 'import os, signal; x = b\"x\" * (128 << 20); "
+                                    "os.kill(os.getpid(), signal.SIGKILL)'"),
+                       system_runner(), log);
   ASSERT_FALSE(cost);
   const std::string& message = cost.error().message;
   EXPECT_NE(message.find("optimize ran out of memory"), std::string::npos) << message;
@@ -78,8 +79,10 @@ TEST(MemoryText, ReadsAsAPersonWouldWriteIt) {
 }
 
 TEST(OutOfMemory, KnowsTheSignsInABuildLog) {
-  EXPECT_TRUE(kernel::says_out_of_memory("make[2]: *** [scripts/Makefile.vmlinux_o:61: vmlinux.o] Killed"));
+  EXPECT_TRUE(
+      kernel::says_out_of_memory("make[2]: *** [scripts/Makefile.vmlinux_o:61: vmlinux.o] Killed"));
   EXPECT_TRUE(kernel::says_out_of_memory("LLVM ERROR: out of memory"));
-  EXPECT_TRUE(kernel::says_out_of_memory("terminate called after throwing an instance of 'std::bad_alloc'"));
+  EXPECT_TRUE(kernel::says_out_of_memory(
+      "terminate called after throwing an instance of 'std::bad_alloc'"));
   EXPECT_FALSE(kernel::says_out_of_memory("  LD      vmlinux.o"));
 }

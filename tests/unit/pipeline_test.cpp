@@ -5,6 +5,8 @@
 // machine (collect --local), and its profile is merged by the real LLVM 19 backend.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <sstream>
 
@@ -199,6 +201,38 @@ TEST_F(PipelineTest, ASecondRunRedoesNothing) {
   EXPECT_EQ(ran(*again), (std::vector<bool>{false, false, false, false}));
   EXPECT_TRUE(kbuild_.makes.empty());
   EXPECT_EQ(again->optimized.report.functions, 3u) << "the recorded report, not a blank one";
+}
+
+// A CI pipeline hands the workdir from job to job, each unpacking it somewhere else.
+TEST_F(PipelineTest, AWorkdirMovedBetweenStagesResumesWhereItIsNow) {
+  ASSERT_TRUE(run());
+  fs::path moved = dir_ / "elsewhere" / "work";
+  fs::create_directories(moved.parent_path());
+  fs::rename(options_.instrument.workdir, moved);
+  options_.instrument.workdir = moved;
+  kbuild_.makes.clear();
+  auto again = run();
+  ASSERT_TRUE(again) << again.error().what();
+  EXPECT_EQ(ran(*again), (std::vector<bool>{false, false, false, false}));
+  EXPECT_TRUE(kbuild_.makes.empty());
+
+  set_workload("7");
+  auto changed = run();
+  ASSERT_TRUE(changed) << changed.error().what();
+  EXPECT_EQ(ran(*changed), (std::vector<bool>{false, true, true, true}));
+  EXPECT_EQ(kbuild_.makes, (std::vector<std::string>{"build in build-optimized"}));
+  State s = state();
+  ASSERT_EQ(s.profiles().size(), 1u);
+  EXPECT_EQ(s.profiles()[0].path.string().rfind(moved.string(), 0), 0u) << s.profiles()[0].path;
+  EXPECT_EQ(s.optimize->build_dir, moved / "build-optimized");
+  // The commands are a record of what ran, where it ran; every path is relative.
+  auto document = nlohmann::json::parse(std::ifstream(moved / "kpgo.json"));
+  for (auto& [name, section] : document.items()) {
+    if (section.is_object()) section.erase("commands");
+  }
+  std::string text = document.dump();
+  EXPECT_EQ(text.find((dir_ / "work").string() + "/"), std::string::npos) << "the old place";
+  EXPECT_EQ(text.find(moved.string()), std::string::npos) << "an absolute path into the workdir";
 }
 
 TEST_F(PipelineTest, AChangedWorkloadRedoesCollectAndWhatFollows) {

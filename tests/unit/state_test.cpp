@@ -73,7 +73,7 @@ TEST_F(StateTest, NotJsonOrNotAnObjectIsRefused) {
 }
 
 TEST_F(StateTest, ANewerStateVersionIsRefusedAndAnOlderFileLoads) {
-  EXPECT_NE(load(R"({"version": 4})").find("written by a newer kpgo (state version 4"),
+  EXPECT_NE(load(R"({"version": 5})").find("written by a newer kpgo (state version 5"),
             std::string::npos);
   EXPECT_NE(load(R"({"version": "1"})").find("version is string, not a number"), std::string::npos);
   // kpgo before the version field wrote the same layout without it.
@@ -159,7 +159,7 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
 
   std::ifstream in(dir_ / "kpgo.json");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("\"version\": 3"), std::string::npos);
+  EXPECT_NE(text.find("\"version\": 4"), std::string::npos);
   EXPECT_EQ(text.find("\"booted\""), std::string::npos) << "an event that did not happen is absent";
 
   auto again = Manifest::load(dir_);
@@ -188,4 +188,57 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(reloaded.bench->metrics[0].unit, "nanoseconds");
   EXPECT_EQ(reloaded.instrumented()->vmlinux_build_id, "ab");
   EXPECT_EQ(reloaded.profiles()[0].path, "/p/1.profraw");
+}
+
+// A CI job hands its workdir to the next one, which unpacks it elsewhere: paths inside the
+// workdir are stored relative to it and come back under the new place; others stay absolute.
+TEST_F(StateTest, AWorkdirMovedElsewhereKeepsItsPaths) {
+  fs::path first = dir_ / "first";
+  auto manifest = Manifest::load(first);
+  ASSERT_TRUE(manifest);
+  auto& instrument = kpgo::pipeline::ensure(manifest->state().instrument);
+  instrument.build_dir = first / "build-instrumented";
+  instrument.artifacts.bzimage = first / "build-instrumented" / "arch/x86/boot/bzImage";
+  instrument.source = "/usr/src/linux-source-6.12.tar.xz";
+  kpgo::pipeline::CsState cs;
+  cs.workdir = first / "cs";
+  manifest->state().cs = cs;
+  ASSERT_TRUE(manifest->save());
+  std::ifstream in(first / "kpgo.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"build_dir\": \"build-instrumented\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"workdir\": \"cs\""), std::string::npos) << text;
+  EXPECT_EQ(text.find(first.string()), std::string::npos) << "no absolute path into the workdir";
+
+  fs::path second = dir_ / "elsewhere" / "second";
+  fs::create_directories(second.parent_path());
+  fs::rename(first, second);
+  auto moved = Manifest::load(second);
+  ASSERT_TRUE(moved) << moved.error().what();
+  const auto& reloaded = *moved->state().instrument;
+  EXPECT_EQ(reloaded.build_dir, second / "build-instrumented");
+  EXPECT_EQ(reloaded.artifacts.bzimage, second / "build-instrumented/arch/x86/boot/bzImage");
+  EXPECT_EQ(reloaded.source, "/usr/src/linux-source-6.12.tar.xz");
+  EXPECT_EQ(moved->state().cs->workdir, second / "cs");
+}
+
+TEST_F(StateTest, ARelativeWorkdirIsResolvedAndOldRelativePathsKeepTheirMeaning) {
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  auto manifest = Manifest::load("work");
+  ASSERT_TRUE(manifest);
+  kpgo::pipeline::MergeState merge;
+  merge.output = fs::path("work") / "vmlinux.profdata";  // as kpgo makes it from --workdir work
+  manifest->state().merge = merge;
+  ASSERT_TRUE(manifest->save());
+  auto again = Manifest::load("work");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->state().merge->output, dir_ / "work" / "vmlinux.profdata");
+  // Version 3 wrote the same path as given: relative to where kpgo ran, not to the workdir.
+  std::ofstream(dir_ / "work" / "kpgo.json")
+      << R"({"version": 3, "merge": {"output": "work/vmlinux.profdata"}})";
+  auto old = Manifest::load("work");
+  fs::current_path(cwd);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->state().merge->output, fs::path("work") / "vmlinux.profdata");
 }

@@ -20,7 +20,9 @@ namespace kpgo::pipeline {
 // has version 1's layout; a larger one is from a newer kpgo and is refused, not guessed at.
 // Version 2: bench records several metrics per workload (version 1's bench record is dropped).
 // Version 3: bench records any number of kernel variants (version 2's bench record is dropped).
-inline constexpr unsigned kStateVersion = 3;
+// Version 4: paths inside the workdir are relative to it (the workdir can move); before, a
+// relative path was relative to the directory kpgo ran in.
+inline constexpr unsigned kStateVersion = 4;
 
 struct LlvmState {
   std::string value;  // LLVM= as given
