@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       cli::add_doctor_command(app, globals),   cli::add_instrument_command(app, globals),
       cli::add_collect_command(app, globals),  cli::add_merge_command(app, globals),
       cli::add_optimize_command(app, globals), cli::add_run_command(app, globals),
-      cli::add_bench_command(app, globals),
+      cli::add_bench_command(app, globals),    cli::add_artifacts_command(app, globals),
   };
 
   // kpgo's own options take no values, so the first word that is not an option names the command.

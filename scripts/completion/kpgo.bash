@@ -23,11 +23,12 @@ _kpgo() {
   done
   case $prev in
     --source | --workdir | --config | --fragment | --workload | --file | --profile | -o | --output | \
-      -f | --input-files | --boot-command)
+      -f | --input-files | --boot-command | --pack)
       COMPREPLY=($(compgen -f -- "$cur"))
       compopt -o filenames 2> /dev/null
       return ;;
     --failure-mode) COMPREPLY=($(compgen -W "any all warn" -- "$cur")); return ;;
+    --stage) COMPREPLY=($(compgen -W "collect merge optimize bench" -- "$cur")); return ;;
     --accel) COMPREPLY=($(compgen -W "tcg kvm" -- "$cur")); return ;;
     --arch) COMPREPLY=($(compgen -W "x86_64 arm64" -- "$cur")); return ;;
     --qemu-cpu) COMPREPLY=($(compgen -W "max cortex-a57 cortex-a72 qemu64 host" -- "$cur")); return ;;

@@ -33,6 +33,7 @@ Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals);
 Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals);
 Subcommand add_run_command(CLI::App& parent, const GlobalOptions& globals);
 Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals);
+Subcommand add_artifacts_command(CLI::App& parent, const GlobalOptions& globals);
 
 // Printed by --version: kpgo's version and the LLVM majors it can merge for.
 std::string version_text();

@@ -7,7 +7,7 @@ source "$here/lib.sh"
 
 expect_ok "--help" "$KPGO" --help
 sed -n '/^Subcommands:/,$p' "$WORK/out" | awk 'NF {print $1}' | tail -n +2 > subcommands
-printf 'doctor\ninstrument\ncollect\nmerge\noptimize\nrun\nbench\n' > expected
+printf 'doctor\ninstrument\ncollect\nmerge\noptimize\nrun\nbench\nartifacts\n' > expected
 expect_same expected subcommands "--help lists exactly the subcommands that exist"
 expect_ok "merge --help" "$KPGO" merge --help
 expect_in "$WORK/out" "--failure-mode" "merge --help"
@@ -32,6 +32,7 @@ expect_usage_error "no subcommand" "A subcommand is required"
 expect_usage_error "unknown subcommand" "'frobnicate' is not a kpgo command" frobnicate
 expect_usage_error "unknown option" "--no-such-option" merge --no-such-option
 expect_usage_error "a number that is not one" "--rounds" bench --rounds many
+expect_usage_error "artifacts without a stage" "--stage is required" artifacts
 
 # Bash completion, from the script that is installed, against this kpgo.
 complete_words() {  # WORD...: what completing the last word offers
@@ -44,7 +45,7 @@ complete_words() {  # WORD...: what completing the last word offers
     echo "${COMPREPLY[*]}"
   )
 }
-[[ $(complete_words kpgo "") == "doctor instrument collect merge optimize run bench" ]] ||
+[[ $(complete_words kpgo "") == "doctor instrument collect merge optimize run bench artifacts" ]] ||
   fail "completion of commands: $(complete_words kpgo "")"
 [[ $(complete_words kpgo -v bench --ro) == --rounds ]] || fail "completion of bench's options"
 [[ $(complete_words kpgo merge --failure-mode "") == "any all warn" ]] || fail "completion of a value"

@@ -46,13 +46,14 @@ fi
 pass
 
 python3 - "$manifest" "$workdir/cs/kpgo.json" <<'PY'
-import json, sys
+import json, os, sys
 m = json.load(open(sys.argv[1]))
 cs = json.load(open(sys.argv[2]))
+workdir = os.path.dirname(sys.argv[1])
 assert m["instrument"]["lto"] == "thin" and m["optimize"]["lto"] == "thin", m
 assert m["cs"]["finished"] and m["cs"]["base_sha256"] == m["merge"]["sha256"], m["cs"]
 # Stage 2 was built with stage 1's profile, and its merge starts with it.
-assert any(c.startswith("make ") and "PGO_CLANG_CS_BASE=" + m["cs"]["base"] in c
+assert any(c.startswith("make ") and "PGO_CLANG_CS_BASE=" + os.path.join(workdir, m["cs"]["base"]) in c
            for c in cs["instrument"]["commands"]), cs["instrument"]["commands"]
 assert cs["merge"]["inputs"][0]["sha256"] == m["cs"]["base_sha256"], cs["merge"]
 assert len([p for p in cs["collect"]["profiles"] if p["binary"] == "vmlinux"]) == 2
@@ -65,15 +66,16 @@ PY
 pass
 
 step "stage 2's profiles: the CS variant, merged as llvm-profdata merges them"
-first_cs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collect"]["profiles"][0]["path"])' "$workdir/cs/kpgo.json")
+# Paths in kpgo.json are relative to its workdir when inside it.
+first_cs=$workdir/cs/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collect"]["profiles"][0]["path"])' "$workdir/cs/kpgo.json")
 # The raw header's version word carries the variant flags: bit 57 is context-sensitive IR.
 version=$(od -A n -t x8 -j 8 -N 8 "$first_cs" | tr -d ' ')
 (((0x$version >> 57) & 1)) || fail "$first_cs: header version $version lacks the CS flag"
 pass
 mapfile -t inputs < <(python3 -c '
-import json, sys
+import json, os, sys
 for i in json.load(open(sys.argv[1]))["merge"]["inputs"]:
-    print("%d,%s" % (i["weight"], i["path"]))' "$workdir/cs/kpgo.json")
+    print("%d,%s" % (i["weight"], os.path.join(os.path.dirname(sys.argv[1]), i["path"])))' "$workdir/cs/kpgo.json")
 "llvm-profdata$llvm" merge -o reference.profdata "${inputs[@]/#/--weighted-input=}"
 expect_same "$workdir/cs/vmlinux.profdata" reference.profdata "kpgo's merge of both stages"
 shown=$("llvm-profdata$llvm" show --showcs "$workdir/cs/vmlinux.profdata" | awk '/Functions shown/ {print $3}')

@@ -31,7 +31,10 @@ m = json.load(open(sys.argv[1]))
 profiles = m["collect"]["profiles"]
 assert len([p for p in profiles if p["binary"] == "vmlinux"]) == 2, profiles
 for p in profiles:
-    assert os.path.getsize(p["path"]) == p["size"] and p["target"] == "qemu", p
+    # Inside the workdir, relative to it.
+    assert not p["path"].startswith("/"), p
+    path = os.path.join(os.path.dirname(sys.argv[1]), p["path"])
+    assert os.path.getsize(path) == p["size"] and p["target"] == "qemu", p
     assert p["kernel_release"].startswith("6.12."), p
 # The workload's modules were profiled in both runs.
 for module in ("ext4", "jbd2", "loop"):
@@ -88,6 +91,38 @@ assert set(d["phases"].values()) == {"up to date"}, d["phases"]
 r = d["optimized"]["report"]
 assert r["functions"] > 10000 and r["matched"] / r["functions"] > 0.95, r
 assert d["optimized"]["layout"]["hot"] > 0 and d["optimized"]["booted"], d["optimized"]
+PY
+pass
+
+# Stages as CI jobs: a collect job elsewhere gets only what `kpgo artifacts` packs (no kernel
+# tree, no build directory), collects there, and a merge job takes both workdirs' profiles.
+step "a collect job in another directory, from the collect artifact alone"
+expect_ok "artifacts --stage collect" "$KPGO" artifacts --stage collect --workdir "$workdir" --pack collect.tar
+mkdir job && tar -C job -xf collect.tar
+[[ ! -e job/source && ! -e job/build-instrumented/vmlinux && -f job/build-instrumented/$image ]] ||
+  fail "the collect artifact holds more or less than the kernel image: $(tar -tf collect.tar | head)"
+pass
+expect_ok "collect in the job's workdir" "$KPGO" -vv collect --workdir job --runs 1 --label job
+grep -q -- "-kernel $WORK/job/build-instrumented/$image" "$WORK/err" ||
+  { grep -m1 -- "-kernel" "$WORK/err" >&2; fail "the job did not boot its own copy of the kernel"; }
+! grep -E "^kpgo: debug: .*(clang|make -C)" "$WORK/err" || fail "the collect job ran clang or make"
+pass
+python3 - job/kpgo.json <<'PY'
+import json, os, sys
+profiles = json.load(open(sys.argv[1]))["collect"]["profiles"]
+assert [p["path"] for p in profiles if p["binary"] == "vmlinux"] == ["profiles/job-1.profraw"], profiles
+assert all(os.path.exists(os.path.join("job", p["path"])) for p in profiles), profiles
+PY
+pass
+expect_ok "merge of two collect jobs' profiles" "$KPGO" merge -q -o fan-in.profdata "$workdir/profiles" job/profiles
+expect_ok "artifacts --json" "$KPGO" artifacts --json --stage optimize --workdir "$workdir"
+expect_json_schema "kpgo artifacts" "$WORK/out"
+python3 - "$WORK/out" <<'PY' || fail "the optimize artifact lacks what optimize reads"
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+for needed in ("kpgo.json", "source", "build-instrumented/.config", "build-instrumented/System.map",
+               "vmlinux.profdata"):
+    assert needed in files, (needed, files)
 PY
 pass
 

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "cli/json_output.hpp"
+#include "kpgo/pipeline/artifacts.hpp"
+
+namespace kpgo::cli {
+
+namespace {
+
+struct ArtifactsArgs {
+  std::string workdir = "kpgo-work";
+  std::string stage;
+  std::string pack;
+};
+
+Result<int> run_artifacts(const ArtifactsArgs& args, const GlobalOptions& globals) {
+  KPGO_TRY_BIND(stage, pipeline::parse_stage(args.stage));
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
+  KPGO_TRY_BIND(artifacts, pipeline::stage_artifacts(*manifest, *stage));
+  if (!args.pack.empty()) {
+    // Written again in this kpgo's layout first: a kpgo.json of an older kpgo may hold
+    // absolute paths into this workdir, which the job's copy must not point back to.
+    KPGO_TRY(manifest->save());
+    KPGO_TRY(pipeline::pack_artifacts(*artifacts, args.workdir, args.pack, system_runner()));
+    spdlog::info("{}: {} paths a {} job needs (unpack it into its --workdir)", args.pack,
+                 artifacts->files.size(), args.stage);
+  }
+  for (const auto& path : artifacts->outside)
+    spdlog::info("outside the workdir, needed at the same path: {}", path.string());
+  if (globals.json) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& path : artifacts->files) files.push_back(path.string());
+    nlohmann::json outside = nlohmann::json::array();
+    for (const auto& path : artifacts->outside) outside.push_back(path.string());
+    print_json({{"stage", args.stage}, {"files", files}, {"outside", outside}});
+  } else if (args.pack.empty()) {
+    for (const auto& path : artifacts->files) fmt::print("{}\n", path.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Subcommand add_artifacts_command(CLI::App& parent, const GlobalOptions& globals) {
+  auto args = std::make_shared<ArtifactsArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "artifacts",
+      "List (or pack) what one stage needs from the workdir, to run it as a CI job elsewhere");
+  app->add_option("--workdir", args->workdir, "The workdir of the earlier stages")
+      ->capture_default_str();
+  app->add_option("--stage", args->stage, "collect, merge, optimize or bench")->required();
+  app->add_option("--pack", args->pack,
+                  "Write them to this tar archive (paths relative to the workdir)");
+  return {app, [args, &globals] { return run_artifacts(*args, globals); }};
+}
+
+}  // namespace kpgo::cli

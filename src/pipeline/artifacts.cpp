@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#include "kpgo/pipeline/artifacts.hpp"
+
+#include "kpgo/kernel/modules.hpp"
+#include "kpgo/system/atomic_file.hpp"
+
+namespace kpgo::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Collector {
+ public:
+  explicit Collector(const fs::path& workdir)
+      : workdir_(fs::absolute(workdir).lexically_normal()) {}
+
+  // A file or directory the stage needs: must exist.
+  Result<> add(const fs::path& path, const std::string& what) {
+    std::error_code ec;
+    if (path.empty() || !fs::exists(path, ec))
+      return fail("{} {} is missing", what, path.empty() ? "(none recorded)" : path.string());
+    fs::path absolute = fs::absolute(path).lexically_normal();
+    fs::path relative = absolute.lexically_relative(workdir_);
+    if (relative.empty() || *relative.begin() == "..") {
+      outside.push_back(absolute);
+    } else {
+      files.push_back(relative);
+    }
+    return {};
+  }
+
+  std::vector<fs::path> files{"kpgo.json"};
+  std::vector<fs::path> outside;
+
+ private:
+  fs::path workdir_;
+};
+
+Result<const InstrumentState*> instrumented(const State& state) {
+  if (!state.instrumented())
+    return fail("the workdir has no finished instrumented kernel: run kpgo instrument first");
+  return state.instrumented();
+}
+
+Result<> add_collect(const State& state, Collector& collector) {
+  KPGO_TRY_BIND(instrument, instrumented(state));
+  KPGO_TRY(collector.add((*instrument)->artifacts.bzimage, "the instrumented kernel's image"));
+  if (!(*instrument)->modules.empty())
+    KPGO_TRY(collector.add((*instrument)->modules_dir, "the instrumented modules' tree"));
+  return {};
+}
+
+Result<> add_merge(const State& state, Collector& collector) {
+  KPGO_TRY(instrumented(state));
+  if (state.profiles().empty()) return fail("the workdir has no profiles: run kpgo collect first");
+  for (const auto& profile : state.profiles())
+    KPGO_TRY(collector.add(profile.path, "the collected profile"));
+  return {};
+}
+
+Result<> add_optimize(const State& state, Collector& collector) {
+  KPGO_TRY_BIND(instrument, instrumented(state));
+  if (!state.merge) return fail("the workdir has no merged profile: run kpgo merge first");
+  KPGO_TRY(collector.add((*instrument)->source, "the kernel source"));
+  KPGO_TRY(collector.add((*instrument)->artifacts.config, "the instrumented build's .config"));
+  KPGO_TRY(collector.add((*instrument)->build_dir / "System.map", "the instrumented System.map"));
+  KPGO_TRY(collector.add(state.merge->output, "the merged profile"));
+  if (state.cs && !state.cs->finished.empty())
+    KPGO_TRY(collector.add(state.cs->profile, "the CSPGO profile"));
+  return {};
+}
+
+Result<> add_bench(const State& state, Collector& collector) {
+  KPGO_TRY(add_optimize(state, collector));
+  if (!state.optimize || state.optimize->finished.empty())
+    return fail("the workdir has no optimized kernel: run kpgo optimize first");
+  const auto& optimized = *state.optimize;
+  KPGO_TRY(collector.add(optimized.artifacts.bzimage, "the optimized kernel's image"));
+  KPGO_TRY(collector.add(optimized.build_dir / "vmlinux.o", "the optimized vmlinux.o"));
+  KPGO_TRY(collector.add(optimized.profile, "the profile the optimized kernel was built with"));
+  fs::path modules = kernel::staged_modules_dir(optimized.build_dir);
+  std::error_code ec;
+  if (fs::exists(modules, ec)) KPGO_TRY(collector.add(modules, "the optimized modules' tree"));
+  return {};
+}
+
+}  // namespace
+
+Result<Stage> parse_stage(std::string_view name) {
+  for (Stage stage : {Stage::collect, Stage::merge, Stage::optimize, Stage::bench}) {
+    if (stage_name(stage) == name) return stage;
+  }
+  return fail("--stage {}: not a stage; use collect, merge, optimize or bench", name);
+}
+
+std::string stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::collect:
+      return "collect";
+    case Stage::merge:
+      return "merge";
+    case Stage::optimize:
+      return "optimize";
+    case Stage::bench:
+      return "bench";
+  }
+  return "?";
+}
+
+Result<StageArtifacts> stage_artifacts(const Manifest& manifest, Stage stage) {
+  Collector collector(manifest.workdir());
+  const State& state = manifest.state();
+  Result<> added = stage == Stage::collect    ? add_collect(state, collector)
+                   : stage == Stage::merge    ? add_merge(state, collector)
+                   : stage == Stage::optimize ? add_optimize(state, collector)
+                                              : add_bench(state, collector);
+  if (!added) {
+    return fail("{}: what a {} job needs: {}", manifest.path().string(), stage_name(stage),
+                added.error().what());
+  }
+  return StageArtifacts{stage, std::move(collector.files), std::move(collector.outside)};
+}
+
+Result<> pack_artifacts(const StageArtifacts& artifacts, const fs::path& workdir,
+                        const fs::path& archive, ProcessRunner& runner) {
+  KPGO_TRY_BIND(file, AtomicFile::create(archive));
+  Command tar{{"tar", "-C", workdir.string(), "-cf", file->temp_path().string(), "--"}};
+  for (const auto& path : artifacts.files) tar.argv.push_back(path.string());
+  KPGO_TRY_BIND(output, runner.capture(tar));
+  if (!output->succeeded()) return fail("cannot write {}: tar: {}", archive.string(), output->err);
+  return file->commit();
+}
+
+}  // namespace kpgo::pipeline
