@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"

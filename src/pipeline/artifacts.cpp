@@ -59,13 +59,14 @@ Result<> add_merge(const State& state, Collector& collector) {
   return {};
 }
 
+// The merged profile only when there is one: an instrument job hands this over before any
+// profile exists, and the optimize job is then given the merge job's with --profile.
 Result<> add_optimize(const State& state, Collector& collector) {
   KPGO_TRY_BIND(instrument, instrumented(state));
-  if (!state.merge) return fail("the workdir has no merged profile: run kpgo merge first");
   KPGO_TRY(collector.add((*instrument)->source, "the kernel source"));
   KPGO_TRY(collector.add((*instrument)->artifacts.config, "the instrumented build's .config"));
   KPGO_TRY(collector.add((*instrument)->build_dir / "System.map", "the instrumented System.map"));
-  KPGO_TRY(collector.add(state.merge->output, "the merged profile"));
+  if (state.merge) KPGO_TRY(collector.add(state.merge->output, "the merged profile"));
   if (state.cs && !state.cs->finished.empty())
     KPGO_TRY(collector.add(state.cs->profile, "the CSPGO profile"));
   return {};

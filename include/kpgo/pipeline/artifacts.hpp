@@ -34,7 +34,7 @@ struct StageArtifacts {
 //   collect:  the instrumented kernel's image and its modules tree (no kernel tree, no clang)
 //   merge:    the collected profiles
 //   optimize: the kernel source (when inside), the instrumented build's .config and System.map,
-//             and the merged profile
+//             and the merged profile when there is one
 //   bench:    what optimize needs, and the optimized kernel's image, vmlinux.o and modules
 Result<StageArtifacts> stage_artifacts(const Manifest& manifest, Stage stage);
 

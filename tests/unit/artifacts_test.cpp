@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// What kpgo artifacts hands a stage's CI job, read from a workdir's state.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kpgo/pipeline/artifacts.hpp"
+
+using namespace kpgo;
+using namespace kpgo::pipeline;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ArtifactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::remove_all(dir_);
+    touch(work_ / "build-instrumented/arch/x86/boot/bzImage");
+    touch(work_ / "build-instrumented/kpgo-modules/lib/modules/6.12.0/modules.dep");
+    touch(work_ / "profiles/default-1.profraw");
+    touch(dir_ / "workload.sh");
+    auto manifest = Manifest::load(work_);
+    EXPECT_TRUE(manifest);
+    manifest_ = std::move(*manifest);
+    InstrumentState& instrument = ensure(manifest_.state().instrument);
+    instrument.finished = "now";
+    instrument.build_dir = work_ / "build-instrumented";
+    instrument.artifacts.bzimage = work_ / "build-instrumented/arch/x86/boot/bzImage";
+    instrument.modules = {{"loop", work_ / "build-instrumented/drivers/block/loop.ko", "ab"}};
+    instrument.modules_dir = work_ / "build-instrumented/kpgo-modules";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static void touch(const fs::path& path) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << "x";
+  }
+
+  fs::path dir_ = fs::temp_directory_path() / ("kpgo-artifacts-" + std::to_string(::getpid()));
+  fs::path work_ = dir_ / "work";
+  Manifest manifest_ = *Manifest::load(dir_ / "unused");
+};
+
+}  // namespace
+
+TEST_F(ArtifactsTest, ACollectJobGetsTheImageAndTheModulesOnly) {
+  auto artifacts = stage_artifacts(manifest_, Stage::collect);
+  ASSERT_TRUE(artifacts) << artifacts.error().what();
+  EXPECT_EQ(artifacts->files,
+            (std::vector<fs::path>{"kpgo.json", "build-instrumented/arch/x86/boot/bzImage",
+                                   "build-instrumented/kpgo-modules"}));
+  EXPECT_TRUE(artifacts->outside.empty());
+}
+
+TEST_F(ArtifactsTest, AMergeJobGetsTheProfilesAndNamesWhatLiesOutside) {
+  CollectedProfile inside;
+  inside.path = work_ / "profiles/default-1.profraw";
+  CollectedProfile outside;
+  outside.path = dir_ / "workload.sh";  // stands for a file kept outside the workdir
+  ensure(manifest_.state().collect).profiles = {inside, outside};
+  auto artifacts = stage_artifacts(manifest_, Stage::merge);
+  ASSERT_TRUE(artifacts) << artifacts.error().what();
+  EXPECT_EQ(artifacts->files,
+            (std::vector<fs::path>{"kpgo.json", "profiles/default-1.profraw"}));
+  EXPECT_EQ(artifacts->outside, (std::vector<fs::path>{dir_ / "workload.sh"}));
+}
+
+TEST_F(ArtifactsTest, AStageWhoseInputsAreMissingIsRefusedWithThePhaseThatMakesThem) {
+  auto merge = stage_artifacts(manifest_, Stage::merge);
+  ASSERT_FALSE(merge);
+  EXPECT_NE(merge.error().message.find("run kpgo collect first"), std::string::npos);
+  fs::remove(work_ / "build-instrumented/arch/x86/boot/bzImage");
+  auto collect = stage_artifacts(manifest_, Stage::collect);
+  ASSERT_FALSE(collect);
+  EXPECT_NE(collect.error().message.find("the instrumented kernel's image"), std::string::npos);
+  EXPECT_NE(collect.error().message.find("is missing"), std::string::npos);
+  EXPECT_FALSE(parse_stage("deploy"));
+  EXPECT_EQ(*parse_stage("bench"), Stage::bench);
+}
