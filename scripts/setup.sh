@@ -27,6 +27,8 @@ packages=(
   qemu-user
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
   clang-format-19
+  # fleets: scripts/fleet's playbook and its test (iproute2 for the test's network namespaces)
+  ansible-core iproute2
 )
 for major in $llvm_majors; do
   packages+=("clang-$major" "lld-$major" "llvm-$major" "llvm-$major-dev" "llvm-$major-tools"
