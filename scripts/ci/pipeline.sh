@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# kpgo's pipeline one stage at a time, for any CI (Jenkins, GitLab CI, GitHub Actions, ...): each
+# stage is one job, possibly on another machine, and hands the next ones a directory of
+# artifacts. A job gets the artifacts of the jobs before it in $KPGO_ARTIFACTS (however its CI
+# carries them) and leaves its own there.
+#
+#   scripts/ci/pipeline.sh instrument   build the instrumented kernel
+#                                        -> collect.tar (what collect jobs need), build.tar (optimize's)
+#   scripts/ci/pipeline.sh collect      one collect job (name it with KPGO_JOB: one per workload or
+#                                        machine); needs collect.tar, no kernel tree, no clang
+#                                        -> profiles-$KPGO_JOB.tar
+#   scripts/ci/pipeline.sh merge        every profiles-*.tar -> vmlinux.profdata
+#   scripts/ci/pipeline.sh optimize     build.tar + vmlinux.profdata -> bench.tar (the optimized kernel)
+#   scripts/ci/pipeline.sh bench        bench.tar -> bench.json
+#
+# Settings (environment): KPGO (the kpgo binary; default: kpgo on PATH), KPGO_ARTIFACTS
+# (default ./artifacts), KPGO_WORKDIR (this job's workdir; default ./kpgo-work), KPGO_SOURCE
+# (kernel tarball or tree; default Debian's linux-source-6.12), KPGO_LLVM (LLVM=, default -19),
+# KPGO_WORKLOAD (a script, or a name of kpgo's; default: default), KPGO_RUNS (default 1),
+# KPGO_JOB (default: the workload's name), KPGO_COLLECT_ARGS and KPGO_BENCH_ARGS (more
+# options, split on spaces, e.g. "--ssh root@host --profile-path ..."), KPGO_INSTRUMENT_ARGS.
+set -euo pipefail
+
+kpgo=${KPGO:-kpgo}
+artifacts=$(mkdir -p "${KPGO_ARTIFACTS:-artifacts}" && cd "${KPGO_ARTIFACTS:-artifacts}" && pwd)
+workdir=${KPGO_WORKDIR:-kpgo-work}
+source=${KPGO_SOURCE:-/usr/src/linux-source-6.12.tar.xz}
+llvm=${KPGO_LLVM:--19}
+workload=${KPGO_WORKLOAD:-default}
+runs=${KPGO_RUNS:-1}
+job=${KPGO_JOB:-$(basename "$workload" .sh)}
+
+say() { echo "pipeline.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+# unpack NAME: the artifact into this job's workdir.
+unpack() {
+  [[ -f $artifacts/$1 ]] || die "$artifacts/$1 is missing: the stage that makes it has not run here"
+  mkdir -p "$workdir"
+  tar -C "$workdir" -xf "$artifacts/$1"
+}
+
+stage=${1:-}
+case $stage in
+  instrument)
+    # shellcheck disable=SC2086 # KPGO_INSTRUMENT_ARGS is a list of options
+    "$kpgo" instrument --source "$source" --workdir "$workdir" --llvm "$llvm" ${KPGO_INSTRUMENT_ARGS:-}
+    "$kpgo" artifacts --stage collect --workdir "$workdir" --pack "$artifacts/collect.tar"
+    "$kpgo" artifacts --stage optimize --workdir "$workdir" --pack "$artifacts/build.tar"
+    ;;
+  collect)
+    unpack collect.tar
+    # shellcheck disable=SC2086 # KPGO_COLLECT_ARGS is a list of options
+    "$kpgo" collect --workdir "$workdir" --workload "$workload" --runs "$runs" --label "$job" \
+      ${KPGO_COLLECT_ARGS:-}
+    "$kpgo" artifacts --stage merge --workdir "$workdir" --pack "$artifacts/profiles-$job.tar"
+    ;;
+  merge)
+    shopt -s nullglob
+    sets=("$artifacts"/profiles-*.tar)
+    ((${#sets[@]})) || die "no profiles-*.tar in $artifacts: no collect job has run"
+    rm -rf "$artifacts/merge" && mkdir -p "$artifacts/merge"
+    for set in "${sets[@]}"; do
+      name=$(basename "$set" .tar)
+      mkdir -p "$artifacts/merge/$name" && tar -C "$artifacts/merge/$name" -xf "$set"
+    done
+    dirs=("$artifacts"/merge/*/profiles)
+    "$kpgo" merge -o "$artifacts/vmlinux.profdata" "${dirs[@]}"
+    ;;
+  optimize)
+    unpack build.tar
+    [[ -f $artifacts/vmlinux.profdata ]] || die "$artifacts/vmlinux.profdata is missing: run the merge stage"
+    "$kpgo" optimize --workdir "$workdir" --profile "$artifacts/vmlinux.profdata"
+    "$kpgo" artifacts --stage bench --workdir "$workdir" --pack "$artifacts/bench.tar"
+    ;;
+  bench)
+    unpack bench.tar
+    # shellcheck disable=SC2086 # KPGO_BENCH_ARGS is a list of options
+    "$kpgo" bench --json --workdir "$workdir" ${KPGO_BENCH_ARGS:-} > "$artifacts/bench.json.tmp"
+    mv "$artifacts/bench.json.tmp" "$artifacts/bench.json"
+    ;;
+  *)
+    die "usage: pipeline.sh instrument|collect|merge|optimize|bench (got '${stage}')"
+    ;;
+esac
+say "stage $stage done; artifacts in $artifacts"
