@@ -8,22 +8,28 @@
 # several rounds, page cache warm; it prints the median wall time and peak RSS of each, the
 # ratios kpgo/llvm-profdata and kpgo/floor, and checks the outputs are identical.
 #
-#   scripts/bench-merge.sh [--quick] [--profiles N] [--rounds N] [--threads N]
+#   scripts/bench-merge.sh [--quick] [--workdir W] [--profiles N] [--inputs N] [--rounds N] [--threads N]
 #
 # --quick uses the small QEMU config instead of defconfig. The cache is $KPGO_BENCH_CACHE
 # (default ~/.cache/kpgo-bench); the first defconfig build takes about 45 minutes on 2 cores.
+# --workdir takes the vmlinux profiles a kpgo workdir already collected instead. --inputs N
+# merges N inputs made of the distinct profiles in rotation (links to them: a fleet's scale
+# without N boots; the page cache holds each file once, so reading costs less than N distinct
+# files would).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KPGO_BUILD_DIR:-$root/build}
 cache=${KPGO_BENCH_CACHE:-$HOME/.cache/kpgo-bench}
-quick=0 profiles=32 rounds=5 threads=$(nproc)
+quick=0 profiles=32 rounds=5 threads=$(nproc) wanted=0 given=
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
+    --workdir) given=$2; shift ;;
     --profiles) profiles=$2; shift ;;
+    --inputs) wanted=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --threads) threads=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--profiles N] [--rounds N] [--threads N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--workdir W] [--profiles N] [--inputs N] [--rounds N] [--threads N]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -41,21 +47,41 @@ else
   config=(--config defconfig --fragment "$root/configs/qemu-x86_64.config")
 fi
 mkdir -p "$cache"
-# Both steps resume: instrument rebuilds incrementally, collect replaces the set it makes.
-if ! python3 -c 'import json,sys; sys.exit(0 if "finished" in json.load(open(sys.argv[1])).get("instrument", {}) else 1)' \
-    "$work/kpgo.json" 2>/dev/null; then
-  "$kpgo" instrument --source /usr/src/linux-source-6.12.tar.xz --workdir "$work" "${config[@]}"
+if [[ -n $given ]]; then
+  work=$given
+  profiles=$(find "$work/profiles" -maxdepth 1 -name '*-[0-9]*.profraw' ! -name '*-[0-9]*.*.profraw' | wc -l)
+  ((profiles)) || { echo "$work/profiles has no vmlinux profiles" >&2; exit 1; }
 fi
-have=$(find "$work/profiles" -name 'default-*.profraw' 2>/dev/null | wc -l)
-if ((have < profiles)); then
-  "$kpgo" collect --workdir "$work" --runs "$profiles" --timeout 7200
+if [[ -z $given ]]; then
+  # Both steps resume: instrument rebuilds incrementally, collect replaces the set it makes.
+  if ! python3 -c 'import json,sys; sys.exit(0 if "finished" in json.load(open(sys.argv[1])).get("instrument", {}) else 1)' \
+      "$work/kpgo.json" 2>/dev/null; then
+    "$kpgo" instrument --source /usr/src/linux-source-6.12.tar.xz --workdir "$work" "${config[@]}"
+  fi
+  have=$(find "$work/profiles" -name 'default-*.profraw' 2>/dev/null | wc -l)
+  if ((have < profiles)); then
+    "$kpgo" collect --workdir "$work" --runs "$profiles" --timeout 7200
+  fi
 fi
-mapfile -t inputs < <(find "$work/profiles" -name 'default-*.profraw' | sort -V | head -n "$profiles")
+if [[ -n $given ]]; then
+  mapfile -t inputs < <(find "$work/profiles" -maxdepth 1 -name '*-[0-9]*.profraw' ! -name '*-[0-9]*.*.profraw' | sort -V)
+else
+  mapfile -t inputs < <(find "$work/profiles" -name 'default-*.profraw' | sort -V | head -n "$profiles")
+fi
 llvm_major=$("$kpgo" merge --json -o "$cache/probe.profdata" "${inputs[0]}" 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["llvm"]["major"])')
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/kpgo-bench-XXXXXX")
 trap 'rm -rf "$out"' EXIT
+if ((wanted > 0)); then
+  distinct=("${inputs[@]}")
+  inputs=()
+  mkdir "$out/inputs"
+  for ((i = 0; i < wanted; i++)); do
+    ln -s "$(realpath "${distinct[i % ${#distinct[@]}]}")" "$out/inputs/$i.profraw"
+    inputs+=("$out/inputs/$i.profraw")
+  done
+fi
 python3 - "$kpgo" "llvm-profdata-$llvm_major" "$threads" "$rounds" "$out" "${inputs[@]}" <<'PY'
 import os, platform, statistics, subprocess, sys, time
 
