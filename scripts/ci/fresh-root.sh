@@ -97,10 +97,15 @@ new_root() {  # VAR: makes a root from the tarball and sets VAR to its path
   mount --make-rslave "$r/dev"
   cp -L /etc/resolv.conf "$r/etc/resolv.conf" 2> /dev/null || true
   cp /etc/hosts "$r/etc/hosts"
+  # This machine's own certificate authorities (a TLS-inspecting proxy's, say): Debian's
+  # ca-certificates, when setup installs it, adds them to the root's bundle, as it did here.
+  mkdir -p "$r/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$r/usr/local/share/ca-certificates/" 2> /dev/null || true
   printf -v "$1" '%s' "$r"
 }
 in_root() {  # ROOT COMMAND: runs COMMAND with bash in ROOT, as root, in a clean environment
   chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
+    ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"} \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -euo pipefail -c "$2"
 }
 staged() {  # NAME ROOT COMMAND
