@@ -18,13 +18,16 @@ ssh-keygen -q -t ed25519 -N '' -f client_key
 printf '%s\n' "Host *" "  User root" "  Port 2222" "  IdentityFile $WORK/client_key" \
   "  StrictHostKeyChecking no" "  UserKnownHostsFile /dev/null" "  LogLevel ERROR" > ssh_config
 
+# Each namespace is held by a process of its own (no named namespaces: `ip netns add` needs a
+# mount point at /, which a chroot, as in CI's fresh root, does not have).
 tag=kf$$
+holders=()
 cleanup() {
   for n in 1 2 3; do
     [[ -f host-$n/sshd.pid ]] && kill "$(cat "host-$n/sshd.pid")" 2> /dev/null
-    ip netns del "$tag-$n" 2> /dev/null
     ip link del "$tag-$n" 2> /dev/null
   done
+  ((${#holders[@]})) && kill "${holders[@]}" 2> /dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -33,19 +36,26 @@ step "three machines: network namespaces with an sshd each"
 for n in 1 2 3; do
   host=$WORK/host-$n
   mkdir -p "$host/pgo"
-  ip netns add "$tag-$n"
-  ip link add "$tag-$n" type veth peer name eth0 netns "$tag-$n"
+  unshare --net sleep infinity &
+  holder=$!
+  holders+=("$holder")
+  for _ in $(seq 50); do
+    [[ $(readlink "/proc/$holder/ns/net") != $(readlink /proc/self/ns/net) ]] && break
+    sleep 0.02
+  done
+  in_ns=(nsenter "--net=/proc/$holder/ns/net")
+  ip link add "$tag-$n" type veth peer name eth0 netns "$holder"
   ip addr add "10.77.$n.1/24" dev "$tag-$n"
   ip link set "$tag-$n" up
-  ip netns exec "$tag-$n" ip addr add "10.77.$n.2/24" dev eth0
-  ip netns exec "$tag-$n" ip link set eth0 up
-  ip netns exec "$tag-$n" ip link set lo up
+  "${in_ns[@]}" ip addr add "10.77.$n.2/24" dev eth0
+  "${in_ns[@]}" ip link set eth0 up
+  "${in_ns[@]}" ip link set lo up
   printf '%s\n' "Port 2222" "ListenAddress 10.77.$n.2" "HostKey $WORK/host_key" \
     "AuthorizedKeysFile $WORK/client_key.pub" "PidFile $host/sshd.pid" "StrictModes no" \
     "PermitRootLogin yes" "PasswordAuthentication no" "UsePAM no" \
     "Subsystem sftp internal-sftp" > "$host/sshd_config"
   mkdir -p /run/sshd
-  ip netns exec "$tag-$n" /usr/sbin/sshd -f "$host/sshd_config" -E "$host/sshd.log"
+  "${in_ns[@]}" /usr/sbin/sshd -f "$host/sshd_config" -E "$host/sshd.log"
   # Its "boot": install a kernel, whose notes carry its build ID. Machine 3 installs another.
   kernel=$WORK/kernel
   ((n == 3)) && kernel=$WORK/other-kernel
