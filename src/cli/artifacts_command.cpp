@@ -23,10 +23,7 @@ Result<int> run_artifacts(const ArtifactsArgs& args, const GlobalOptions& global
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   KPGO_TRY_BIND(artifacts, pipeline::stage_artifacts(*manifest, *stage));
   if (!args.pack.empty()) {
-    // Written again in this kpgo's layout first: a kpgo.json of an older kpgo may hold
-    // absolute paths into this workdir, which the job's copy must not point back to.
-    KPGO_TRY(manifest->save());
-    KPGO_TRY(pipeline::pack_artifacts(*artifacts, args.workdir, args.pack, system_runner()));
+    KPGO_TRY(pipeline::pack_artifacts(*artifacts, *manifest, args.pack, system_runner()));
     spdlog::info("{}: {} paths a {} job needs (unpack it into its --workdir)", args.pack,
                  artifacts->files.size(), args.stage);
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/pipeline/artifacts.hpp"
 
+#include <fstream>
+
 #include "kpgo/kernel/modules.hpp"
 #include "kpgo/system/atomic_file.hpp"
 
@@ -123,11 +125,35 @@ Result<StageArtifacts> stage_artifacts(const Manifest& manifest, Stage stage) {
   return StageArtifacts{stage, std::move(collector.files), std::move(collector.outside)};
 }
 
-Result<> pack_artifacts(const StageArtifacts& artifacts, const fs::path& workdir,
+State stage_state(const State& state, Stage stage) {
+  State kept;
+  kept.instrument = state.instrument;
+  if (stage == Stage::merge) kept.collect = state.collect;
+  if (stage == Stage::optimize || stage == Stage::bench) {
+    kept.merge = state.merge;
+    kept.cs = state.cs;
+  }
+  if (stage == Stage::bench) kept.optimize = state.optimize;
+  return kept;
+}
+
+Result<> pack_artifacts(const StageArtifacts& artifacts, const Manifest& manifest,
                         const fs::path& archive, ProcessRunner& runner) {
+  // The stage's kpgo.json, from a temporary file renamed as tar stores it.
+  KPGO_TRY_BIND(state_file, TemporaryFile::create("kpgo-artifacts"));
+  {
+    std::ofstream out(state_file->path());
+    out << manifest.text_of(stage_state(manifest.state(), artifacts.stage));
+    if (!out.flush()) return fail("cannot write {}", state_file->path().string());
+  }
+  std::string name = state_file->path().filename().string();
   KPGO_TRY_BIND(file, AtomicFile::create(archive));
-  Command tar{{"tar", "-C", workdir.string(), "-cf", file->temp_path().string(), "--"}};
-  for (const auto& path : artifacts.files) tar.argv.push_back(path.string());
+  Command tar{{"tar", "-cf", file->temp_path().string(), "--transform=s|^" + name + "$|kpgo.json|",
+               "-C", state_file->path().parent_path().string(), name, "-C",
+               manifest.workdir().string()}};
+  for (const auto& path : artifacts.files) {
+    if (path != "kpgo.json") tar.argv.push_back(path.string());
+  }
   KPGO_TRY_BIND(output, runner.capture(tar));
   if (!output->succeeded()) return fail("cannot write {}: tar: {}", archive.string(), output->err);
   return file->commit();

@@ -677,8 +677,12 @@ Result<Manifest> Manifest::load(const fs::path& workdir) {
 Result<> Manifest::save() const {
   std::error_code ec;
   fs::create_directories(workdir_, ec);
+  return write_file_atomically(path(), text_of(state_));
+}
+
+std::string Manifest::text_of(const State& state) const {
   WorkdirPaths paths(workdir_);
-  return write_file_atomically(path(), to_json(state_).dump(2) + "\n");
+  return to_json(state).dump(2) + "\n";
 }
 
 std::string utc_timestamp() {

@@ -64,8 +64,7 @@ TEST_F(ArtifactsTest, AMergeJobGetsTheProfilesAndNamesWhatLiesOutside) {
   ensure(manifest_.state().collect).profiles = {inside, outside};
   auto artifacts = stage_artifacts(manifest_, Stage::merge);
   ASSERT_TRUE(artifacts) << artifacts.error().what();
-  EXPECT_EQ(artifacts->files,
-            (std::vector<fs::path>{"kpgo.json", "profiles/default-1.profraw"}));
+  EXPECT_EQ(artifacts->files, (std::vector<fs::path>{"kpgo.json", "profiles/default-1.profraw"}));
   EXPECT_EQ(artifacts->outside, (std::vector<fs::path>{dir_ / "workload.sh"}));
 }
 
@@ -80,4 +79,19 @@ TEST_F(ArtifactsTest, AStageWhoseInputsAreMissingIsRefusedWithThePhaseThatMakesT
   EXPECT_NE(collect.error().message.find("is missing"), std::string::npos);
   EXPECT_FALSE(parse_stage("deploy"));
   EXPECT_EQ(*parse_stage("bench"), Stage::bench);
+}
+
+TEST_F(ArtifactsTest, AStagesJobStartsFromWhatTheEarlierPhasesMadeOnly) {
+  ensure(manifest_.state().collect).profiles.emplace_back().path = work_ / "profiles/x.profraw";
+  manifest_.state().merge.emplace().output = work_ / "vmlinux.profdata";
+  State collect = stage_state(manifest_.state(), Stage::collect);
+  EXPECT_TRUE(collect.instrument);
+  EXPECT_FALSE(collect.collect) << "the build host's profiles are not the collect job's";
+  EXPECT_FALSE(collect.merge);
+  State merge = stage_state(manifest_.state(), Stage::merge);
+  EXPECT_TRUE(merge.collect);
+  EXPECT_FALSE(merge.merge);
+  State optimize = stage_state(manifest_.state(), Stage::optimize);
+  EXPECT_FALSE(optimize.collect);
+  EXPECT_TRUE(optimize.merge);
 }

@@ -38,8 +38,13 @@ struct StageArtifacts {
 //   bench:    what optimize needs, and the optimized kernel's image, vmlinux.o and modules
 Result<StageArtifacts> stage_artifacts(const Manifest& manifest, Stage stage);
 
-// A tar archive of the files, relative to the workdir, written to a temporary file and renamed.
-Result<> pack_artifacts(const StageArtifacts& artifacts, const std::filesystem::path& workdir,
+// The state a stage's job starts from: what the earlier phases made, nothing of this stage or
+// later ones (a collect job's kpgo.json has no collected profiles of the build host).
+State stage_state(const State& state, Stage stage);
+
+// A tar archive of the files, relative to the workdir, written to a temporary file and renamed;
+// its kpgo.json is the stage's state (stage_state), not the workdir's file.
+Result<> pack_artifacts(const StageArtifacts& artifacts, const Manifest& manifest,
                         const std::filesystem::path& archive, ProcessRunner& runner);
 
 }  // namespace kpgo::pipeline

@@ -267,6 +267,8 @@ class Manifest {
   State& state() { return state_; }
   const State& state() const { return state_; }
   Result<> save() const;
+  // What save() would write for `state` in this workdir (paths relative to it).
+  std::string text_of(const State& state) const;
 
  private:
   std::filesystem::path workdir_;
