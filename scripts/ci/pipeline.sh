@@ -65,7 +65,14 @@ case $stage in
       mkdir -p "$artifacts/merge/$name" && tar -C "$artifacts/merge/$name" -xf "$set"
     done
     dirs=("$artifacts"/merge/*/profiles)
-    "$kpgo" merge -o "$artifacts/vmlinux.profdata" "${dirs[@]}"
+    # vmlinux's and its modules' profiles: the build IDs of this build, from a job's kpgo.json.
+    ids=()
+    for id in $(python3 -c 'import json, sys
+i = json.load(open(sys.argv[1]))["instrument"]
+print(i["vmlinux_build_id"], *[m["build_id"] for m in i.get("modules", [])])' "${dirs[0]%/profiles}/kpgo.json"); do
+      ids+=(--binary-id "$id")
+    done
+    "$kpgo" merge -o "$artifacts/vmlinux.profdata" "${ids[@]}" -- "${dirs[@]}"
     ;;
   optimize)
     unpack build.tar

@@ -114,7 +114,13 @@ assert [p["path"] for p in profiles if p["binary"] == "vmlinux"] == ["profiles/j
 assert all(os.path.exists(os.path.join("job", p["path"])) for p in profiles), profiles
 PY
 pass
-expect_ok "merge of two collect jobs' profiles" "$KPGO" merge -q -o fan-in.profdata "$workdir/profiles" job/profiles
+# vmlinux's and its modules' profiles of this build, named by their build IDs.
+mapfile -t ids < <(python3 -c 'import json, sys
+i = json.load(open(sys.argv[1]))["instrument"]
+for build_id in [i["vmlinux_build_id"]] + [m["build_id"] for m in i["modules"]]:
+    print("--binary-id=" + build_id)' "$manifest")
+expect_ok "merge of two collect jobs' profiles" "$KPGO" merge -q -o fan-in.profdata "${ids[@]}" -- \
+  "$workdir/profiles" job/profiles
 expect_ok "artifacts --json" "$KPGO" artifacts --json --stage optimize --workdir "$workdir"
 expect_json_schema "kpgo artifacts" "$WORK/out"
 python3 - "$WORK/out" <<'PY' || fail "the optimize artifact lacks what optimize reads"
