@@ -18,21 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-uintmax_t size_or_zero(const fs::path& file) {
-  std::error_code ec;
-  uintmax_t size = fs::file_size(file, ec);
-  return ec ? 0 : size;
-}
-
-// Whether make compiled anything since the log had `before` bytes.
-bool compiled_since(const fs::path& log, uintmax_t before) {
-  return read_text_or_empty(log).find("  CC ", before) != std::string::npos;
-}
-
-pipeline::BuildCostState cost_of(const kernel::BuildCost& cost) {
-  return {cost.seconds, cost.peak_memory_kib};
-}
-
 // A kernel bench measures: its record, and the image to boot.
 struct BuiltVariant {
   pipeline::BenchVariantState state;
@@ -67,10 +52,9 @@ Result<BuiltVariant> build_baseline(const Variant& variant, const BenchOptions& 
     record.finished.clear();
     KPGO_TRY(manifest.save());
   }
-  uintmax_t log_before = size_or_zero(log.file);
-  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY_BIND(made, kernel::run_make(kbuild.make({}), runner, log));
   KPGO_TRY(kernel::install_modules(kbuild, runner, log));
-  if (compiled_since(log.file, log_before)) record.build_cost = cost_of(*cost);
+  if (made->compiled) record.build_cost = made->cost;
   KPGO_TRY_BIND(arch, kernel::kernel_arch(instrument.arch));
   BuiltVariant built = described(variant, "");
   built.state.build_cost = record.build_cost;
@@ -138,15 +122,16 @@ Result<BuiltVariant> build_variant(const Variant& variant,
     record.finished.clear();
     KPGO_TRY(manifest.save());
   }
-  uintmax_t log_before = size_or_zero(log.file);
-  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
+  std::error_code ec;
+  uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
+  KPGO_TRY_BIND(made, kernel::run_make(kbuild.make({}), runner, log));
   KPGO_TRY(kernel::install_modules(kbuild, runner, log));
   // clang reports a promoted call only when it compiles: a build that compiled nothing keeps
   // the count and the cost of the one that did.
-  if (compiled_since(log.file, log_before)) {
+  if (made->compiled) {
     record.promoted_indirect_calls =
         pipeline::count_promotions(read_text_or_empty(log.file).substr(log_before));
-    record.build_cost = cost_of(*cost);
+    record.build_cost = made->cost;
   }
   record.build_dir = kbuild.output;
   record.profile_sha256 = sha;

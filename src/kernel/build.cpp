@@ -51,7 +51,7 @@ uint64_t physical_memory_kib() {
 
 }  // namespace
 
-Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log) {
+Result<MakeOutcome> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log) {
   std::error_code ec;
   fs::create_directories(log.file.parent_path(), ec);
   std::ofstream out(log.file, std::ios::app);
@@ -64,6 +64,7 @@ Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const 
   std::deque<std::string> tail;
   size_t steps = 0;
   bool out_of_memory = false;
+  bool compiled = false;
   auto started = std::chrono::steady_clock::now();
   auto last_shown = started;
   auto result = runner.stream(command, [&](std::string_view line) {
@@ -77,6 +78,7 @@ Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const 
     }
     out_of_memory = out_of_memory || says_out_of_memory(line);
     if (line.size() > 2 && line[0] == ' ' && line[1] == ' ') ++steps;
+    compiled = compiled || line.starts_with("  CC ");
     auto now = std::chrono::steady_clock::now();
     if (now - last_shown > std::chrono::milliseconds(200)) {
       last_shown = now;
@@ -91,7 +93,7 @@ Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const 
                  result->peak_memory_kib};
   out << fmt::format("# kpgo: make took {:.0f} s; its largest process peaked at {}\n", cost.seconds,
                      memory_text(cost.peak_memory_kib));
-  if (result->succeeded()) return cost;
+  if (result->succeeded()) return MakeOutcome{cost, compiled};
   if (result->signal) {
     return fail("{} was interrupted (signal {}); run again to resume; log: {}", log.label,
                 result->signal, log.file.string());

@@ -254,7 +254,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   record.finished.clear();
   KPGO_TRY(manifest.save());
 
-  KPGO_TRY_BIND(cost, kernel::run_make(build, runner, log));
+  KPGO_TRY_BIND(made, kernel::run_make(build, runner, log));
   outcome.vmlinux = kbuild.output / "vmlinux";
   outcome.bzimage = kbuild.output / arch->image;
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
@@ -262,7 +262,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY(install_modules(kbuild, runner, log, outcome));
   record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
                record);
-  record.build_cost = {cost->seconds, cost->peak_memory_kib};
+  record.build_cost = made->cost;
   outcome.lto = record.lto;
   KPGO_TRY(manifest.save());
   return outcome;

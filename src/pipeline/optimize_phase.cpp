@@ -352,8 +352,7 @@ void record_build(const OptimizeOutcome& outcome, const StoredProfile& profile,
   record.layout = outcome.layout;
   record.promoted_indirect_calls = outcome.promoted_calls;
   // A make that compiled nothing is no measure of what the build costs.
-  if (outcome.rebuilt)
-    record.build_cost = {outcome.build_cost.seconds, outcome.build_cost.peak_memory_kib};
+  if (outcome.rebuilt) record.build_cost = outcome.build_cost;
   record.commands.clear();
   for (const auto& command : outcome.commands) record.commands.push_back(render_command(command));
   record.booted.clear();
@@ -366,14 +365,11 @@ Result<std::string> build_with_profile(const kernel::Kbuild& kbuild, const std::
                                        const fs::path& workdir, ProcessRunner& runner,
                                        OptimizeOutcome& outcome, kernel::BuildLog& log) {
   log.file = workdir / "logs" / ("optimize-" + key + ".log");
-  std::error_code ec;
-  uintmax_t log_before = fs::exists(log.file, ec) ? fs::file_size(log.file, ec) : 0;
-  KPGO_TRY_BIND(cost, kernel::run_make(kbuild.make({}), runner, log));
+  KPGO_TRY_BIND(made, kernel::run_make(kbuild.make({}), runner, log));
   KPGO_TRY(kernel::install_modules(kbuild, runner, log));  // for guests that bench it
-  std::string log_text = read_text_or_empty(log.file);
-  outcome.rebuilt = log_text.find("  CC ", log_before) != std::string::npos;
-  outcome.build_cost = *cost;
-  return log_text;
+  outcome.rebuilt = made->compiled;
+  outcome.build_cost = made->cost;
+  return read_text_or_empty(log.file);
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ Result<> read(const json& value, const std::string& at, std::vector<T>& out);
 Result<> read(const json& value, const std::string& at, LlvmState& out);
 Result<> read(const json& value, const std::string& at, InstrumentArtifacts& out);
 Result<> read(const json& value, const std::string& at, KernelArtifacts& out);
-Result<> read(const json& value, const std::string& at, BuildCostState& out);
+Result<> read(const json& value, const std::string& at, kernel::BuildCost& out);
 Result<> read(const json& value, const std::string& at, kernel::TextLayout& out);
 Result<> read(const json& value, const std::string& at, ModuleState& out);
 Result<> read(const json& value, const std::string& at, InstrumentState& out);
@@ -196,7 +196,7 @@ Result<> read(const json& value, const std::string& at, InstrumentState& out) {
   return field(value, at, "inputs_key", out.inputs_key);
 }
 
-Result<> read(const json& value, const std::string& at, BuildCostState& out) {
+Result<> read(const json& value, const std::string& at, kernel::BuildCost& out) {
   KPGO_TRY(expect_object(value, at));
   KPGO_TRY(field(value, at, "seconds", out.seconds));
   return field(value, at, "peak_memory_kib", out.peak_memory_kib);
@@ -442,7 +442,7 @@ void put_when(json& object, const char* key, const std::string& timestamp) {
   if (!timestamp.empty()) object[key] = timestamp;
 }
 
-json to_json(const BuildCostState& cost) {
+json to_json(const kernel::BuildCost& cost) {
   return {{"seconds", cost.seconds}, {"peak_memory_kib", cost.peak_memory_kib}};
 }
 

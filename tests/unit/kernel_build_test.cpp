@@ -41,8 +41,9 @@ TEST_F(RunMakeTest, ASuccessfulBuildReportsItsTimeAndPeakMemory) {
   auto cost =
       kernel::run_make(make_running("python3 -c 'x = b\"x\" * (96 << 20)'"), system_runner(), log);
   ASSERT_TRUE(cost) << cost.error().message;
-  EXPECT_GE(cost->peak_memory_kib, 96u * 1024);
-  EXPECT_GT(cost->seconds, 0);
+  EXPECT_GE(cost->cost.peak_memory_kib, 96u * 1024);
+  EXPECT_GT(cost->cost.seconds, 0);
+  EXPECT_FALSE(cost->compiled) << "kbuild's \"  CC \" lines say it compiled, and there were none";
 }
 
 // What the kernel's OOM killer does to a link: SIGKILL, and make says "Killed".
@@ -85,4 +86,12 @@ TEST(OutOfMemory, KnowsTheSignsInABuildLog) {
   EXPECT_TRUE(kernel::says_out_of_memory(
       "terminate called after throwing an instance of 'std::bad_alloc'"));
   EXPECT_FALSE(kernel::says_out_of_memory("  LD      vmlinux.o"));
+}
+
+TEST_F(RunMakeTest, ABuildThatCompiledSaysSo) {
+  kernel::BuildLog log{dir_ / "build.log", "test build"};
+  auto made =
+      kernel::run_make(make_running("@echo '  CC      kernel/fork.o'"), system_runner(), log);
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_TRUE(made->compiled);
 }

@@ -37,9 +37,14 @@ struct BuildCost {
   uint64_t peak_memory_kib = 0;  // its largest process at its peak (a compiler or the linker)
 };
 
+struct MakeOutcome {
+  BuildCost cost;
+  bool compiled = false;  // kbuild compiled a C file ("  CC "): not a build with nothing to do
+};
+
 // Runs make, writing its output to the log; on failure the error quotes the log's error lines,
 // and when the build ran out of memory it says so, with the peak it reached and the advice.
-Result<BuildCost> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log);
+Result<MakeOutcome> run_make(const Command& command, ProcessRunner& runner, const BuildLog& log);
 
 // Whether a build log line says a process ran out of memory (or was killed, as the kernel's
 // OOM killer does).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/elf.hpp"
 #include "kpgo/system/error.hpp"
 
@@ -30,13 +31,6 @@ struct LlvmState {
   unsigned major = 0;
   uint64_t raw_version = 0;    // the raw profile version the instrumented kernel writes
   unsigned merge_backend = 0;  // the LLVM major that merges its profiles
-};
-
-// What the last make of a build that compiled took: time and its largest process's peak
-// memory (a compiler, or with LTO usually the link).
-struct BuildCostState {
-  double seconds = 0;
-  uint64_t peak_memory_kib = 0;
 };
 
 struct InstrumentArtifacts {
@@ -63,7 +57,7 @@ struct InstrumentState {
   std::string config_sha256;
   std::filesystem::path build_dir;
   InstrumentArtifacts artifacts;
-  BuildCostState build_cost;
+  kernel::BuildCost build_cost;  // of its last make that compiled
   std::string vmlinux_build_id;
   std::vector<ModuleState> modules;
   std::filesystem::path modules_dir;  // INSTALL_MOD_PATH of its modules_install, for guests
@@ -144,7 +138,7 @@ struct OptimizeState {
   std::optional<MatchReport> report;
   kernel::TextLayout layout;  // of vmlinux.o
   uint64_t promoted_indirect_calls = 0;
-  BuildCostState build_cost;
+  kernel::BuildCost build_cost;  // of its last make that compiled
   std::vector<std::string> commands;
   std::string config_input;  // the configuration build_dir holds (configure_uninstrumented)
   std::string lto = "none";
@@ -168,7 +162,7 @@ struct CsState {
 struct BaselineState {
   std::filesystem::path build_dir;
   KernelArtifacts artifacts;
-  BuildCostState build_cost;
+  kernel::BuildCost build_cost;  // of its last make that compiled
   std::string config_input;
   std::string lto = "none";
   std::string finished;
@@ -190,7 +184,7 @@ struct BenchVariantState {
   std::filesystem::path build_dir;
   kernel::TextLayout layout;  // of its vmlinux.o
   uint64_t promoted_indirect_calls = 0;
-  BuildCostState build_cost;
+  kernel::BuildCost build_cost;      // of its last make that compiled
   std::vector<double> boot_seconds;  // host wall time of each boot
 };
 
@@ -227,7 +221,7 @@ struct VariantBuildState {
   std::string config_input;
   std::string profile_sha256;
   uint64_t promoted_indirect_calls = 0;  // from the last build that compiled with its profile
-  BuildCostState build_cost;
+  kernel::BuildCost build_cost;          // of its last make that compiled
   std::string finished;
 };
 
