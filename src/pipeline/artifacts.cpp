@@ -5,6 +5,7 @@
 
 #include "kpgo/kernel/modules.hpp"
 #include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/files.hpp"
 
 namespace kpgo::pipeline {
 
@@ -14,20 +15,17 @@ namespace {
 
 class Collector {
  public:
-  explicit Collector(const fs::path& workdir)
-      : workdir_(fs::absolute(workdir).lexically_normal()) {}
+  explicit Collector(const fs::path& workdir) : workdir_(workdir) {}
 
   // A file or directory the stage needs: must exist.
   Result<> add(const fs::path& path, const std::string& what) {
     std::error_code ec;
     if (path.empty() || !fs::exists(path, ec))
       return fail("{} {} is missing", what, path.empty() ? "(none recorded)" : path.string());
-    fs::path absolute = fs::absolute(path).lexically_normal();
-    fs::path relative = absolute.lexically_relative(workdir_);
-    if (relative.empty() || *relative.begin() == "..") {
-      outside.push_back(absolute);
+    if (auto inside = path_inside(path, workdir_)) {
+      files.push_back(*inside);
     } else {
-      files.push_back(relative);
+      outside.push_back(fs::absolute(path).lexically_normal());
     }
     return {};
   }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kpgo/system/atomic_file.hpp"
+#include "kpgo/system/files.hpp"
 
 namespace kpgo::pipeline {
 
@@ -51,10 +52,8 @@ class WorkdirPaths {
 
 std::string stored(const fs::path& path) {
   if (path.empty() || !t_workdir) return path.string();
-  fs::path absolute = fs::absolute(path).lexically_normal();
-  fs::path relative = absolute.lexically_relative(*t_workdir);
-  if (relative.empty() || *relative.begin() == "..") return absolute.string();
-  return relative.string();
+  auto inside = path_inside(path, *t_workdir);
+  return inside ? inside->string() : fs::absolute(path).lexically_normal().string();
 }
 
 Result<> read(const json& value, const std::string& at, fs::path& out) {

@@ -18,4 +18,12 @@ std::string read_text_or_empty(const std::filesystem::path& path) {
   return read_text_file(path).value_or("");
 }
 
+std::optional<std::filesystem::path> path_inside(const std::filesystem::path& path,
+                                                 const std::filesystem::path& dir) {
+  auto relative = std::filesystem::absolute(path).lexically_normal().lexically_relative(
+      std::filesystem::absolute(dir).lexically_normal());
+  if (relative.empty() || *relative.begin() == "..") return std::nullopt;
+  return relative;
+}
+
 }  // namespace kpgo
