@@ -147,8 +147,9 @@ Result<> pack_artifacts(const StageArtifacts& artifacts, const Manifest& manifes
   std::string name = state_file->path().filename().string();
   KPGO_TRY_BIND(file, AtomicFile::create(archive));
   Command tar{{"tar", "-cf", file->temp_path().string(), "--transform=s|^" + name + "$|kpgo.json|",
-               "-C", state_file->path().parent_path().string(), name, "-C",
-               manifest.workdir().string()}};
+               "-C", state_file->path().parent_path().string(), name,
+               // absolute: tar takes a relative -C from the one before
+               "-C", fs::absolute(manifest.workdir()).string()}};
   for (const auto& path : artifacts.files) {
     if (path != "kpgo.json") tar.argv.push_back(path.string());
   }

@@ -95,3 +95,25 @@ TEST_F(ArtifactsTest, AStagesJobStartsFromWhatTheEarlierPhasesMadeOnly) {
   EXPECT_FALSE(optimize.collect);
   EXPECT_TRUE(optimize.merge);
 }
+
+// A relative --workdir (pipeline.sh's default) and a relative archive: both from where kpgo runs.
+TEST_F(ArtifactsTest, APackFromARelativeWorkdirHoldsTheStagesStateAndFiles) {
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  auto relative = Manifest::load("work");
+  ASSERT_TRUE(relative);
+  relative->state() = manifest_.state();
+  auto artifacts = stage_artifacts(*relative, Stage::collect);
+  ASSERT_TRUE(artifacts) << artifacts.error().what();
+  auto packed = pack_artifacts(*artifacts, *relative, "collect.tar", system_runner());
+  auto listing = system_runner().capture({{"tar", "-tf", "collect.tar"}});
+  fs::current_path(cwd);
+  ASSERT_TRUE(packed) << packed.error().what();
+  ASSERT_TRUE(listing && listing->succeeded());
+  EXPECT_EQ(
+      listing->out,
+      "kpgo.json\nbuild-instrumented/arch/x86/boot/bzImage\nbuild-instrumented/kpgo-modules/\n"
+      "build-instrumented/kpgo-modules/lib/\nbuild-instrumented/kpgo-modules/lib/modules/\n"
+      "build-instrumented/kpgo-modules/lib/modules/6.12.0/\n"
+      "build-instrumented/kpgo-modules/lib/modules/6.12.0/modules.dep\n");
+}
