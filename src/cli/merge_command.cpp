@@ -159,9 +159,12 @@ Subcommand add_merge_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--llvm", options->llvm,
                   "The LLVM that will read the output, in kbuild's LLVM= form (1, -N, /dir/); "
                   "default: chosen from the inputs' format");
+  // One value per --binary-id (or a comma-separated list), so that the inputs may follow it.
   app->add_option("--binary-id", options->binary_ids,
-                  "A build ID (hex) raw inputs may carry, repeatable (vmlinux's and its "
-                  "modules'); default: the one most inputs carry");
+                  "A build ID (hex) raw inputs may carry; repeat it or separate IDs with commas "
+                  "(vmlinux's and its modules'); default: the one most inputs carry")
+      ->allow_extra_args(false)
+      ->delimiter(',');
   app->add_option("--build-tree", options->build_tree,
                   "A kernel build directory (kbuild's O=): raw inputs must come from its vmlinux "
                   "or one of its modules")

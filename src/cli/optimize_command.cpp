@@ -92,7 +92,8 @@ Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) 
   app->add_option("--workdir", args->workdir, "The workdir of instrument and collect")
       ->capture_default_str();
   app->add_option("--profile", args->profile,
-                  "A profile to use instead of the workdir's collected ones (raw or indexed)");
+                  "A profile to use instead of the workdir's (its collected profiles merged; after "
+                  "kpgo run --cs, both stages combined), raw or indexed");
   app->add_option("-j,--jobs", args->jobs, "make -j (default: the number of CPUs)");
   add_lto_option(*app, args->lto, "the optimized kernel (default: the instrumented kernel's)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");

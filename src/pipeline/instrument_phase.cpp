@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "kpgo/kernel/arch.hpp"
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/kernel/config.hpp"
@@ -208,6 +210,28 @@ Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
 
 }  // namespace
 
+std::string instrument_inputs_key(const InstrumentOptions& o) {
+  nlohmann::json inputs = {{"source", fs::absolute(o.source).string()},
+                           {"llvm", o.llvm},
+                           {"arch", o.arch},
+                           {"atomic", o.atomic_counters},
+                           {"make_args", o.make_args}};
+  inputs["config"] = o.config ? sha256_key(*o.config) : "tinyconfig";
+  // Only when given, so that keys from before --lto and --localmod stay valid.
+  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
+  if (o.localmod) inputs["localmod"] = sha256_key(*o.localmod);
+  for (const auto& fragment : o.fragments) inputs["fragments"].push_back(sha256_key(fragment));
+  if (auto data = data_dir(); data) {
+    // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
+    // An arch kpgo does not know has no small config; instrument refuses it.
+    std::vector<std::string> parts{"kernel/pgo/.kpgo-support"};
+    if (auto arch = kernel::kernel_arch(o.arch)) parts.push_back("configs/" + arch->qemu_fragment);
+    parts.push_back("configs/pgo.config");
+    for (const auto& part : parts) inputs["kpgo"].push_back(sha256_key(*data / part));
+  }
+  return sha256_hex(inputs.dump());
+}
+
 Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
                                             Manifest& manifest) {
   KPGO_TRY_BIND(arch, kernel::kernel_arch(options.arch));
@@ -263,6 +287,9 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
                record);
   record.build_cost = made->cost;
+  // Recorded by kpgo instrument as by kpgo run: a run after an instrument with the same inputs
+  // finds this kernel up to date.
+  record.inputs_key = instrument_inputs_key(options);
   outcome.lto = record.lto;
   KPGO_TRY(manifest.save());
   return outcome;

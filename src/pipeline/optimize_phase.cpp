@@ -226,15 +226,48 @@ Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, kernel::
 
 namespace {
 
-// The profile to build with: the one given (merged for this clang), or the workdir's profiles
-// merged (again only when they changed).
+// The combined profile of `kpgo run --cs`, when its stage 2 was built on the stage-1 profile
+// the workdir has now (a run without --cs drops the CS state).
+std::optional<fs::path> current_cs_profile(const State& state, const std::string& stage1_sha256) {
+  if (!state.cs || state.cs->finished.empty() || state.cs->base_sha256 != stage1_sha256)
+    return std::nullopt;
+  auto sha = sha256_file(state.cs->profile);
+  if (!sha || *sha != state.cs->sha256) return std::nullopt;
+  return state.cs->profile;
+}
+
+// Without --profile: the workdir's own, merged again only when its profiles changed; after
+// `kpgo run --cs`, stage 1 and 2 combined, as run's optimize phase used them.
+Result<fs::path> workdir_profile(const OptimizeOptions& options, Manifest& manifest,
+                                 profile::BackendSet& backends) {
+  const State& state = manifest.state();
+  if (options.dry_run) {
+    if (state.merge) {
+      if (auto cs = current_cs_profile(state, state.merge->sha256)) return *cs;
+    }
+    return manifest.workdir() / "vmlinux.profdata";
+  }
+  KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends));
+  if (auto cs = current_cs_profile(state, merged->sha256)) {
+    spdlog::info(
+        "using the context-sensitive profile of kpgo run --cs ({}); --profile {} for "
+        "stage 1 alone",
+        cs->string(), merged->profdata.string());
+    return *cs;
+  }
+  if (state.cs) {
+    spdlog::warn(
+        "{}'s context-sensitive stage was built on another stage-1 profile: using stage 1 "
+        "alone (kpgo run --cs brings stage 2 up to date)",
+        manifest.workdir().string());
+  }
+  return merged->profdata;
+}
+
+// The profile to build with: the one given (merged for this clang), or the workdir's.
 Result<fs::path> profile_to_use(const OptimizeOptions& options, Manifest& manifest,
                                 profile::BackendSet& backends, unsigned major) {
-  if (!options.profile) {
-    if (options.dry_run) return manifest.workdir() / "vmlinux.profdata";
-    KPGO_TRY_BIND(merged, merge_workdir_profiles(manifest, backends));
-    return merged->profdata;
-  }
+  if (!options.profile) return workdir_profile(options, manifest, backends);
   profile::MergeRequest request;
   request.inputs = {{options.profile->string(), 1}};
   request.output = manifest.workdir() / "given.profdata";

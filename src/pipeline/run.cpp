@@ -20,41 +20,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string file_hash(const fs::path& path) {
-  auto sha = sha256_file(path);
-  return sha ? *sha : "missing:" + path.string();
-}
-
-std::string instrument_key(const InstrumentOptions& o) {
-  nlohmann::json inputs = {{"source", fs::absolute(o.source).string()},
-                           {"llvm", o.llvm},
-                           {"arch", o.arch},
-                           {"atomic", o.atomic_counters},
-                           {"make_args", o.make_args}};
-  inputs["config"] = o.config ? file_hash(*o.config) : "tinyconfig";
-  // Only when given, so that keys from before --lto stay valid.
-  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
-  for (const auto& fragment : o.fragments) inputs["fragments"].push_back(file_hash(fragment));
-  if (auto data = data_dir(); data) {
-    // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
-    // An arch kpgo does not know has no small config; instrument refuses it.
-    std::vector<std::string> parts{"kernel/pgo/.kpgo-support"};
-    if (auto arch = kernel::kernel_arch(o.arch)) parts.push_back("configs/" + arch->qemu_fragment);
-    parts.push_back("configs/pgo.config");
-    for (const auto& part : parts) inputs["kpgo"].push_back(file_hash(*data / part));
-  }
-  return sha256_hex(inputs.dump());
-}
-
 std::string collect_key(const CollectOptions& o, const State& state) {
   nlohmann::json inputs = {{"build_id", state.instrument ? state.instrument->vmlinux_build_id : ""},
-                           {"workload", file_hash(o.workload.script)},
+                           {"workload", sha256_key(o.workload.script)},
                            {"runs", o.runs},
                            {"kind", static_cast<int>(o.kind)},
                            {"hosts", o.ssh_hosts},
                            {"label", o.label},
                            {"weight", o.weight}};
-  for (const auto& file : o.workload.files) inputs["files"].push_back(file_hash(file));
+  for (const auto& file : o.workload.files) inputs["files"].push_back(sha256_key(file));
   // More packages change the guest's userland; none keeps older keys valid.
   if (o.kind == targets::TargetKind::qemu && !o.qemu.packages.empty())
     inputs["packages"] = o.qemu.packages;
@@ -64,7 +38,7 @@ std::string collect_key(const CollectOptions& o, const State& state) {
 bool profiles_intact(const State& state) {
   if (state.profiles().empty()) return false;
   for (const auto& entry : state.profiles()) {
-    if (file_hash(entry.path) != entry.sha256) return false;
+    if (sha256_key(entry.path) != entry.sha256) return false;
   }
   return true;
 }
@@ -75,7 +49,7 @@ std::string optimize_key(const OptimizeOptions& o, const State& state) {
                            {"make_args", o.make_args},
                            {"boot", o.smoke_boot}};
   if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
-  if (o.profile) inputs["given_profile"] = file_hash(*o.profile);
+  if (o.profile) inputs["given_profile"] = sha256_key(*o.profile);
   return sha256_hex(inputs.dump());
 }
 
@@ -86,7 +60,7 @@ bool present(const fs::path& path) {
 
 bool instrument_up_to_date(const InstrumentOptions& options, const State& state) {
   const InstrumentState* instrument = state.instrumented();
-  return instrument && instrument->inputs_key == instrument_key(options) &&
+  return instrument && instrument->inputs_key == instrument_inputs_key(options) &&
          present(instrument->artifacts.bzimage);
 }
 
@@ -140,7 +114,6 @@ Result<bool> instrument_phase(const char* name, const InstrumentOptions& options
   std::string old_build_id = state.instrument ? state.instrument->vmlinux_build_id : "";
   KPGO_TRY_BIND(built, instrument_kernel(options, runner, manifest)
                            .map_error(context(std::string("phase ") + name)));
-  state.instrument->inputs_key = instrument_key(options);
   if (built->build_id != old_build_id) {
     // Another kernel: the profiles of the old one are of no use to it.
     std::error_code ec;
@@ -304,7 +277,7 @@ bool plan_cs_stage(const PipelineOptions& options, const Manifest& manifest, boo
   const auto& cs = manifest.state().cs;
   const auto& merge = manifest.state().merge;
   bool runs = merge_runs || !cs || cs->finished.empty() || !merge ||
-              cs->base_sha256 != merge->sha256 || file_hash(cs->profile) != cs->sha256;
+              cs->base_sha256 != merge->sha256 || sha256_key(cs->profile) != cs->sha256;
   fs::path workdir = manifest.workdir() / "cs";
   plan.push_back(
       {"cs-instrument",
@@ -361,7 +334,7 @@ Result<std::vector<PlannedPhase>> plan_pipeline(const PipelineOptions& options,
 
   fs::path merged = manifest.workdir() / "vmlinux.profdata";
   const auto& merge = manifest.state().merge;
-  bool merge_runs = collect_runs || !merge || merge->sha256 != file_hash(merged);
+  bool merge_runs = collect_runs || !merge || merge->sha256 != sha256_key(merged);
   plan.push_back({"merge",
                   merge_runs,
                   fmt::format("merge the collected profiles into {} with the LLVM of the "

@@ -106,4 +106,9 @@ Result<std::string> sha256_file(const fs::path& path) {
   return hash.hex();
 }
 
+std::string sha256_key(const fs::path& path) {
+  auto sha = sha256_file(path);
+  return sha ? *sha : "missing:" + path.string();
+}
+
 }  // namespace kpgo

@@ -25,6 +25,9 @@ step "kpgo run: collect, merge, optimize, smoke boot"
 pass
 expect_in "$TEST_LOGS/run1.out" "the PGO-optimized kernel: $workdir/build-optimized/$image" "final output names the kernel"
 expect_in "$TEST_LOGS/run1.out" "smoke boot ok" "the optimized kernel booted"
+# kpgo instrument recorded its inputs: run, given the same, finds that kernel up to date.
+grep -qE "^instrument +up to date$" "$TEST_LOGS/run1.out" ||
+  fail "kpgo run rebuilt the kernel kpgo instrument had just built: $(head -1 "$TEST_LOGS/run1.out")"
 python3 - "$manifest" <<'PY'
 import json, os, sys
 m = json.load(open(sys.argv[1]))
@@ -115,11 +118,10 @@ assert all(os.path.exists(os.path.join("job", p["path"])) for p in profiles), pr
 PY
 pass
 # vmlinux's and its modules' profiles of this build, named by their build IDs.
-mapfile -t ids < <(python3 -c 'import json, sys
+ids=$(python3 -c 'import json, sys
 i = json.load(open(sys.argv[1]))["instrument"]
-for build_id in [i["vmlinux_build_id"]] + [m["build_id"] for m in i["modules"]]:
-    print("--binary-id=" + build_id)' "$manifest")
-expect_ok "merge of two collect jobs' profiles" "$KPGO" merge -q -o fan-in.profdata "${ids[@]}" -- \
+print(",".join([i["vmlinux_build_id"]] + [m["build_id"] for m in i["modules"]]))' "$manifest")
+expect_ok "merge of two collect jobs' profiles" "$KPGO" merge -q -o fan-in.profdata --binary-id "$ids" \
   "$workdir/profiles" job/profiles
 expect_ok "artifacts --json" "$KPGO" artifacts --json --stage optimize --workdir "$workdir"
 expect_json_schema "kpgo artifacts" "$WORK/out"

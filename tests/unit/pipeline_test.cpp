@@ -12,7 +12,9 @@
 
 #include "kpgo/pipeline/run.hpp"
 #include "kpgo/profile/format.hpp"
+#include "kpgo/profile/merge.hpp"
 #include "kpgo/system/files.hpp"
+#include "kpgo/system/hashing.hpp"
 
 namespace fs = std::filesystem;
 using namespace kpgo;
@@ -305,6 +307,46 @@ TEST_F(PipelineTest, AnInterruptedInstrumentBuildIsNotFinished) {
   auto resumed = run();
   ASSERT_TRUE(resumed) << resumed.error().what();
   EXPECT_EQ(ran(*resumed), (std::vector<bool>{true, true, true, true}));
+}
+
+// After `kpgo run --cs`, a plain `kpgo optimize` builds with both stages' profile, as run's own
+// optimize phase did; once stage 1 is another profile, the CS one no longer fits and stage 1 is
+// used alone.
+TEST_F(PipelineTest, OptimizeUsesTheCombinedProfileWhileItsStageOneIsCurrent) {
+  ASSERT_TRUE(run());
+  fs::path workdir = options_.instrument.workdir;
+  // Stands for stage 1 + 2 merged: a profile of this build with other counts than stage 1's.
+  profile::MergeRequest request;
+  request.inputs = {{state().profiles()[0].path.string(), 3}};
+  request.output = workdir / "cs" / "vmlinux.profdata";
+  fs::create_directories(request.output.parent_path());
+  ASSERT_TRUE(profile::merge_profiles(request, backends_));
+  std::string combined = *sha256_file(request.output);
+  {
+    auto manifest = Manifest::load(workdir);
+    ASSERT_TRUE(manifest);
+    std::string stage1 = manifest->state().merge->sha256;
+    manifest->state().cs =
+        CsState{workdir / "cs", workdir / "vmlinux.profdata", stage1, request.output,
+                combined,       "2026-12-03T00:00:00Z"};
+    ASSERT_TRUE(manifest->save());
+  }
+  auto optimize_here = [&] {
+    auto manifest = Manifest::load(workdir);
+    EXPECT_TRUE(manifest);
+    auto outcome = optimize(options_.optimize, kbuild_, backends_, *manifest);
+    EXPECT_TRUE(outcome) << outcome.error().what();
+    return outcome ? *sha256_file(outcome->profdata) : std::string();
+  };
+  EXPECT_EQ(optimize_here(), combined);
+
+  {
+    auto manifest = Manifest::load(workdir);
+    ASSERT_TRUE(manifest);
+    manifest->state().cs->base_sha256 = std::string(64, '0');  // built on another stage 1
+    ASSERT_TRUE(manifest->save());
+  }
+  EXPECT_EQ(optimize_here(), state().merge->sha256);
 }
 
 TEST_F(PipelineTest, TheDryRunPlanRunsNothing) {

@@ -42,6 +42,9 @@ struct InstrumentOutcome {
   bool support_added = false;
 };
 
+// What decides the instrumented kernel: a run whose key equals the recorded one skips the phase.
+std::string instrument_inputs_key(const InstrumentOptions& options);
+
 // Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,
 // configuration (fragments merged, then verified in the final .config), build, manifest.
 Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
