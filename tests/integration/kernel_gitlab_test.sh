@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# scripts/ci/gitlab-ci.yml run for real by gitlab-ci-local: its shell executor, each job in its
+# own copy of the checkout (--shell-isolation), artifacts handed from job to job as the yml
+# declares them. instrument builds the small 6.12 config; the two collect jobs of the matrix
+# (default and archive, on QEMU) get only collect.tar; merge merges what both sent back; optimize
+# builds and smoke-boots the optimized kernel. Its artifact, unpacked alone somewhere else, boots
+# and loads a module of its own. The bench job is left out: kernel.bench.6.12 covers bench, and
+# its baseline build would add another kernel build here.
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+source "$here/guest.sh"
+
+gitlab_ci_local=$KPGO_SOURCE_DIR/tools/ci-lint/node_modules/.bin/gitlab-ci-local
+[[ -x $gitlab_ci_local ]] || fail "$gitlab_ci_local is missing: scripts/setup.sh installs it (npm ci)"
+
+# The project as a runner checks it out: kpgo's tracked files in a git repository, with the
+# example pipeline as its .gitlab-ci.yml.
+mkdir project
+git -C "$KPGO_SOURCE_DIR" ls-files -z | (cd "$KPGO_SOURCE_DIR" && tar --null -T - -cf -) | tar -xf - -C project
+cp project/scripts/ci/gitlab-ci.yml project/.gitlab-ci.yml
+(cd project && git init -q && git add -A &&
+  git -c user.name=kpgo -c user.email=kpgo@localhost commit -qm "kpgo as checked out")
+
+step "gitlab-ci-local: instrument, collect x2, merge, optimize"
+# KPGO: this build's kpgo, as a runner with kpgo installed has it (the jobs' before_script then
+# builds nothing). One job at a time: each kernel build takes both cores.
+(cd project && "$gitlab_ci_local" --force-shell-executor --shell-isolation --concurrency 1 \
+  --variable "KPGO=$KPGO" --needs optimize) > "$TEST_LOGS/gitlab.log" 2>&1 ||
+  { tail -40 "$TEST_LOGS/gitlab.log" >&2; fail "the pipeline failed (log: $TEST_LOGS/gitlab.log)"; }
+step "pipeline passed"
+for job in instrument "collect: \[default,qemu\]" "collect: \[archive,qemu\]" merge optimize; do
+  grep -qE "^$job +finished in" "$TEST_LOGS/gitlab.log" || fail "job $job did not finish: $(grep -m3 -E "^$job " "$TEST_LOGS/gitlab.log")"
+done
+! grep -qE "^bench " "$TEST_LOGS/gitlab.log" || fail "the bench job ran"
+pass
+
+state=project/.gitlab-ci-local
+artifact() {  # JOB-DIR FILE: the path of what job JOB-DIR left as artifacts/FILE
+  local found
+  found=$(find "$state/artifacts" -path "*/$1*/artifacts/$2" -print -quit)
+  [[ -n $found ]] || fail "no artifacts/$2 from $1: $(find "$state/artifacts" -maxdepth 3 | head -20)"
+  echo "$found"
+}
+
+# Each collect job had collect.tar and nothing of the kernel's build or source.
+for build in "$state"/builds/collect*; do
+  [[ -f $build/kpgo-work/kpgo.json && ! -e $build/kpgo-work/source && ! -e $build/kpgo-work/build-instrumented/vmlinux ]] ||
+    fail "the collect job in $build had more than the collect artifact: $(ls "$build/kpgo-work")"
+done
+(($(find "$state"/builds -maxdepth 1 -name 'collect*' | wc -l) == 2)) || fail "not two collect jobs: $(ls "$state/builds")"
+pass
+
+# The merge took both jobs' profiles: every raw profile in both sets, each checked by build ID.
+profiles=0
+for job in default archive; do
+  set=$(artifact "collect" "profiles-$job-qemu.tar")
+  count=$(tar -tf "$set" | grep -c '\.profraw$')
+  ((count >= 2)) || fail "$set has $count profiles"
+  profiles=$((profiles + count))
+done
+grep -qE "merged $profiles of $profiles inputs" "$TEST_LOGS/gitlab.log" ||
+  fail "the merge job did not merge the $profiles profiles of both collect jobs: $(grep -m1 'merged ' "$TEST_LOGS/gitlab.log")"
+merged=$(artifact merge vmlinux.profdata)
+clang-19 -O2 -fprofile-use="$merged" -x c -c -o /dev/null - <<< 'int f(int x) { return x + 1; }' ||
+  fail "clang 19 cannot read the merge job's $merged"
+grep -qE "smoke boot +ok" "$TEST_LOGS/gitlab.log" || fail "the optimize job did not smoke-boot its kernel"
+pass
+
+step "the optimized kernel from the optimize job's artifact alone"
+mkdir optimized
+tar -C optimized -xf "$(artifact optimize bench.tar)"
+[[ -f optimized/build-optimized/arch/x86/boot/bzImage && -d optimized/build-optimized/kpgo-modules ]] ||
+  fail "bench.tar lacks the optimized kernel or its modules: $(tar -tf "$(artifact optimize bench.tar)" | head)"
+cat > boot.init <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+modprobe ext4 && grep -q '^ext4 ' /proc/modules && echo "KPGO-OPTIMIZED-UP $(uname -r)"
+poweroff -f
+INIT
+make_initramfs --modules optimized/build-optimized/kpgo-modules boot.initramfs boot.init
+boot_guest optimized/build-optimized/arch/x86/boot/bzImage boot.initramfs disk.img 1 "$TEST_LOGS/boot.log"
+grep -q "KPGO-OPTIMIZED-UP 6\.12\." "$TEST_LOGS/boot.log" ||
+  { tail -20 "$TEST_LOGS/boot.log" >&2; fail "the optimized kernel of the artifact did not boot and load ext4"; }
+pass
+finish
