@@ -25,6 +25,11 @@ packages=(
   # user-mode QEMU: the meter plugin's test runs the guest stopwatch under it (its plugins load
   # only into the dynamically linked qemu-user, not qemu-user-static)
   qemu-user
+  # Debian userlands of another architecture (kpgo collect/bench --packages on arm64):
+  # mmdebstrap runs the foreign root's maintainer scripts through the static qemu-user, which
+  # the kernel's binfmt_misc hands foreign binaries to (registered below, fix-binary, so that it
+  # also works inside the root mmdebstrap chroots into)
+  qemu-user-static binfmt-support
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
   clang-format-19
   # fleets: scripts/fleet's playbook and its test (iproute2 for the test's network namespaces)
@@ -51,6 +56,37 @@ fi
 foreign_arches=(arm64)
 foreign_busybox() { echo "/usr/local/lib/kpgo/$1/busybox"; }
 
+# binfmt_misc's handler for each foreign arch, as update-binfmts names it (qemu-user-static's).
+binfmt_handler() { case $1 in arm64) echo qemu-aarch64 ;; esac; }
+binfmt_dir=/proc/sys/fs/binfmt_misc
+binfmt_missing() {
+  local arch
+  for arch in "${foreign_arches[@]}"; do
+    [[ $(head -1 "$binfmt_dir/$(binfmt_handler "$arch")" 2> /dev/null) == enabled ]] || return 0
+  done
+  return 1
+}
+# Registers the handlers with the running kernel: a machine-wide setting that a reboot clears
+# (binfmt-support's service restores it at boot on machines that run it), so setup checks it
+# every time. Nothing to do where the kernel has no binfmt_misc; kpgo then says what is missing
+# when a foreign userland is asked for.
+register_binfmt() {
+  grep -qw binfmt_misc /proc/filesystems || return 0
+  local warning="kpgo setup: warning: cannot register qemu-user-static with binfmt_misc here; Debian userlands for ${foreign_arches[*]} guests will not build (the busybox guest works)"
+  if ! mountpoint -q "$binfmt_dir" &&
+    ! "${as_root[@]}" mount -t binfmt_misc binfmt_misc "$binfmt_dir" 2> /dev/null; then
+    echo "$warning" >&2
+    return 0
+  fi
+  local arch
+  for arch in "${foreign_arches[@]}"; do
+    # Mounting may have shown it registered already (the kernel's table is one for the machine).
+    [[ $(head -1 "$binfmt_dir/$(binfmt_handler "$arch")" 2> /dev/null) == enabled ]] && continue
+    echo "kpgo setup: letting this kernel run $arch programs ($(binfmt_handler "$arch"), binfmt_misc)" >&2
+    "${as_root[@]}" update-binfmts --enable "$(binfmt_handler "$arch")" > /dev/null || echo "$warning" >&2
+  done
+}
+
 ci_lint=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools/ci-lint" && pwd)
 # npm ci leaves a copy of the lock file it installed from: the same lock, nothing to do.
 ci_lint_missing() { ! cmp -s "$ci_lint/package-lock.json" "$ci_lint/node_modules/.kpgo-installed"; }
@@ -68,13 +104,14 @@ missing_busybox=()
 for arch in "${foreign_arches[@]}"; do
   [[ -x $(foreign_busybox "$arch") ]] || missing_busybox+=("$arch")
 done
-if ((${#missing[@]} == 0 && ${#missing_busybox[@]} == 0)) && ! ci_lint_missing; then
+if ((${#missing[@]} == 0 && ${#missing_busybox[@]} == 0)) && ! ci_lint_missing &&
+  { ! binfmt_missing || ! grep -qw binfmt_misc /proc/filesystems; }; then
   echo "kpgo setup: all ${#packages[@]} packages and the ${foreign_arches[*]} guest busybox present, nothing to do" >&2
   exit 0
 fi
 
 as_root=()
-if ((${#missing[@]} || ${#missing_busybox[@]})) && [[ $(id -u) -ne 0 ]]; then
+if { ((${#missing[@]} || ${#missing_busybox[@]})) || binfmt_missing; } && [[ $(id -u) -ne 0 ]]; then
   if ! command -v sudo > /dev/null; then
     echo "kpgo setup: installing ${missing[*]} needs root; run this script as root or install sudo" >&2
     exit 1
@@ -99,4 +136,5 @@ for arch in ${missing_busybox[@]+"${missing_busybox[@]}"}; do
   rm -rf "$unpack"
 done
 if ci_lint_missing; then install_ci_lint; fi
+if binfmt_missing; then register_binfmt; fi
 echo "kpgo setup: done" >&2

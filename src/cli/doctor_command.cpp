@@ -11,6 +11,7 @@
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/meter.hpp"
 #include "kpgo/targets/qemu.hpp"
+#include "kpgo/targets/userland.hpp"
 #include "kpgo/toolchain/checks.hpp"
 
 namespace kpgo::cli {
@@ -150,13 +151,26 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
   // What bench adds: the meter plugin QEMU loads, and what builds the Debian userland.
   auto meter = targets::meter_plugin();
   auto mmdebstrap = find_program("mmdebstrap");
+  text += fmt::format("bench\n  meter plugin       {}\n",
+                      meter ? meter->string() : "not found: " + meter.error().what());
+  // A guest arch's Debian root is built by running its programs here.
+  nlohmann::json userland_arches = nlohmann::json::array();
+  if (!mmdebstrap) {
+    text +=
+        "  Debian userland    mmdebstrap not found (apt-get install mmdebstrap): workloads "
+        "that name packages cannot run\n";
+  }
+  for (const char* arch : {"x86_64", "arm64"}) {
+    if (!mmdebstrap) break;
+    auto runs = targets::check_runs_programs_of(arch);
+    if (runs) userland_arches.push_back(arch);
+    text += fmt::format(
+        "  {:<18} {}\n", fmt::format("userland {}", arch),
+        runs ? "mmdebstrap " + mmdebstrap->string() : "not here: " + runs.error().what());
+  }
   json["bench"] = {{"meter", meter ? meter->string() : ""},
-                   {"mmdebstrap", mmdebstrap ? mmdebstrap->string() : ""}};
-  text += fmt::format("bench\n  meter plugin       {}\n  Debian userland    {}\n",
-                      meter ? meter->string() : "not found: " + meter.error().what(),
-                      mmdebstrap ? "mmdebstrap " + mmdebstrap->string() + " (x86_64 guests)"
-                                 : "mmdebstrap not found (apt-get install mmdebstrap): "
-                                   "workloads that name packages cannot run");
+                   {"mmdebstrap", mmdebstrap ? mmdebstrap->string() : ""},
+                   {"userland_arches", userland_arches}};
 
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& finding : report.findings) {

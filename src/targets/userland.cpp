@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/targets/userland.hpp"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,6 +66,11 @@ std::string debian_arch(const std::string& arch) {
   return arch == "x86_64" ? "amd64" : arch;
 }
 
+// The kernel's name for an arch (uname -m, binfmt_misc's qemu-NAME), from kbuild's.
+std::string machine_name(const std::string& arch) {
+  return arch == "arm64" ? "aarch64" : arch;
+}
+
 Result<> run_step(ProcessRunner& runner, const Command& command, const std::string& what) {
   spdlog::debug("{}", render_command(command));
   KPGO_TRY_BIND(ran, runner.capture(command));
@@ -114,13 +120,35 @@ Result<std::vector<std::string>> userland_packages(const std::vector<std::string
   return std::vector<std::string>(all.begin(), all.end());
 }
 
-Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& runner) {
-  if (request.arch != "x86_64") {
-    return fail(
-        "a Debian userland for {} guests is not built yet (it needs foreign-arch mmdebstrap); "
-        "use the busybox guest",
-        request.arch);
+Result<> check_runs_programs_of(const std::string& arch) {
+  struct utsname host{};
+  if (::uname(&host) == 0 && machine_name(arch) == host.machine) return {};
+  // The handler qemu-user-static installs; "enabled" first, its flags further down. F (fix
+  // binary) opens the interpreter once, so that it also runs inside the root mmdebstrap
+  // chroots into, where /usr/libexec/qemu-binfmt is not.
+  fs::path handler = fs::path("/proc/sys/fs/binfmt_misc") / ("qemu-" + machine_name(arch));
+  std::string text = read_text_or_empty(handler);
+  std::string why;
+  if (text.empty()) {
+    why = fmt::format("{} is not there", handler.string());
+  } else if (text.rfind("enabled", 0) != 0) {
+    why = fmt::format("{} is disabled", handler.string());
+  } else if (std::smatch flags; !std::regex_search(text, flags, std::regex("flags: *([A-Z]*)")) ||
+                                flags[1].str().find('F') == std::string::npos) {
+    why = fmt::format("{} lacks the F flag (fix binary), without which it fails in a chroot",
+                      handler.string());
+  } else {
+    return {};
   }
+  return fail(
+      "building a Debian userland for {} guests runs {} programs on this {} machine, which "
+      "needs qemu-user-static registered with binfmt_misc, and {}: bash scripts/setup.sh "
+      "installs and registers it (or: apt-get install qemu-user-static binfmt-support; "
+      "update-binfmts --enable qemu-{})",
+      arch, arch, host.machine, why, machine_name(arch));
+}
+
+Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& runner) {
   auto sources = debian_sources();
   if (sources.empty())
     return fail("no Debian entries in this machine's apt sources (/etc/apt/sources.list{{,.d}})");
@@ -140,6 +168,7 @@ Result<fs::path> debian_userland(const UserlandRequest& request, ProcessRunner& 
     spdlog::info("Debian userland: {} (cached)", image.string());
     return image;
   }
+  KPGO_TRY(check_runs_programs_of(request.arch));
   fs::create_directories(cache, ec);
   if (ec) return fail("cannot create {}: {}", cache.string(), ec.message());
 

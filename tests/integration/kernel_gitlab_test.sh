@@ -25,7 +25,7 @@ cp project/scripts/ci/gitlab-ci.yml project/.gitlab-ci.yml
 step "gitlab-ci-local: instrument, collect x2, merge, optimize"
 # KPGO: this build's kpgo, as a runner with kpgo installed has it (the jobs' before_script then
 # builds nothing). One job at a time: each kernel build takes both cores.
-(cd project && "$gitlab_ci_local" --force-shell-executor --shell-isolation --concurrency 1 \
+(cd project && "$gitlab_ci_local" --force-shell-executor --shell-isolation --no-artifacts-to-source --concurrency 1 \
   --variable "KPGO=$KPGO" --needs optimize) > "$TEST_LOGS/gitlab.log" 2>&1 ||
   { tail -40 "$TEST_LOGS/gitlab.log" >&2; fail "the pipeline failed (log: $TEST_LOGS/gitlab.log)"; }
 step "pipeline passed"

@@ -134,6 +134,28 @@ for needed in ("kpgo.json", "source", "build-instrumented/.config", "build-instr
 PY
 pass
 
+# A workload that names packages runs in a Debian userland of the guest's arch: on arm64 a
+# foreign root, built by mmdebstrap through qemu-user-static (scripts/setup.sh registers it).
+if [[ $arch == arm64 ]]; then
+  step "collect in an arm64 Debian userland (sched: hackbench from rt-tests)"
+  mkdir debian-job && tar -C debian-job -xf collect.tar  # the collect artifact packed above
+  expect_ok "collect with the Debian arm64 userland" "$KPGO" collect --workdir debian-job --workload sched --runs 1 --label sched
+  expect_in "$WORK/err" "Debian userland" "a Debian userland was built or found"
+  python3 - debian-job/kpgo.json <<'PY'
+import json, sys
+profiles = json.load(open(sys.argv[1]))["collect"]["profiles"]
+assert [p["path"] for p in profiles if p["binary"] == "vmlinux"] == ["profiles/sched-1.profraw"], profiles
+PY
+  image=$(sed -n 's/.*Debian userland: \(.*\.cpio\).*/\1/p' "$WORK/err" | head -1)
+  if [[ ! -f $image ]] || ! cpio -t --quiet < "$image" | grep -qx debian/usr/bin/hackbench; then
+    fail "the userland '$image' has no hackbench"
+  fi
+  mkdir userland && (cd userland && cpio -id --quiet debian/usr/bin/hackbench < "$image")
+  file userland/debian/usr/bin/hackbench | grep -q "ARM aarch64" || fail "hackbench in $image is not an arm64 program"
+  rm -rf debian-job userland
+  pass
+fi
+
 # A changed workload redoes collect (this one fails, so the run stops there, with the reason).
 printf '#!/bin/sh\necho broken on purpose >&2\nexit 3\n' > broken.sh
 expect_fails "run with a failing workload" "$KPGO" run --arch "$arch" --source "$tarball" --workdir "$workdir" --runs 1 --workload "$WORK/broken.sh"

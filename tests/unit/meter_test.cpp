@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "kpgo/bench/bench.hpp"
 #include "kpgo/targets/meter.hpp"
@@ -139,6 +141,23 @@ TEST(Userland, PackagesComeFromHeaderLines) {
       (std::vector<std::string>{"stress-ng", "fio", "a", "b", "c"}));
   EXPECT_TRUE(
       declared_packages("#!/bin/sh\n# needs kpgo-packages: x\necho kpgo-packages: y\n").empty());
+}
+
+// This machine's own arch needs nothing; arm64 needs qemu-user-static registered with the F
+// flag, and the answer follows what binfmt_misc says here (scripts/setup.sh registers it).
+TEST(Userland, AForeignRootNeedsQemuUserRegisteredWithBinfmt) {
+  EXPECT_TRUE(check_runs_programs_of("x86_64"));
+  std::ifstream handler("/proc/sys/fs/binfmt_misc/qemu-aarch64");
+  std::string text((std::istreambuf_iterator<char>(handler)), std::istreambuf_iterator<char>());
+  bool usable = text.rfind("enabled", 0) == 0 &&
+                text.find('F', text.find("flags:")) < text.find('\n', text.find("flags:"));
+  auto arm64 = check_runs_programs_of("arm64");
+  EXPECT_EQ(static_cast<bool>(arm64), usable) << text;
+  if (!arm64) {
+    EXPECT_NE(arm64.error().what().find("bash scripts/setup.sh installs and registers it"),
+              std::string::npos)
+        << arm64.error().what();
+  }
 }
 
 TEST_F(MeterReportTest, UserlandPackagesAreUnitedSortedAndChecked) {

@@ -29,6 +29,11 @@ std::vector<std::string> declared_packages(const std::string& script_text);
 Result<std::vector<std::string>> userland_packages(const std::vector<std::string>& extra,
                                                    const std::vector<Workload>& workloads);
 
+// Building ARCH's (kbuild's name) Debian root runs its programs (maintainer scripts) on this
+// machine: natively, or through binfmt_misc's qemu-user-static handler (scripts/setup.sh
+// registers it). An error says which and how to get it.
+Result<> check_runs_programs_of(const std::string& arch);
+
 struct UserlandRequest {
   std::string arch = "x86_64";        // kbuild's name
   std::vector<std::string> packages;  // from userland_packages
