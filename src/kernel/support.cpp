@@ -45,7 +45,10 @@ Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_vi
   KPGO_TRY_BIND(output, runner.capture(command));
   if (!output->succeeded()) {
     std::string detail = output->out + output->err;
-    if (detail.size() > 2000) detail = detail.substr(0, 2000) + "...";
+    if (detail.size() > 2000) {
+      detail.resize(2000);
+      detail += "...";
+    }
     return fail("{}: {}", what, detail.empty() ? "patch failed" : detail);
   }
   return {};

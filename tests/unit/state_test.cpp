@@ -131,7 +131,7 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(state.instrumented()->llvm.merge_backend, 19u);
   EXPECT_EQ(state.profiles().size(), 1u);
   kpgo::pipeline::OptimizeState optimized;
-  optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5};
+  optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5, {}};
   optimized.layout = {100, 7, 3};
   optimized.promoted_indirect_calls = 2;
   optimized.build_cost = {326.5, 1650000};
