@@ -28,8 +28,9 @@ packages=(
   # Debian userlands of another architecture (kpgo collect/bench --packages on arm64):
   # mmdebstrap runs the foreign root's maintainer scripts through the static qemu-user, which
   # the kernel's binfmt_misc hands foreign binaries to (registered below, fix-binary, so that it
-  # also works inside the root mmdebstrap chroots into)
-  qemu-user-static binfmt-support
+  # also works inside the root mmdebstrap chroots into); mmdebstrap refuses a foreign arch
+  # without arch-test, which it asks whether this machine runs that arch's programs
+  qemu-user-static binfmt-support arch-test
   # the C++ style (.clang-format; scripts/format.sh and the format test use this one version)
   clang-format-19
   # fleets: scripts/fleet's playbook and its test (iproute2 for the test's network namespaces)

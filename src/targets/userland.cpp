@@ -137,13 +137,15 @@ Result<> check_runs_programs_of(const std::string& arch) {
                                 flags[1].str().find('F') == std::string::npos) {
     why = fmt::format("{} lacks the F flag (fix binary), without which it fails in a chroot",
                       handler.string());
+  } else if (!find_program("arch-test")) {
+    why = "arch-test is not installed (mmdebstrap asks it whether a foreign arch runs here)";
   } else {
     return {};
   }
   return fail(
       "building a Debian userland for {} guests runs {} programs on this {} machine, which "
       "needs qemu-user-static registered with binfmt_misc, and {}: bash scripts/setup.sh "
-      "installs and registers it (or: apt-get install qemu-user-static binfmt-support; "
+      "installs and registers it (or: apt-get install qemu-user-static binfmt-support arch-test; "
       "update-binfmts --enable qemu-{})",
       arch, arch, host.machine, why, machine_name(arch));
 }

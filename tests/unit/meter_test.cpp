@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/system/process.hpp"
 #include "kpgo/targets/meter.hpp"
 #include "kpgo/targets/userland.hpp"
 
@@ -144,13 +145,15 @@ TEST(Userland, PackagesComeFromHeaderLines) {
 }
 
 // This machine's own arch needs nothing; arm64 needs qemu-user-static registered with the F
-// flag, and the answer follows what binfmt_misc says here (scripts/setup.sh registers it).
+// flag and mmdebstrap's arch-test, and the answer follows what this machine has
+// (scripts/setup.sh installs and registers both).
 TEST(Userland, AForeignRootNeedsQemuUserRegisteredWithBinfmt) {
   EXPECT_TRUE(check_runs_programs_of("x86_64"));
   std::ifstream handler("/proc/sys/fs/binfmt_misc/qemu-aarch64");
   std::string text((std::istreambuf_iterator<char>(handler)), std::istreambuf_iterator<char>());
   bool usable = text.rfind("enabled", 0) == 0 &&
-                text.find('F', text.find("flags:")) < text.find('\n', text.find("flags:"));
+                text.find('F', text.find("flags:")) < text.find('\n', text.find("flags:")) &&
+                kpgo::find_program("arch-test");
   auto arm64 = check_runs_programs_of("arm64");
   EXPECT_EQ(static_cast<bool>(arm64), usable) << text;
   if (!arm64) {
