@@ -156,8 +156,9 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--workload", args->workloads,
                   "A shell script, or the name of one in configs/workloads (repeatable; default: "
                   "the suite: default, on which the default profile trains, and archive, sched, "
-                  "net, io, exec and mm, which it does not; x86_64 guests run the last five in a "
-                  "Debian userland; arm64 guests and --ssh have default and archive)");
+                  "net, io, exec and mm, which it does not, the last five in a Debian userland of "
+                  "the guest's arch; arm64 guests and --ssh default to default and archive, and "
+                  "run the others when named)");
   app->add_option("--rounds", args->rounds, "Boots of each kernel, in turn")->capture_default_str();
   app->add_option("--variants", args->variants,
                   "Kernels to compare, the first the reference (a,b,c or repeated): baseline, "
