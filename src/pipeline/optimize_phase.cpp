@@ -224,17 +224,14 @@ Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, kernel::
   return true;
 }
 
-namespace {
-
-// The combined profile of `kpgo run --cs`, when its stage 2 was built on the stage-1 profile
-// the workdir has now (a run without --cs drops the CS state).
 std::optional<fs::path> current_cs_profile(const State& state, const std::string& stage1_sha256) {
-  if (!state.cs || state.cs->finished.empty() || state.cs->base_sha256 != stage1_sha256)
+  if (!state.cs || state.cs->finished.empty() || state.cs->base_sha256 != stage1_sha256 ||
+      sha256_key(state.cs->profile) != state.cs->sha256)
     return std::nullopt;
-  auto sha = sha256_file(state.cs->profile);
-  if (!sha || *sha != state.cs->sha256) return std::nullopt;
   return state.cs->profile;
 }
+
+namespace {
 
 // Without --profile: the workdir's own, merged again only when its profiles changed; after
 // `kpgo run --cs`, stage 1 and 2 combined, as run's optimize phase used them.

@@ -274,10 +274,8 @@ namespace {
 // Stage 2 of CSPGO in a plan: it runs again when stage 1's profile changed or it never finished.
 bool plan_cs_stage(const PipelineOptions& options, const Manifest& manifest, bool merge_runs,
                    std::vector<PlannedPhase>& plan) {
-  const auto& cs = manifest.state().cs;
   const auto& merge = manifest.state().merge;
-  bool runs = merge_runs || !cs || cs->finished.empty() || !merge ||
-              cs->base_sha256 != merge->sha256 || sha256_key(cs->profile) != cs->sha256;
+  bool runs = merge_runs || !merge || !current_cs_profile(manifest.state(), merge->sha256);
   fs::path workdir = manifest.workdir() / "cs";
   plan.push_back(
       {"cs-instrument",

@@ -57,6 +57,11 @@ struct OptimizeOutcome {
 // Rebuilds the kernel from the instrumented build's source and config, instrumentation off,
 // with -fprofile-use; reports how well the profile matched (from clang's own diagnostics) and
 // fails when nothing did; smoke-boots the result in QEMU.
+// The combined profile of `kpgo run --cs`, when its stage 2 finished, is intact and was built on
+// the stage-1 profile whose sha256 is given (a run without --cs drops the CS state).
+std::optional<std::filesystem::path> current_cs_profile(const State& state,
+                                                        const std::string& stage1_sha256);
+
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest);
 
