@@ -295,10 +295,8 @@ Result<uint64_t> validate_one_profile(std::span<const uint8_t> file, const RawHe
       std::memcpy(&value, file.data() + record + offset, size);
       return value;
     };
-    // LLVM's writer keys each function's records by hash in a DenseMap, whose empty and
-    // tombstone keys are the two largest values: a record with either crashes it.
     uint64_t hash = field(8, 8);
-    if (hash >= ~uint64_t{0} - 1) {
+    if (is_reserved_function_hash(hash)) {
       return fail(
           "data record {} has function hash {:#x}, which no compiler writes and LLVM's "
           "writer cannot hold (a damaged profile)",

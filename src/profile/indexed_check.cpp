@@ -104,6 +104,12 @@ Result<> check_entry_data(std::span<const uint8_t> file, uint64_t at, uint64_t e
   while (cursor.left()) {
     uint64_t hash = 0, counts = 0;
     if (!cursor.read(hash) || !cursor.read(counts)) return fail("a record is cut off");
+    if (is_reserved_function_hash(hash)) {
+      return fail(
+          "a record has function hash {:#x}, which no compiler writes and LLVM's writer "
+          "cannot hold (a damaged profile)",
+          hash);
+    }
     if (counts > cursor.left() / 8) return fail("a record claims {} counters", counts);
     cursor.skip(counts * 8);
     if (version >= 11) {

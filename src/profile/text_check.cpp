@@ -97,7 +97,12 @@ class TextWalk {
   Result<bool> walk_record() {
     ++at_;  // the name
     if (at_ >= lines_.size()) return false;
-    ++at_;  // the hash, read in any radix
+    uint64_t hash = 0;
+    if (at_ >= lines_.size() || !any_radix(lines_[at_++], hash)) return false;
+    if (is_reserved_function_hash(hash)) {
+      return fail("function hash {:#x}, which no compiler writes and LLVM's writer cannot hold",
+                  hash);
+    }
     uint64_t counters = 0;
     if (!next_number(counters)) return false;
     KPGO_TRY(fits(counters, "counters"));

@@ -48,6 +48,25 @@ for k in range(sizes_end, names + min(h[9], 40)):
 open("corrupt.profraw", "wb").write(data)
 PY
 
+# The same hashes in an indexed and a text profile: LLVM 16 crashed on the indexed one (found by
+# scripts/fuzz.sh). The indexed record's hash is found by its bytes, as `show` prints it.
+llvm-profdata-16 merge -o hashones.profdata old-1.profraw
+llvm-profdata-19 merge --text -o hashtomb.proftext good-1.profraw
+python3 - hashones.profdata hashtomb.proftext "$(llvm-profdata-16 show --all-functions old-1.profraw |
+  sed -n 's/^ *Hash: //p' | head -n 1)" <<'PY'
+import re, struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+hash_bytes = struct.pack("<Q", int(sys.argv[3], 16))
+assert data.count(hash_bytes) >= 1, "the function hash is not in the indexed profile"
+at = data.index(hash_bytes)
+data[at:at + 8] = struct.pack("<Q", (1 << 64) - 1)
+open(sys.argv[1], "wb").write(data)
+text = open(sys.argv[2]).read()
+text, n = re.subn(r"(?m)^(# Func Hash:\n)\d+$", r"\g<1>18446744073709551614", text, count=1)
+assert n == 1, "no hash line in the text profile"
+open(sys.argv[2], "w").write(text)
+PY
+
 echo "precious" > out.profdata
 before=$(sha256sum out.profdata)
 check_refused() {  # FILE REASON
@@ -69,6 +88,10 @@ check_refused hashones.profraw "data record 1 has function hash 0xffffffffffffff
 check_refused hashtomb.profraw "data record 1 has function hash 0xfffffffffffffffe"
 expect_fails "hash of all ones, generic path" "$KPGO" merge --no-fast-path -o out.profdata hashones.profraw
 expect_in "$WORK/err" "hashones.profraw: data record 1 has function hash" "generic path checks the hash too"
+check_refused hashones.profdata "function "
+expect_in "$WORK/err" "a record has function hash 0xffffffffffffffff" "indexed: the hash"
+check_refused hashtomb.proftext "function "
+expect_in "$WORK/err" ": function hash 0xfffffffffffffffe" "text: the hash"
 check_refused old-1.profraw "raw profile format version 8, but LLVM 19 reads only version 10"
 expect_in "$WORK/err" "--llvm -16" "wrong version: the fix"
 check_refused foreign.profraw "comes from another binary"

@@ -60,6 +60,13 @@ struct RawHeader {
   uint64_t value_data_offset() const;
 };
 
+// LLVM's writer keys each function's records by hash in a DenseMap, whose empty and tombstone
+// keys are the two largest values: a record with either crashes it (found by fuzzing LLVM 16's
+// indexed path), whichever format the record came in. No compiler writes them.
+inline constexpr bool is_reserved_function_hash(uint64_t hash) {
+  return hash >= ~uint64_t{0} - 1;
+}
+
 // Raw versions kpgo knows the header layout of.
 bool is_known_raw_version(uint64_t version);
 
