@@ -20,6 +20,11 @@
 # KPGO_WORKLOAD (a script, or a name of kpgo's; default: default), KPGO_RUNS (default 1),
 # KPGO_JOB (default: the workload's name), KPGO_COLLECT_ARGS and KPGO_BENCH_ARGS (more
 # options, split on spaces, e.g. "--ssh root@host --profile-path ..."), KPGO_INSTRUMENT_ARGS.
+#
+# Re-runs: instrument, collect and optimize skip when their inputs did not change, if the CI
+# keeps each job's workdir from its last run (GitLab's cache:, actions/cache): kpgo records each
+# phase's inputs in the workdir and compares them (docs/ci.md). merge always runs (seconds; the
+# same inputs give the same bytes, so optimize still finds itself up to date); bench always runs.
 set -euo pipefail
 
 kpgo=${KPGO:-kpgo}
@@ -33,11 +38,12 @@ job=${KPGO_JOB:-$(basename "$workload" .sh)}
 
 say() { echo "pipeline.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
-# unpack NAME: the artifact into this job's workdir.
+# unpack NAME: the artifact into this job's workdir. A workdir the CI cached from this job's last
+# run keeps its own record of this stage when the instrumented kernel is the same, so an
+# unchanged stage finds itself up to date and does nothing.
 unpack() {
   [[ -f $artifacts/$1 ]] || die "$artifacts/$1 is missing: the stage that makes it has not run here"
-  mkdir -p "$workdir"
-  tar -C "$workdir" -xf "$artifacts/$1"
+  "$kpgo" artifacts --unpack "$artifacts/$1" --workdir "$workdir"
 }
 
 stage=${1:-}

@@ -23,7 +23,7 @@ _kpgo() {
   done
   case $prev in
     --source | --workdir | --config | --fragment | --workload | --file | --profile | -o | --output | \
-      -f | --input-files | --boot-command | --pack)
+      -f | --input-files | --boot-command | --pack | --unpack)
       COMPREPLY=($(compgen -f -- "$cur"))
       compopt -o filenames 2> /dev/null
       return ;;

@@ -16,16 +16,24 @@ namespace {
 struct CollectCommandArgs {
   std::string workdir = "kpgo-work";
   CollectArgs collect;
+  bool force = false;
 };
 
 Result<int> run_collect(const CollectCommandArgs& args, const GlobalOptions& globals) {
   KPGO_TRY_BIND(options, collect_options(args.collect));
+  options->force = args.force;
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   KPGO_TRY_BIND(outcome, pipeline::collect_profiles(*options, system_runner(), *manifest));
 
   if (globals.json) {
     print_json(collect_json(*outcome));
   } else if (!globals.quiet) {
+    if (outcome->up_to_date) {
+      fmt::print(
+          "profiles of label {} up to date: collected from the same inputs (--force runs "
+          "the workload again)\n",
+          pipeline::collect_label(*options));
+    }
     for (const auto& profile : outcome->kept) {
       fmt::print("kept  {} run {}  {:.1f} s  {}{}\n", profile.machine, profile.run, profile.seconds,
                  profile.path.string(),
@@ -60,6 +68,9 @@ Subcommand add_collect_command(CLI::App& parent, const GlobalOptions& globals) {
   app->add_option("--workdir", args->workdir, "The workdir kpgo instrument built in")
       ->capture_default_str();
   add_collect_options(*app, args->collect);
+  app->add_flag("--force", args->force,
+                "Run the workload even when the label's profiles came from the same inputs (the "
+                "kernel's build ID, workload, runs, targets, label, weight)");
   return {app, [args, &globals] { return run_collect(*args, globals); }};
 }
 

@@ -20,6 +20,7 @@ struct InstrumentArgs : KernelBuildArgs {
   bool dry_run = false;
   bool remove_support = false;
   bool support_only = false;
+  bool force = false;
 };
 
 Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& globals) {
@@ -71,6 +72,7 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
   if (args.support_only) return run_support_only(args, globals);
   auto options = instrument_options(args);
   options.dry_run = args.dry_run;
+  options.force = args.force;
 
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   KPGO_TRY_BIND(outcome, pipeline::instrument_kernel(options, system_runner(), *manifest));
@@ -84,8 +86,10 @@ Result<int> run_instrument(const InstrumentArgs& args, const GlobalOptions& glob
     print_json(instrument_json(*outcome));
   } else if (!globals.quiet) {
     fmt::print(
-        "instrumented kernel built ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
+        "instrumented kernel {} ({} support{})\n  vmlinux   {}\n  bzImage   {}\n"
         "  build ID  {}\n",
+        outcome->up_to_date ? "up to date: built from the same inputs (--force builds again)"
+                            : "built",
         outcome->support, outcome->support_added ? ", added to the tree" : "",
         outcome->vmlinux.string(), outcome->bzimage.string(), outcome->build_id);
   }
@@ -101,6 +105,9 @@ Subcommand add_instrument_command(CLI::App& parent, const GlobalOptions& globals
   app->add_option("--source", args->source, "Kernel tree, or a tarball of one")->required();
   add_kernel_build_options(*app, *args);
   app->add_flag("--dry-run", args->dry_run, "Print the commands instead of running them");
+  app->add_flag("--force", args->force,
+                "Run make even when the workdir's kernel was built from the same inputs (source "
+                "by content, config, options, kpgo's kernel files)");
   app->add_flag("--support-only", args->support_only,
                 "Put kpgo's kernel support into the tree (or find the tree's own), and stop");
   app->add_flag("--remove-support", args->remove_support,

@@ -51,6 +51,7 @@ json instrument_json(const pipeline::InstrumentOutcome& outcome) {
           {"support", outcome.support},
           {"support_added", outcome.support_added},
           {"lto", outcome.lto},
+          {"up_to_date", outcome.up_to_date},
           {"commands", commands_json(outcome.commands)}};
 }
 
@@ -74,7 +75,8 @@ json collect_json(const pipeline::CollectOutcome& outcome) {
   return {{"kept", kept},
           {"failed", failed},
           {"unprofiled_modules", outcome.unprofiled_modules},
-          {"warnings", outcome.warnings}};
+          {"warnings", outcome.warnings},
+          {"up_to_date", outcome.up_to_date}};
 }
 
 json merge_json(const profile::MergeOutcome& outcome) {
@@ -110,6 +112,7 @@ json optimize_json(const pipeline::OptimizeOutcome& outcome) {
           {"vmlinux", outcome.vmlinux.string()},
           {"bzImage", outcome.bzimage.string()},
           {"rebuilt", outcome.rebuilt},
+          {"up_to_date", outcome.up_to_date},
           {"booted", outcome.booted},
           {"lto", outcome.lto},
           {"build_seconds", outcome.build_cost.seconds},

@@ -20,6 +20,7 @@ struct OptimizeArgs {
   unsigned jobs = 0;
   bool dry_run = false;
   bool no_boot = false;
+  bool force = false;
   std::string lto;
   targets::QemuOptions qemu;  // of the smoke boot
   std::vector<std::string> make_args;
@@ -29,8 +30,10 @@ void print_report(const pipeline::OptimizeOutcome& outcome) {
   const auto& r = outcome.report;
   auto share = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
   fmt::print("optimized kernel {}\n  bzImage        {}\n  vmlinux        {}\n  profile        {}\n",
-             outcome.rebuilt ? "built" : "up to date", outcome.bzimage.string(),
-             outcome.vmlinux.string(), outcome.profdata.string());
+             outcome.up_to_date ? "up to date: built from the same inputs (--force builds again)"
+             : outcome.rebuilt  ? "built"
+                                : "up to date (make compiled nothing)",
+             outcome.bzimage.string(), outcome.vmlinux.string(), outcome.profdata.string());
   if (outcome.rebuilt) {
     fmt::print("  build          {:.0f} s, its largest process at {} (LTO {})\n",
                outcome.build_cost.seconds, kernel::memory_text(outcome.build_cost.peak_memory_kib),
@@ -65,6 +68,7 @@ Result<int> run_optimize(const OptimizeArgs& args, const GlobalOptions& globals)
   options.jobs = args.jobs;
   options.dry_run = args.dry_run;
   options.smoke_boot = !args.no_boot;
+  options.force = args.force;
   options.qemu = args.qemu;
   options.make_args = args.make_args;
   options.lto = lto_option(args.lto);
@@ -98,6 +102,9 @@ Subcommand add_optimize_command(CLI::App& parent, const GlobalOptions& globals) 
   add_lto_option(*app, args->lto, "the optimized kernel (default: the instrumented kernel's)");
   app->add_flag("--dry-run", args->dry_run, "Print the make commands instead of running them");
   app->add_flag("--no-boot", args->no_boot, "Skip the QEMU smoke boot of the optimized kernel");
+  app->add_flag("--force", args->force,
+                "Run make even when the optimized kernel was built from the same inputs (the "
+                "profile by content, .config, options)");
   add_qemu_options(*app, args->qemu, "smoke-boot guest", {.cpus = false, .userland = false});
   app->add_option("make_args", args->make_args, "After --: more arguments for make");
   return {app, [args, &globals] { return run_optimize(*args, globals); }};

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <regex>
@@ -10,6 +11,7 @@
 
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
+#include "kpgo/system/hashing.hpp"
 
 namespace kpgo::kernel {
 
@@ -153,6 +155,30 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
   fs::remove_all(partial, ec);
   KPGO_TRY(write_file_atomically(stamp, origin));
   return target;
+}
+
+std::string source_fingerprint(const fs::path& source) {
+  std::error_code ec;
+  if (!fs::is_directory(source, ec)) return sha256_key(source);
+  // Sorted: directory order differs between file systems and copies of one tree.
+  std::vector<std::string> entries;
+  for (auto it = fs::recursive_directory_iterator(source, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    auto size = it->file_size(ec);
+    auto mtime = it->last_write_time(ec).time_since_epoch().count();
+    entries.push_back(
+        fmt::format("{}\t{}\t{}", it->path().lexically_relative(source).string(), size, mtime));
+  }
+  if (ec) return "unreadable:" + source.string();
+  std::sort(entries.begin(), entries.end());
+  std::string listing;
+  for (const auto& entry : entries) listing.append(entry).push_back('\n');
+  return sha256_hex(listing);
 }
 
 }  // namespace kpgo::kernel

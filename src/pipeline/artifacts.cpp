@@ -135,6 +135,65 @@ State stage_state(const State& state, Stage stage) {
   return kept;
 }
 
+namespace {
+
+// The later stages' sections of `from`, where `into` lacks them.
+std::vector<std::string> keep_later_sections(const State& from, State& into) {
+  std::vector<std::string> kept;
+  auto keep = [&kept](const auto& section, auto& target, const char* name) {
+    if (section && !target) {
+      target = section;
+      kept.push_back(name);
+    }
+  };
+  keep(from.collect, into.collect, "collect");
+  keep(from.merge, into.merge, "merge");
+  keep(from.cs, into.cs, "cs");
+  keep(from.optimize, into.optimize, "optimize");
+  keep(from.baseline, into.baseline, "baseline");
+  keep(from.bench, into.bench, "bench");
+  if (!from.variant_builds.empty() && into.variant_builds.empty()) {
+    into.variant_builds = from.variant_builds;
+    kept.push_back("variant_builds");
+  }
+  return kept;
+}
+
+}  // namespace
+
+Result<UnpackOutcome> unpack_artifacts(const fs::path& archive, const fs::path& workdir,
+                                       ProcessRunner& runner) {
+  std::error_code ec;
+  if (!fs::is_regular_file(archive, ec)) return fail("{}: no such archive", archive.string());
+  fs::create_directories(workdir, ec);
+  if (ec) return fail("cannot create {}: {}", workdir.string(), ec.message());
+  KPGO_TRY_BIND(current, Manifest::load(workdir));
+  // The archive's kpgo.json beside the workdir's until the two are reconciled.
+  KPGO_TRY_BIND(state_file, TemporaryFile::create("kpgo-unpack"));
+  Command state{{"tar", "-xOf", archive.string(), "kpgo.json"}};
+  state.stdout_file = state_file->path();
+  KPGO_TRY_BIND(read, runner.capture(state));
+  if (!read->succeeded())
+    return fail("{}: not an archive of kpgo artifacts (no kpgo.json): tar: {}", archive.string(),
+                read->err);
+  KPGO_TRY_BIND(
+      unpacked,
+      Manifest::load_file(state_file->path(), workdir).map_error(context(archive.string())));
+  KPGO_TRY_BIND(files, runner.capture({{"tar", "-xf", archive.string(), "-C", workdir.string(),
+                                        "--anchored", "--exclude=kpgo.json"}}));
+  if (!files->succeeded()) return fail("cannot unpack {}: tar: {}", archive.string(), files->err);
+
+  UnpackOutcome outcome;
+  const InstrumentState* ours = current->state().instrumented();
+  const InstrumentState* theirs = unpacked->state().instrumented();
+  if (ours && theirs && !theirs->vmlinux_build_id.empty() &&
+      ours->vmlinux_build_id == theirs->vmlinux_build_id) {
+    outcome.kept_sections = keep_later_sections(current->state(), unpacked->state());
+  }
+  KPGO_TRY(unpacked->save());
+  return outcome;
+}
+
 Result<> pack_artifacts(const StageArtifacts& artifacts, const Manifest& manifest,
                         const fs::path& archive, ProcessRunner& runner) {
   // The stage's kpgo.json, from a temporary file renamed as tar stores it.

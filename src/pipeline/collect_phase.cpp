@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/hashing.hpp"
@@ -196,7 +197,70 @@ void replace_label(CollectState& record, const std::string& label,
   record.updated = utc_timestamp();
 }
 
+std::vector<std::string> unprofiled_modules(const InstrumentState& instrument,
+                                            const std::set<std::string>& profiled) {
+  std::vector<std::string> missing;
+  for (const auto& module : instrument.modules) {
+    if (!profiled.count(module.name)) missing.push_back(module.name);
+  }
+  return missing;
+}
+
+// What an earlier collect of the label kept, for a collect that found it up to date.
+CollectOutcome recorded_outcome(const State& state, const std::string& label) {
+  CollectOutcome outcome;
+  outcome.up_to_date = true;
+  std::set<std::string> profiled;
+  for (const auto& entry : state.profiles()) {
+    if (entry.label != label || entry.binary != "vmlinux") continue;
+    KeptProfile run{entry.path, {},           entry.target, entry.run,
+                    entry.size, entry.sha256, entry.seconds};
+    for (const auto& module : state.profiles()) {
+      if (module.label == label && module.binary != "vmlinux" && module.target == entry.target &&
+          module.run == entry.run) {
+        run.modules.push_back(module.path);
+        profiled.insert(module.binary);
+      }
+    }
+    outcome.kept.push_back(std::move(run));
+  }
+  outcome.unprofiled_modules = unprofiled_modules(*state.instrumented(), profiled);
+  return outcome;
+}
+
 }  // namespace
+
+std::string collect_label(const CollectOptions& options) {
+  return options.label.empty() ? options.workload.name : options.label;
+}
+
+std::string collect_inputs_key(const CollectOptions& o, const State& state) {
+  nlohmann::json inputs = {{"build_id", state.instrument ? state.instrument->vmlinux_build_id : ""},
+                           {"workload", sha256_key(o.workload.script)},
+                           {"runs", o.runs},
+                           {"kind", static_cast<int>(o.kind)},
+                           {"hosts", o.ssh_hosts},
+                           {"label", collect_label(o)},
+                           {"weight", o.weight}};
+  for (const auto& file : o.workload.files) inputs["files"].push_back(sha256_key(file));
+  // More packages change the guest's userland; none keeps older keys valid.
+  if (o.kind == targets::TargetKind::qemu && !o.qemu.packages.empty())
+    inputs["packages"] = o.qemu.packages;
+  return sha256_hex(inputs.dump());
+}
+
+bool collect_up_to_date(const CollectOptions& options, const State& state) {
+  if (!state.instrumented()) return false;
+  std::string label = collect_label(options);
+  std::string key = collect_inputs_key(options, state);
+  bool any = false;
+  for (const auto& entry : state.profiles()) {
+    if (entry.label != label) continue;
+    if (entry.inputs_key != key || sha256_key(entry.path) != entry.sha256) return false;
+    any = true;
+  }
+  return any;
+}
 
 Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRunner& runner,
                                         Manifest& manifest) {
@@ -205,10 +269,13 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     return fail("{} has no instrumented kernel; run kpgo instrument --workdir {} first",
                 manifest.path().string(), manifest.workdir().string());
   }
-  std::string label = options.label.empty() ? options.workload.name : options.label;
+  std::string label = collect_label(options);
   if (label.empty() || file_safe(label) != label) {
     return fail("--label '{}': use letters, digits, '-', '_' and '.'", label);
   }
+  if (!options.force && collect_up_to_date(options, manifest.state()))
+    return recorded_outcome(manifest.state(), label);
+  std::string key = collect_inputs_key(options, manifest.state());
   KPGO_TRY_BIND(machines, machines_for(options, *instrument, manifest.workdir(), runner));
 
   std::error_code ec;
@@ -250,10 +317,11 @@ Result<CollectOutcome> collect_profiles(const CollectOptions& options, ProcessRu
     note_value_stats(outcome, collected.warnings);
     collected.kept.push_back(std::move(run));
   }
-  if (!collected.kept.empty()) {
-    for (const auto& module : instrument->modules) {
-      if (!profiled.count(module.name)) collected.unprofiled_modules.push_back(module.name);
-    }
+  if (!collected.kept.empty())
+    collected.unprofiled_modules = unprofiled_modules(*instrument, profiled);
+  // Only a collect whose every run was kept stands for its inputs; a partial one is redone.
+  if (collected.failed.empty()) {
+    for (auto& entry : kept) entry.inputs_key = key;
   }
   replace_label(ensure(manifest.state().collect), label, std::move(kept));
   KPGO_TRY(manifest.save());

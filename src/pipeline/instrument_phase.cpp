@@ -211,7 +211,8 @@ Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
 }  // namespace
 
 std::string instrument_inputs_key(const InstrumentOptions& o) {
-  nlohmann::json inputs = {{"source", fs::absolute(o.source).string()},
+  // The source by content: a tarball apt upgraded in place, or a tree edited, is another input.
+  nlohmann::json inputs = {{"source", kernel::source_fingerprint(o.source)},
                            {"llvm", o.llvm},
                            {"arch", o.arch},
                            {"atomic", o.atomic_counters},
@@ -232,9 +233,36 @@ std::string instrument_inputs_key(const InstrumentOptions& o) {
   return sha256_hex(inputs.dump());
 }
 
+bool instrument_up_to_date(const InstrumentOptions& options, const State& state) {
+  const InstrumentState* instrument = state.instrumented();
+  std::error_code ec;
+  return instrument && !instrument->inputs_key.empty() &&
+         fs::exists(instrument->artifacts.bzimage, ec) &&
+         instrument->inputs_key == instrument_inputs_key(options);
+}
+
+namespace {
+
+InstrumentOutcome recorded_outcome(const InstrumentState& built) {
+  InstrumentOutcome outcome;
+  outcome.build_dir = built.build_dir;
+  outcome.vmlinux = built.artifacts.vmlinux;
+  outcome.bzimage = built.artifacts.bzimage;
+  outcome.build_id = built.vmlinux_build_id;
+  outcome.modules_dir = built.modules_dir;
+  outcome.support = built.support;
+  outcome.lto = built.lto;
+  outcome.up_to_date = true;
+  return outcome;
+}
+
+}  // namespace
+
 Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
                                             Manifest& manifest) {
   KPGO_TRY_BIND(arch, kernel::kernel_arch(options.arch));
+  if (!options.dry_run && !options.force && instrument_up_to_date(options, manifest.state()))
+    return recorded_outcome(*manifest.state().instrumented());
   InstrumentOutcome outcome;
   KPGO_TRY_BIND(report, check_toolchain_first(options.llvm, runner));
   KPGO_TRY_BIND(data, data_dir());

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "kpgo/kernel/arch.hpp"
 #include "kpgo/kernel/build.hpp"
@@ -224,6 +225,39 @@ Result<bool> configure_uninstrumented(const fs::path& instrumented_dir, kernel::
   return true;
 }
 
+std::string optimize_inputs_key(const OptimizeOptions& o, const State& state,
+                                const std::string& profile_sha256) {
+  nlohmann::json inputs = {{"profile", profile_sha256},
+                           {"config", state.instrument ? state.instrument->config_sha256 : ""},
+                           {"make_args", o.make_args},
+                           {"boot", o.smoke_boot}};
+  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
+  return sha256_hex(inputs.dump());
+}
+
+bool optimize_up_to_date(const OptimizeOptions& options, const State& state,
+                         const std::string& profile_sha256) {
+  const auto& optimized = state.optimize;
+  std::error_code ec;
+  return optimized && !optimized->finished.empty() && !optimized->inputs_key.empty() &&
+         fs::exists(optimized->artifacts.bzimage, ec) &&
+         optimized->inputs_key == optimize_inputs_key(options, state, profile_sha256);
+}
+
+OptimizeOutcome recorded_optimize_outcome(const OptimizeState& optimized) {
+  OptimizeOutcome outcome;
+  outcome.bzimage = optimized.artifacts.bzimage;
+  outcome.vmlinux = optimized.artifacts.vmlinux;
+  outcome.profdata = optimized.profile;
+  outcome.booted = !optimized.booted.empty();
+  outcome.report = optimized.report.value_or(MatchReport{});
+  outcome.layout = optimized.layout;
+  outcome.promoted_calls = optimized.promoted_indirect_calls;
+  outcome.lto = optimized.lto.empty() ? "none" : optimized.lto;
+  outcome.up_to_date = true;
+  return outcome;
+}
+
 std::optional<fs::path> current_cs_profile(const State& state, const std::string& stage1_sha256) {
   if (!state.cs || state.cs->finished.empty() || state.cs->base_sha256 != stage1_sha256 ||
       sha256_key(state.cs->profile) != state.cs->sha256)
@@ -432,6 +466,11 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
                 manifest.path().string());
   const InstrumentState& instrument = *found;
   KPGO_TRY_BIND(profdata, profile_to_use(options, manifest, backends, instrument.llvm.major));
+  std::string profile_sha256 =
+      options.dry_run ? "" : sha256_key(options.profile.value_or(*profdata));
+  if (!options.dry_run && !options.force &&
+      optimize_up_to_date(options, manifest.state(), profile_sha256))
+    return recorded_optimize_outcome(*manifest.state().optimize);
   KPGO_TRY_BIND(stored, store_by_content(*profdata, manifest.workdir(), options.dry_run));
   OptimizeOutcome outcome;
   outcome.profdata = stored->path;
@@ -492,6 +531,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
     record.booted = utc_timestamp();
   }
   record.finished = utc_timestamp();
+  record.inputs_key = optimize_inputs_key(options, manifest.state(), profile_sha256);
   KPGO_TRY(manifest.save());
   return outcome;
 }

@@ -20,60 +20,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string collect_key(const CollectOptions& o, const State& state) {
-  nlohmann::json inputs = {{"build_id", state.instrument ? state.instrument->vmlinux_build_id : ""},
-                           {"workload", sha256_key(o.workload.script)},
-                           {"runs", o.runs},
-                           {"kind", static_cast<int>(o.kind)},
-                           {"hosts", o.ssh_hosts},
-                           {"label", o.label},
-                           {"weight", o.weight}};
-  for (const auto& file : o.workload.files) inputs["files"].push_back(sha256_key(file));
-  // More packages change the guest's userland; none keeps older keys valid.
-  if (o.kind == targets::TargetKind::qemu && !o.qemu.packages.empty())
-    inputs["packages"] = o.qemu.packages;
-  return sha256_hex(inputs.dump());
-}
-
-bool profiles_intact(const State& state) {
-  if (state.profiles().empty()) return false;
-  for (const auto& entry : state.profiles()) {
-    if (sha256_key(entry.path) != entry.sha256) return false;
-  }
-  return true;
-}
-
-std::string optimize_key(const OptimizeOptions& o, const State& state) {
-  nlohmann::json inputs = {{"profile", state.merge ? state.merge->sha256 : ""},
-                           {"config", state.instrument ? state.instrument->config_sha256 : ""},
-                           {"make_args", o.make_args},
-                           {"boot", o.smoke_boot}};
-  if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
-  if (o.profile) inputs["given_profile"] = sha256_key(*o.profile);
-  return sha256_hex(inputs.dump());
-}
-
-bool present(const fs::path& path) {
-  std::error_code ec;
-  return !path.empty() && fs::exists(path, ec);
-}
-
-bool instrument_up_to_date(const InstrumentOptions& options, const State& state) {
-  const InstrumentState* instrument = state.instrumented();
-  return instrument && instrument->inputs_key == instrument_inputs_key(options) &&
-         present(instrument->artifacts.bzimage);
-}
-
-bool collect_up_to_date(const CollectOptions& options, const State& state) {
-  return state.collect && state.collect->inputs_key == collect_key(options, state) &&
-         profiles_intact(state);
+// The sha256 of the profile the optimize phase builds with, once merge (and CSPGO's stage 2)
+// made it: the given one, else the workdir's merged profile.
+std::string optimize_profile_sha256(const OptimizeOptions& options, const State& state) {
+  if (options.profile) return sha256_key(*options.profile);
+  return state.merge ? state.merge->sha256 : "";
 }
 
 bool optimize_up_to_date(const PipelineOptions& options, const State& state) {
-  const auto& optimized = state.optimize;
-  return optimized && !optimized->finished.empty() &&
-         optimized->inputs_key == optimize_key(options.optimize, state) &&
-         present(optimized->artifacts.bzimage);
+  return optimize_up_to_date(options.optimize, state,
+                             optimize_profile_sha256(options.optimize, state));
 }
 
 // A line as each phase starts and one as it ends, with its time: a CI log read later shows
@@ -133,7 +89,6 @@ Result<bool> collect_phase(const char* name, const CollectOptions& options, Proc
     return false;
   }
   PhaseLine line(name);
-  std::string key = collect_key(options, manifest.state());
   KPGO_TRY_BIND(
       collected,
       collect_profiles(options, runner, manifest).map_error(context(std::string("phase ") + name)));
@@ -147,8 +102,6 @@ Result<bool> collect_phase(const char* name, const CollectOptions& options, Proc
                 {std::string("phase ") + name}};
     return tl::unexpected(std::move(error));
   }
-  manifest.state().collect->inputs_key = key;
-  KPGO_TRY(manifest.save());
   line.done();
   return true;
 }
@@ -211,35 +164,19 @@ Result<fs::path> cs_stage(const PipelineOptions& options, ProcessRunner& runner,
   return merge.output;
 }
 
-// The optimized kernel as the state records it, for a run that found it up to date.
-OptimizeOutcome recorded_outcome(const OptimizeState& optimized) {
-  OptimizeOutcome outcome;
-  outcome.bzimage = optimized.artifacts.bzimage;
-  outcome.vmlinux = optimized.artifacts.vmlinux;
-  outcome.profdata = optimized.profile;
-  outcome.booted = !optimized.booted.empty();
-  outcome.report = optimized.report.value_or(MatchReport{});
-  outcome.layout = optimized.layout;
-  outcome.promoted_calls = optimized.promoted_indirect_calls;
-  return outcome;
-}
-
 Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runner,
                             profile::BackendSet& backends, Manifest& manifest,
                             OptimizeOutcome& outcome) {
   if (optimize_up_to_date(options, manifest.state())) {
     PhaseLine::up_to_date("optimize");
-    outcome = recorded_outcome(*manifest.state().optimize);
+    outcome = recorded_optimize_outcome(*manifest.state().optimize);
     return false;
   }
   PhaseLine line("optimize");
-  std::string key = optimize_key(options.optimize, manifest.state());
   KPGO_TRY_BIND(
       built,
       optimize(options.optimize, runner, backends, manifest).map_error(context("phase optimize")));
   outcome = *built;
-  manifest.state().optimize->inputs_key = key;
-  KPGO_TRY(manifest.save());
   line.done();
   return true;
 }

@@ -215,14 +215,14 @@ Result<> read(const json& value, const std::string& at, CollectedProfile& out) {
   KPGO_TRY(field(value, at, "kernel_release", out.kernel_release));
   KPGO_TRY(field(value, at, "seconds", out.seconds));
   KPGO_TRY(field(value, at, "workload", out.workload));
-  return field(value, at, "collected", out.collected);
+  KPGO_TRY(field(value, at, "collected", out.collected));
+  return field(value, at, "inputs_key", out.inputs_key);
 }
 
 Result<> read(const json& value, const std::string& at, CollectState& out) {
   KPGO_TRY(expect_object(value, at));
   KPGO_TRY(field(value, at, "profiles", out.profiles));
-  KPGO_TRY(field(value, at, "updated", out.updated));
-  return field(value, at, "inputs_key", out.inputs_key);
+  return field(value, at, "updated", out.updated);
 }
 
 Result<> read(const json& value, const std::string& at, MergedInput& out) {
@@ -497,9 +497,10 @@ json to_json(const CollectState& s) {
                         {"kernel_release", p.kernel_release},
                         {"seconds", p.seconds},
                         {"workload", stored(p.workload)},
-                        {"collected", p.collected}});
+                        {"collected", p.collected},
+                        {"inputs_key", p.inputs_key}});
   }
-  return {{"profiles", profiles}, {"updated", s.updated}, {"inputs_key", s.inputs_key}};
+  return {{"profiles", profiles}, {"updated", s.updated}};
 }
 
 json to_json(const MergeState& s) {
@@ -650,24 +651,27 @@ const std::vector<CollectedProfile>& State::profiles() const {
 }
 
 Result<Manifest> Manifest::load(const fs::path& workdir) {
+  return load_file(workdir / "kpgo.json", workdir);
+}
+
+Result<Manifest> Manifest::load_file(const fs::path& file, const fs::path& workdir) {
   Manifest manifest;
   manifest.workdir_ = workdir;
-  std::ifstream in(manifest.path());
+  std::ifstream in(file);
   if (!in) return manifest;
   json top;
   WorkdirPaths paths(workdir);
   try {
     top = json::parse(in);
   } catch (const json::exception& e) {
-    return fail("{}: not valid JSON ({}); move it away to start over", manifest.path().string(),
-                e.what());
+    return fail("{}: not valid JSON ({}); move it away to start over", file.string(), e.what());
   }
   auto state = read_state(top);
   if (!state) {
     return fail(
         "{}: {}; the file was edited or damaged: fix that field, or remove the phase's "
         "section (or the file) to redo it",
-        manifest.path().string(), state.error().what());
+        file.string(), state.error().what());
   }
   manifest.state_ = std::move(*state);
   return manifest;

@@ -32,7 +32,7 @@ expect_usage_error "no subcommand" "A subcommand is required"
 expect_usage_error "unknown subcommand" "'frobnicate' is not a kpgo command" frobnicate
 expect_usage_error "unknown option" "--no-such-option" merge --no-such-option
 expect_usage_error "a number that is not one" "--rounds" bench --rounds many
-expect_usage_error "artifacts without a stage" "--stage is required" artifacts
+expect_usage_error "artifacts without a stage" "--stage or --unpack is required" artifacts
 
 # Bash completion, from the script that is installed, against this kpgo.
 complete_words() {  # WORD...: what completing the last word offers

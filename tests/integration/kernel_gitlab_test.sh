@@ -5,7 +5,8 @@
 # declares them. instrument builds the small 6.12 config; the two collect jobs of the matrix
 # (default and archive, on QEMU) get only collect.tar; merge merges what both sent back; optimize
 # builds and smoke-boots the optimized kernel. Its artifact, unpacked alone somewhere else, boots
-# and loads a module of its own. The bench job is left out: kernel.bench.6.12 covers bench, and
+# and loads a module of its own; then the pipeline runs again with the first run's caches and
+# does nothing. The bench job is left out: kernel.bench.6.12 covers bench, and
 # its baseline build would add another kernel build here.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -62,6 +63,7 @@ done
 grep -qE "merged $profiles of $profiles inputs" "$TEST_LOGS/gitlab.log" ||
   fail "the merge job did not merge the $profiles profiles of both collect jobs: $(grep -m1 'merged ' "$TEST_LOGS/gitlab.log")"
 merged=$(artifact merge vmlinux.profdata)
+cp "$merged" first-run.profdata
 clang-19 -O2 -fprofile-use="$merged" -x c -c -o /dev/null - <<< 'int f(int x) { return x + 1; }' ||
   fail "clang 19 cannot read the merge job's $merged"
 grep -qE "smoke boot +ok" "$TEST_LOGS/gitlab.log" || fail "the optimize job did not smoke-boot its kernel"
@@ -84,5 +86,27 @@ make_initramfs --modules optimized/build-optimized/kpgo-modules boot.initramfs b
 boot_guest optimized/build-optimized/arch/x86/boot/bzImage boot.initramfs disk.img 1 "$TEST_LOGS/boot.log"
 grep -q "KPGO-OPTIMIZED-UP 6\.12\." "$TEST_LOGS/boot.log" ||
   { tail -20 "$TEST_LOGS/boot.log" >&2; fail "the optimized kernel of the artifact did not boot and load ext4"; }
+pass
+
+# A re-run of the unchanged pipeline, each job starting from its cache of the first run (a clean
+# copy of the checkout otherwise): every phase finds its inputs unchanged and does nothing.
+step "the same pipeline again, with the first run's caches"
+(cd project && "$gitlab_ci_local" --force-shell-executor --shell-isolation --no-artifacts-to-source --concurrency 1 \
+  --variable "KPGO=$KPGO" --needs optimize) > "$TEST_LOGS/gitlab-again.log" 2>&1 ||
+  { tail -40 "$TEST_LOGS/gitlab-again.log" >&2; fail "the re-run failed (log: $TEST_LOGS/gitlab-again.log)"; }
+again=$TEST_LOGS/gitlab-again.log
+for job in instrument "collect: \[default,qemu\]" "collect: \[archive,qemu\]" optimize; do
+  grep -qE "^$job +imported cache" "$again" || fail "job $job had no cache of the first run"
+done
+grep -qE "^instrument +> instrumented kernel up to date" "$again" || fail "instrument built again: $(grep -m3 '^instrument ' "$again")"
+for job in default archive; do
+  grep -qE "^collect: \[$job,qemu\] +> profiles of label $job-qemu up to date" "$again" ||
+    fail "collect $job ran again: $(grep -m3 "^collect: \[$job" "$again")"
+done
+grep -qE "^optimize +> optimized kernel up to date: built from the same inputs" "$again" ||
+  fail "optimize built again: $(grep -m3 '^optimize ' "$again")"
+work_done='kept +qemu run|kernel built|unpacking /usr/src'
+! grep -qE "$work_done" "$again" || fail "the re-run built or collected: $(grep -m3 -E "$work_done" "$again")"
+cmp -s first-run.profdata "$(artifact merge vmlinux.profdata)" || fail "the re-run's merge gave other bytes"
 pass
 finish

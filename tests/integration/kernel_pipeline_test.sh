@@ -117,6 +117,16 @@ assert [p["path"] for p in profiles if p["binary"] == "vmlinux"] == ["profiles/j
 assert all(os.path.exists(os.path.join("job", p["path"])) for p in profiles), profiles
 PY
 pass
+# The job re-run over its cached workdir: the artifact unpacked again keeps the job's profiles,
+# and collect finds them up to date without booting anything.
+expect_ok "artifacts --unpack over the job's workdir" "$KPGO" --json artifacts --unpack collect.tar --workdir job
+expect_json_schema "kpgo artifacts --unpack" "$WORK/out"
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["kept_sections"] == ["collect"]' "$WORK/out" ||
+  fail "the unpack did not keep the job's collect record: $(cat "$WORK/out")"
+expect_ok "collect again, inputs unchanged" "$KPGO" -vv collect --workdir job --runs 1 --label job
+expect_in "$WORK/out" "profiles of label job up to date" "the re-run says up to date"
+! grep -q -- "-kernel " "$WORK/err" || fail "the re-run collect booted a guest"
+pass
 # vmlinux's and its modules' profiles of this build, named by their build IDs.
 ids=$(python3 -c 'import json, sys
 i = json.load(open(sys.argv[1]))["instrument"]

@@ -117,3 +117,48 @@ TEST_F(ArtifactsTest, APackFromARelativeWorkdirHoldsTheStagesStateAndFiles) {
       "build-instrumented/kpgo-modules/lib/modules/6.12.0/\n"
       "build-instrumented/kpgo-modules/lib/modules/6.12.0/modules.dep\n");
 }
+
+// A CI job's cache keeps its workdir from the last run; the job's artifact is unpacked over it.
+TEST_F(ArtifactsTest, AnUnpackKeepsTheWorkdirsLaterRecordsOfTheSameKernelOnly) {
+  manifest_.state().instrument->vmlinux_build_id = "aa";
+  ASSERT_TRUE(manifest_.save());
+  auto pack = [&](const char* name) {
+    auto artifacts = stage_artifacts(manifest_, Stage::collect);
+    ASSERT_TRUE(artifacts) << artifacts.error().what();
+    ASSERT_TRUE(pack_artifacts(*artifacts, manifest_, dir_ / name, system_runner()));
+  };
+  pack("collect.tar");
+  fs::path job = dir_ / "job";
+  auto first = unpack_artifacts(dir_ / "collect.tar", job, system_runner());
+  ASSERT_TRUE(first) << first.error().what();
+  EXPECT_TRUE(first->kept_sections.empty());
+  EXPECT_TRUE(fs::exists(job / "build-instrumented/arch/x86/boot/bzImage"));
+  auto unpacked = Manifest::load(job);
+  ASSERT_TRUE(unpacked) << unpacked.error().what();
+  EXPECT_EQ(unpacked->state().instrument->artifacts.bzimage,
+            job / "build-instrumented/arch/x86/boot/bzImage")
+      << "paths are the job's own";
+  // The job collects, and its workdir is cached.
+  ensure(unpacked->state().collect).profiles.emplace_back().path = job / "profiles/job-1.profraw";
+  ASSERT_TRUE(unpacked->save());
+
+  auto again = unpack_artifacts(dir_ / "collect.tar", job, system_runner());
+  ASSERT_TRUE(again) << again.error().what();
+  EXPECT_EQ(again->kept_sections, std::vector<std::string>{"collect"});
+  ASSERT_TRUE(Manifest::load(job)->state().collect);
+
+  manifest_.state().instrument->vmlinux_build_id = "bb";  // another kernel
+  pack("collect.tar");
+  auto other = unpack_artifacts(dir_ / "collect.tar", job, system_runner());
+  ASSERT_TRUE(other) << other.error().what();
+  EXPECT_TRUE(other->kept_sections.empty());
+  EXPECT_FALSE(Manifest::load(job)->state().collect) << "the old kernel's profiles are not kept";
+
+  touch(dir_ / "not-an-archive.tar");
+  auto bad = unpack_artifacts(dir_ / "not-an-archive.tar", job, system_runner());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().what().find("not-an-archive.tar: not an archive of kpgo artifacts"),
+            std::string::npos)
+      << bad.error().what();
+  EXPECT_EQ(Manifest::load(job)->state().instrument->vmlinux_build_id, "bb") << "left as it was";
+}

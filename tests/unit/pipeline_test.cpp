@@ -237,6 +237,70 @@ TEST_F(PipelineTest, AWorkdirMovedBetweenStagesResumesWhereItIsNow) {
   EXPECT_EQ(text.find(moved.string()), std::string::npos) << "an absolute path into the workdir";
 }
 
+// CI jobs run the phases one by one, each in a workdir its cache kept: a phase whose inputs did
+// not change does nothing, whichever command runs it.
+TEST_F(PipelineTest, StandalonePhasesSkipWhatIsUpToDateAndForceRedoesIt) {
+  auto manifest = Manifest::load(options_.instrument.workdir);
+  ASSERT_TRUE(manifest);
+  auto built = instrument_kernel(options_.instrument, kbuild_, *manifest);
+  ASSERT_TRUE(built) << built.error().what();
+  EXPECT_FALSE(built->up_to_date);
+  auto collected = collect_profiles(options_.collect, kbuild_, *manifest);
+  ASSERT_TRUE(collected) << collected.error().what();
+  EXPECT_FALSE(collected->up_to_date);
+  auto optimized = optimize(options_.optimize, kbuild_, backends_, *manifest);
+  ASSERT_TRUE(optimized) << optimized.error().what();
+  EXPECT_FALSE(optimized->up_to_date);
+
+  kbuild_.makes.clear();
+  built = instrument_kernel(options_.instrument, kbuild_, *manifest);
+  ASSERT_TRUE(built) << built.error().what();
+  EXPECT_TRUE(built->up_to_date);
+  EXPECT_EQ(built->build_id, manifest->state().instrument->vmlinux_build_id);
+  collected = collect_profiles(options_.collect, kbuild_, *manifest);
+  ASSERT_TRUE(collected) << collected.error().what();
+  EXPECT_TRUE(collected->up_to_date);
+  ASSERT_EQ(collected->kept.size(), 1u) << "the recorded profile is listed";
+  EXPECT_EQ(collected->kept[0].path, manifest->state().profiles()[0].path);
+  optimized = optimize(options_.optimize, kbuild_, backends_, *manifest);
+  ASSERT_TRUE(optimized) << optimized.error().what();
+  EXPECT_TRUE(optimized->up_to_date);
+  EXPECT_EQ(optimized->report.functions, 3u) << "the recorded report";
+  EXPECT_TRUE(kbuild_.makes.empty());
+
+  // A run after the standalone phases finds them up to date too: one key per phase.
+  auto again = run();
+  ASSERT_TRUE(again) << again.error().what();
+  EXPECT_EQ(ran(*again), (std::vector<bool>{false, false, false, false}));
+  EXPECT_TRUE(kbuild_.makes.empty());
+
+  options_.instrument.force = options_.collect.force = options_.optimize.force = true;
+  ASSERT_TRUE(instrument_kernel(options_.instrument, kbuild_, *manifest));
+  collected = collect_profiles(options_.collect, kbuild_, *manifest);
+  ASSERT_TRUE(collected) << collected.error().what();
+  EXPECT_FALSE(collected->up_to_date);
+  ASSERT_TRUE(optimize(options_.optimize, kbuild_, backends_, *manifest));
+  EXPECT_EQ(kbuild_.makes,
+            (std::vector<std::string>{"tinyconfig in build-instrumented",
+                                      "olddefconfig in build-instrumented",
+                                      "build in build-instrumented", "build in build-optimized"}));
+}
+
+// The source is keyed by content: a file edited in place in the tree is a new kernel.
+TEST_F(PipelineTest, AnEditedSourceTreeRebuildsTheInstrumentedKernel) {
+  ASSERT_TRUE(run());
+  write(dir_ / "src" / "kernel" / "pgo" / "Kconfig",
+        "config PGO_CLANG\n\tbool \"PGO\"\n\thelp\n\t  edited\n");
+  kbuild_.makes.clear();
+  auto again = run();
+  ASSERT_TRUE(again) << again.error().what();
+  EXPECT_TRUE(again->phases[0].ran) << "instrument";
+  EXPECT_EQ(kbuild_.makes, (std::vector<std::string>{"tinyconfig in build-instrumented",
+                                                     "olddefconfig in build-instrumented",
+                                                     "build in build-instrumented"}))
+      << "the same kernel came out (a fake build): its profiles and optimized kernel stand";
+}
+
 TEST_F(PipelineTest, AChangedWorkloadRedoesCollectAndWhatFollows) {
   ASSERT_TRUE(run());
   std::string old_profile = state().merge->sha256;
@@ -267,7 +331,7 @@ TEST_F(PipelineTest, ANewKernelDropsTheOldKernelsProfiles) {
   EXPECT_TRUE(s.instrument->atomic_counters);
   EXPECT_TRUE(s.profiles().empty());
   EXPECT_FALSE(s.merge);
-  EXPECT_TRUE(s.collect->inputs_key.empty()) << "a failed collect is not up to date";
+  EXPECT_FALSE(collect_up_to_date(options_.collect, s)) << "a failed collect is not up to date";
 }
 
 TEST_F(PipelineTest, AFailedBuildLeavesNothingVouchedForAndTheNextRunRedoesIt) {

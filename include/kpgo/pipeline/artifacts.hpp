@@ -47,4 +47,16 @@ State stage_state(const State& state, Stage stage);
 Result<> pack_artifacts(const StageArtifacts& artifacts, const Manifest& manifest,
                         const std::filesystem::path& archive, ProcessRunner& runner);
 
+struct UnpackOutcome {
+  // Sections of the workdir's own kpgo.json kept beside the archive's (same instrumented kernel).
+  std::vector<std::string> kept_sections;
+};
+
+// Unpacks an archive pack_artifacts made into the workdir. The archive's kpgo.json becomes the
+// workdir's, except that when the workdir already has one of the same instrumented kernel (a CI
+// cache of this job's last run), the sections the archive lacks are kept from it: the phase this
+// job runs then finds its earlier result and skips when its inputs did not change.
+Result<UnpackOutcome> unpack_artifacts(const std::filesystem::path& archive,
+                                       const std::filesystem::path& workdir, ProcessRunner& runner);
+
 }  // namespace kpgo::pipeline

@@ -26,6 +26,7 @@ struct InstrumentOptions {
   bool atomic_counters = false;
   std::optional<kernel::Lto> lto;  // unset: as the configuration has it
   bool dry_run = false;
+  bool force = false;  // build even when the workdir's kernel is up to date
   std::vector<std::string> make_args;
 };
 
@@ -40,13 +41,19 @@ struct InstrumentOutcome {
   std::string support;                       // "kpgo" (added or already there) or "native"
   std::string lto = "none";                  // as the final .config chose
   bool support_added = false;
+  bool up_to_date = false;  // nothing ran: the recorded kernel was built from the same inputs
 };
 
 // What decides the instrumented kernel: a run whose key equals the recorded one skips the phase.
 std::string instrument_inputs_key(const InstrumentOptions& options);
 
+// Whether the workdir's instrumented kernel was built from these inputs and is still there.
+bool instrument_up_to_date(const InstrumentOptions& options, const State& state);
+
 // Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,
-// configuration (fragments merged, then verified in the final .config), build, manifest.
+// configuration (fragments merged, then verified in the final .config), build, manifest. When
+// the recorded kernel is up to date (and neither force nor dry_run is set), nothing runs and the
+// outcome is the recorded one.
 Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, ProcessRunner& runner,
                                             Manifest& manifest);
 

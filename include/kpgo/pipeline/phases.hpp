@@ -36,6 +36,7 @@ struct OptimizeOptions {
   unsigned jobs = 0;
   bool dry_run = false;
   bool smoke_boot = true;
+  bool force = false;  // build even when the optimized kernel is up to date
   targets::QemuOptions qemu;
   std::vector<std::string> make_args;
 };
@@ -52,16 +53,32 @@ struct OptimizeOutcome {
   bool rebuilt = false;
   kernel::BuildCost build_cost;  // of its last make
   bool booted = false;
+  bool up_to_date = false;  // nothing ran: the recorded kernel was built from the same inputs
 };
 
-// Rebuilds the kernel from the instrumented build's source and config, instrumentation off,
-// with -fprofile-use; reports how well the profile matched (from clang's own diagnostics) and
-// fails when nothing did; smoke-boots the result in QEMU.
 // The combined profile of `kpgo run --cs`, when its stage 2 finished, is intact and was built on
 // the stage-1 profile whose sha256 is given (a run without --cs drops the CS state).
 std::optional<std::filesystem::path> current_cs_profile(const State& state,
                                                         const std::string& stage1_sha256);
 
+// What decides the optimized kernel: the profile by content (`profile_sha256`: the given file's,
+// else the workdir profile's that optimize builds with), the instrumented build's .config, the
+// make arguments, LTO and the smoke boot.
+std::string optimize_inputs_key(const OptimizeOptions& options, const State& state,
+                                const std::string& profile_sha256);
+
+// Whether the workdir's optimized kernel finished, from these inputs, and is still there.
+bool optimize_up_to_date(const OptimizeOptions& options, const State& state,
+                         const std::string& profile_sha256);
+
+// The optimized kernel as the state records it, for a phase that found it up to date.
+OptimizeOutcome recorded_optimize_outcome(const OptimizeState& optimized);
+
+// Rebuilds the kernel from the instrumented build's source and config, instrumentation off,
+// with -fprofile-use; reports how well the profile matched (from clang's own diagnostics) and
+// fails when nothing did; smoke-boots the result in QEMU. When the optimized kernel is up to
+// date (and neither force nor dry_run is set), nothing is built and the outcome is the recorded
+// one.
 Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& runner,
                                  profile::BackendSet& backends, Manifest& manifest);
 

@@ -62,7 +62,7 @@ struct InstrumentState {
   std::vector<ModuleState> modules;
   std::filesystem::path modules_dir;  // INSTALL_MOD_PATH of its modules_install, for guests
   std::vector<std::string> commands;
-  std::string inputs_key;  // kpgo run: the inputs it was built from
+  std::string inputs_key;  // the inputs it was built from
 };
 
 struct CollectedProfile {
@@ -78,12 +78,12 @@ struct CollectedProfile {
   double seconds = 0;
   std::filesystem::path workload;
   std::string collected;
+  std::string inputs_key;  // of the collect that kept it, when all of that collect's runs did
 };
 
 struct CollectState {
   std::vector<CollectedProfile> profiles;
   std::string updated;
-  std::string inputs_key;
 };
 
 struct MergedInput {
@@ -255,6 +255,10 @@ T& ensure(std::optional<T>& section) {
 class Manifest {
  public:
   static Result<Manifest> load(const std::filesystem::path& workdir);
+  // A kpgo.json kept elsewhere (e.g. unpacked from an artifact), read as the state of `workdir`:
+  // its relative paths are taken relative to `workdir`.
+  static Result<Manifest> load_file(const std::filesystem::path& file,
+                                    const std::filesystem::path& workdir);
 
   const std::filesystem::path& workdir() const { return workdir_; }
   std::filesystem::path path() const { return workdir_ / "kpgo.json"; }
