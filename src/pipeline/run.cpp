@@ -2,16 +2,11 @@
 #include "kpgo/pipeline/run.hpp"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
-#include "kpgo/kernel/arch.hpp"
 #include "kpgo/kernel/source.hpp"
-#include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/hashing.hpp"
 
 namespace kpgo::pipeline {
