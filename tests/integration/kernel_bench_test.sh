@@ -143,7 +143,7 @@ expect_in "$WORK/err" "it runs 6.0 #9" "the other kernel is named"
 
 # Training on one: collect runs a Debian workload too, and its profile counts hackbench's paths.
 step "kpgo collect with the sched workload"
-expect_ok "collect a Debian workload" "$KPGO" collect --workdir "$workdir" --workload sched --runs 1 \
+expect_ok "collect a Debian workload" "$KPGO" collect --force --workdir "$workdir" --workload sched --runs 1 \
   --label sched
 profile=$(ls "$workdir"/profiles/sched-1.profraw)
 (($(stat -c %s "$profile") > 100000)) || fail "no real profile from the sched workload"

@@ -22,7 +22,8 @@ expect_in "$WORK/out" "localmodconfig" "the dry run trims it with localmodconfig
 
 step "kpgo instrument: Debian's 6.12 config, trimmed to the guest's modules"
 started=$(date +%s)
-"$KPGO" instrument --source "$tarball" --workdir "$workdir" --config debian --localmod "$listing" \
+# --force here and below: a build and a collect each time, even over an earlier run's workdir.
+"$KPGO" instrument --force --source "$tarball" --workdir "$workdir" --config debian --localmod "$listing" \
   > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
   { tail -40 "$TEST_LOGS/instrument.err" >&2; fail "kpgo instrument failed"; }
 echo "instrumented build of the trimmed Debian config: $(($(date +%s) - started)) s" | tee -a "$TEST_LOGS/timing"
@@ -37,7 +38,7 @@ modules=$(wc -l < "$workdir/build-instrumented/modules.order")
 pass
 
 step "kpgo collect: the Debian kernel in QEMU"
-"$KPGO" collect --workdir "$workdir" --runs 1 --memory 2048 --timeout 1500 --json \
+"$KPGO" collect --force --workdir "$workdir" --runs 1 --memory 2048 --timeout 1500 --json \
   > collect.json 2> "$TEST_LOGS/collect.err" ||
   { tail -40 "$TEST_LOGS/collect.err" >&2; fail "kpgo collect failed"; }
 expect_json_schema "kpgo collect" collect.json
