@@ -18,13 +18,15 @@
 # (default ./artifacts), KPGO_WORKDIR (this job's workdir; default ./kpgo-work), KPGO_SOURCE
 # (kernel tarball or tree; default Debian's linux-source-6.12), KPGO_LLVM (LLVM=, default -19),
 # KPGO_WORKLOAD (a script, or a name of kpgo's; default: default), KPGO_RUNS (default 1),
-# KPGO_JOB (default: the workload's name), KPGO_COLLECT_ARGS and KPGO_BENCH_ARGS (more
+# KPGO_JOB (default: the workload's name), KPGO_CACHE (below; default: none), KPGO_COLLECT_ARGS and KPGO_BENCH_ARGS (more
 # options, split on spaces, e.g. "--ssh root@host --profile-path ..."), KPGO_INSTRUMENT_ARGS.
 #
-# Re-runs: instrument, collect and optimize skip when their inputs did not change, if the CI
-# keeps each job's workdir from its last run (GitLab's cache:, actions/cache): kpgo records each
-# phase's inputs in the workdir and compares them (docs/ci.md). merge always runs (seconds; the
-# same inputs give the same bytes, so optimize still finds itself up to date); bench always runs.
+# Re-runs: instrument, collect and optimize skip when their inputs did not change, given
+# KPGO_CACHE, a directory the CI keeps from the job's last run (GitLab's cache:, actions/cache):
+# the job restores its workdir from KPGO_CACHE/workdir.tar first and saves it there at the end
+# (one file: a kernel workdir has some 200,000, which CI caches handle badly), and kpgo compares
+# each phase's recorded inputs (docs/ci.md). merge always runs (seconds; the same inputs give the
+# same bytes, so optimize still finds itself up to date); bench always runs.
 set -euo pipefail
 
 kpgo=${KPGO:-kpgo}
@@ -35,6 +37,7 @@ llvm=${KPGO_LLVM:--19}
 workload=${KPGO_WORKLOAD:-default}
 runs=${KPGO_RUNS:-1}
 job=${KPGO_JOB:-$(basename "$workload" .sh)}
+cache=${KPGO_CACHE:-}
 
 say() { echo "pipeline.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -46,20 +49,40 @@ unpack() {
   "$kpgo" artifacts --unpack "$artifacts/$1" --workdir "$workdir"
 }
 
+# The workdir from the job's last run, when the CI kept it.
+restore_workdir() {
+  [[ -n $cache && -f $cache/workdir.tar ]] || return 0
+  mkdir -p "$workdir"
+  tar -C "$workdir" -xf "$cache/workdir.tar"
+  say "workdir restored from $cache/workdir.tar"
+}
+# The workdir for the job's next run (scratch space left out), written beside and renamed.
+save_workdir() {
+  [[ -n $cache ]] || return 0
+  mkdir -p "$cache"
+  tar -C "$workdir" --exclude=./scratch -cf "$cache/workdir.tar.tmp" .
+  mv "$cache/workdir.tar.tmp" "$cache/workdir.tar"
+  say "workdir saved to $cache/workdir.tar ($(du -h "$cache/workdir.tar" | cut -f1))"
+}
+
 stage=${1:-}
 case $stage in
   instrument)
+    restore_workdir
     # shellcheck disable=SC2086 # KPGO_INSTRUMENT_ARGS is a list of options
     "$kpgo" instrument --source "$source" --workdir "$workdir" --llvm "$llvm" ${KPGO_INSTRUMENT_ARGS:-}
     "$kpgo" artifacts --stage collect --workdir "$workdir" --pack "$artifacts/collect.tar"
     "$kpgo" artifacts --stage optimize --workdir "$workdir" --pack "$artifacts/build.tar"
+    save_workdir
     ;;
   collect)
+    restore_workdir
     unpack collect.tar
     # shellcheck disable=SC2086 # KPGO_COLLECT_ARGS is a list of options
     "$kpgo" collect --workdir "$workdir" --workload "$workload" --runs "$runs" --label "$job" \
       ${KPGO_COLLECT_ARGS:-}
     "$kpgo" artifacts --stage merge --workdir "$workdir" --pack "$artifacts/profiles-$job.tar"
+    save_workdir
     ;;
   merge)
     shopt -s nullglob
@@ -81,10 +104,12 @@ print(i["vmlinux_build_id"], *[m["build_id"] for m in i.get("modules", [])])' "$
     "$kpgo" merge -o "$artifacts/vmlinux.profdata" "${ids[@]}" -- "${dirs[@]}"
     ;;
   optimize)
+    restore_workdir
     unpack build.tar
     [[ -f $artifacts/vmlinux.profdata ]] || die "$artifacts/vmlinux.profdata is missing: run the merge stage"
     "$kpgo" optimize --workdir "$workdir" --profile "$artifacts/vmlinux.profdata"
     "$kpgo" artifacts --stage bench --workdir "$workdir" --pack "$artifacts/bench.tar"
+    save_workdir
     ;;
   bench)
     unpack bench.tar
