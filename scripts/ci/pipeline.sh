@@ -53,14 +53,15 @@ unpack() {
 restore_workdir() {
   [[ -n $cache && -f $cache/workdir.tar ]] || return 0
   mkdir -p "$workdir"
-  tar -C "$workdir" -xf "$cache/workdir.tar"
+  tar -C "$workdir" -xf "$cache/workdir.tar" || die "cannot restore $workdir from $cache/workdir.tar"
   say "workdir restored from $cache/workdir.tar"
 }
 # The workdir for the job's next run (scratch space left out), written beside and renamed.
 save_workdir() {
   [[ -n $cache ]] || return 0
   mkdir -p "$cache"
-  tar -C "$workdir" --exclude=./scratch -cf "$cache/workdir.tar.tmp" .
+  tar -C "$workdir" --exclude=./scratch -cf "$cache/workdir.tar.tmp" . ||
+    { rm -f "$cache/workdir.tar.tmp"; die "cannot save $workdir to $cache/workdir.tar"; }
   mv "$cache/workdir.tar.tmp" "$cache/workdir.tar"
   say "workdir saved to $cache/workdir.tar ($(du -h "$cache/workdir.tar" | cut -f1))"
 }
