@@ -10,9 +10,10 @@
 #   scripts/ci/pipeline.sh collect      one collect job (name it with KPGO_JOB: one per workload or
 #                                        machine); needs collect.tar, no kernel tree, no clang
 #                                        -> profiles-$KPGO_JOB.tar
-#   scripts/ci/pipeline.sh merge        every profiles-*.tar -> vmlinux.profdata
+#   scripts/ci/pipeline.sh merge        every profiles-*.tar -> vmlinux.profdata, trained.txt (the
+#                                        workloads the profiles came from)
 #   scripts/ci/pipeline.sh optimize     build.tar + vmlinux.profdata -> bench.tar (the optimized kernel)
-#   scripts/ci/pipeline.sh bench        bench.tar -> bench.json
+#   scripts/ci/pipeline.sh bench        bench.tar, trained.txt when there -> bench.json
 #
 # Settings (environment): KPGO (the kpgo binary; default: kpgo on PATH), KPGO_ARTIFACTS
 # (default ./artifacts), KPGO_WORKDIR (this job's workdir; default ./kpgo-work), KPGO_SOURCE
@@ -26,7 +27,8 @@
 # the job restores its workdir from KPGO_CACHE/workdir.tar first and saves it there at the end
 # (one file: a kernel workdir has some 200,000, which CI caches handle badly), and kpgo compares
 # each phase's recorded inputs (docs/ci.md). merge always runs (seconds; the same inputs give the
-# same bytes, so optimize still finds itself up to date); bench always runs.
+# same bytes, so optimize still finds itself up to date). bench always measures, but with the
+# cache its baseline kernel is built incrementally: make finds it built.
 set -euo pipefail
 
 kpgo=${KPGO:-kpgo}
@@ -103,6 +105,16 @@ print(i["vmlinux_build_id"], *[m["build_id"] for m in i.get("modules", [])])' "$
       ids+=(--binary-id "$id")
     done
     "$kpgo" merge -o "$artifacts/vmlinux.profdata" "${ids[@]}" -- "${dirs[@]}"
+    # The workloads the profiles came from, by name: the bench job marks them as trained on.
+    python3 -c 'import json, os, sys
+names = set()
+for manifest in sys.argv[1:]:
+    for p in json.load(open(manifest)).get("collect", {}).get("profiles", []):
+        if p.get("workload"):
+            names.add(os.path.basename(p["workload"]).removesuffix(".sh"))
+print(",".join(sorted(names)))' "${dirs[@]/%profiles/kpgo.json}" > "$artifacts/trained.txt.tmp" ||
+      { rm -f "$artifacts/trained.txt.tmp"; die "cannot read the collect jobs' workloads"; }
+    mv "$artifacts/trained.txt.tmp" "$artifacts/trained.txt"
     ;;
   optimize)
     restore_workdir
@@ -113,10 +125,16 @@ print(i["vmlinux_build_id"], *[m["build_id"] for m in i.get("modules", [])])' "$
     save_workdir
     ;;
   bench)
+    restore_workdir
     unpack bench.tar
+    trained=()
+    [[ -s $artifacts/trained.txt ]] && trained=(--trained "$(< "$artifacts/trained.txt")")
     # shellcheck disable=SC2086 # KPGO_BENCH_ARGS is a list of options
-    "$kpgo" bench --json --workdir "$workdir" ${KPGO_BENCH_ARGS:-} > "$artifacts/bench.json.tmp"
+    "$kpgo" bench --json --workdir "$workdir" "${trained[@]}" ${KPGO_BENCH_ARGS:-} \
+      > "$artifacts/bench.json.tmp" ||
+      { rm -f "$artifacts/bench.json.tmp"; die "kpgo bench failed"; }
     mv "$artifacts/bench.json.tmp" "$artifacts/bench.json"
+    save_workdir
     ;;
   *)
     die "usage: pipeline.sh instrument|collect|merge|optimize|bench (got '${stage}')"

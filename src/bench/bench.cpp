@@ -203,9 +203,11 @@ Result<std::vector<Variant>> chosen_variants(const BenchOptions& options,
 }
 
 // Workloads the collected profiles came from: their scripts, and their labels (a workload's
-// name unless --label said otherwise).
-std::vector<std::string> trained_workloads(const pipeline::State& state) {
+// name unless --label said otherwise); and those named as trained on.
+std::vector<std::string> trained_workloads(const pipeline::State& state,
+                                           const std::vector<std::string>& named) {
   std::vector<std::string> trained;
+  for (const auto& name : named) trained.push_back("label:" + name);
   for (const auto& profile : state.profiles()) {
     std::error_code ec;
     trained.push_back(fs::weakly_canonical(profile.workload, ec).string());
@@ -273,7 +275,7 @@ Result<> check_request(const BenchOptions& options, const pipeline::Manifest& ma
 
 std::vector<WorkloadFigures> workload_entries(const BenchOptions& options,
                                               const pipeline::State& state) {
-  auto trained = trained_workloads(state);
+  auto trained = trained_workloads(state, options.trained);
   std::vector<WorkloadFigures> workloads;
   for (const auto& workload : options.workloads) {
     WorkloadFigures figures;

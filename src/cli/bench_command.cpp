@@ -30,6 +30,7 @@ struct BenchArgs {
   unsigned boot_timeout = 600;
   std::vector<std::string> make_args;
   std::vector<std::string> variants;
+  std::vector<std::string> trained;
 };
 
 std::string comparison_name(const pipeline::BenchComparison& comparison) {
@@ -129,6 +130,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
   options.qemu = args.guest;
   options.make_args = args.make_args;
   options.variants = args.variants;
+  options.trained = args.trained;
   if (!args.ssh.empty()) {
     options.ssh =
         bench::SshBenchOptions{args.ssh, args.ssh_options, args.boot_command, args.boot_timeout};
@@ -166,6 +168,11 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
                   "--cs), each alone or +lto or +full-lto; each built once, incrementally, from "
                   "the instrumented build's source and .config (default: the optimized kernel "
                   "and the same build without profile)")
+      ->delimiter(',');
+  app->add_option("--trained", args->trained,
+                  "Workloads the profile was collected on, by name (a,b,c or repeated), for a "
+                  "profile merged elsewhere (a CI pipeline's merge job); those the workdir's own "
+                  "collect ran are known already. Tables mark them as trained")
       ->delimiter(',');
   auto* qemu =
       app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");

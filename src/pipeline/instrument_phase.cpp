@@ -12,6 +12,7 @@
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/kernel/support.hpp"
 #include "kpgo/profile/backends.hpp"
+#include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/files.hpp"
@@ -184,8 +185,11 @@ void record_build(const InstrumentOptions& options, const toolchain::ToolchainRe
   record.artifacts = {outcome.vmlinux, outcome.bzimage, dot_config, log.file};
   record.vmlinux_build_id = outcome.build_id;
   record.modules.clear();
-  for (const auto& module : outcome.modules)
-    record.modules.push_back({module.name, module.file, module.build_id});
+  for (const auto& module : outcome.modules) {
+    auto functions = instrumented_function_count(module.file, record.llvm.raw_version);
+    record.modules.push_back({module.name, module.file, module.build_id,
+                              functions ? std::optional<uint64_t>(*functions) : std::nullopt});
+  }
   record.modules_dir = outcome.modules_dir;
   record.commands.clear();
   for (const auto& command : outcome.commands) record.commands.push_back(render_command(command));
@@ -209,6 +213,13 @@ Result<> install_modules(const kernel::Kbuild& kbuild, ProcessRunner& runner,
 }
 
 }  // namespace
+
+Result<uint64_t> instrumented_function_count(const fs::path& binary, uint64_t raw_version) {
+  uint64_t record = profile::raw_data_record_size(raw_version);
+  if (!record) return fail("raw profile version {}: no known record size", raw_version);
+  KPGO_TRY_BIND(bytes, kernel::section_size(binary, "__llvm_prf_data"));
+  return *bytes / record;
+}
 
 std::string instrument_inputs_key(const InstrumentOptions& o) {
   // The source by content: a tarball apt upgraded in place, or a tree edited, is another input.

@@ -12,6 +12,7 @@
 #include "kpgo/kernel/config.hpp"
 #include "kpgo/kernel/elf.hpp"
 #include "kpgo/kernel/modules.hpp"
+#include "kpgo/pipeline/instrument.hpp"
 #include "kpgo/pipeline/phases.hpp"
 #include "kpgo/profile/format.hpp"
 #include "kpgo/system/atomic_file.hpp"
@@ -329,10 +330,25 @@ std::vector<UnitDiagnostic> unit_diagnostics(std::string_view log) {
   return found;
 }
 
+// A module's instrumented functions: as counted when it was built, else in its instrumented .ko
+// (a workdir from before kpgo recorded the count).
+Result<uint64_t> module_functions(const ModuleState& module, const InstrumentState& instrument) {
+  if (module.instrumented_functions) return *module.instrumented_functions;
+  auto counted = instrumented_function_count(module.file, instrument.llvm.raw_version);
+  if (!counted) {
+    return fail(
+        "module {}: its instrumented functions are not recorded in kpgo.json (a workdir of an "
+        "older kpgo: kpgo instrument --force records them), and {}",
+        module.name, counted.error().what());
+  }
+  return *counted;
+}
+
 // A module's share of the diagnostics: those of units linked into it (kbuild's .mod lists).
-BinaryMatch module_match(const ModuleState& module, const std::vector<UnitDiagnostic>& diagnostics,
-                         const std::map<std::string, std::string>& owner,
-                         const InstrumentState& instrument) {
+Result<BinaryMatch> module_match(const ModuleState& module,
+                                 const std::vector<UnitDiagnostic>& diagnostics,
+                                 const std::map<std::string, std::string>& owner,
+                                 const InstrumentState& instrument) {
   BinaryMatch match;
   match.binary = module.name;
   std::set<std::string> stale, missing;
@@ -343,9 +359,8 @@ BinaryMatch module_match(const ModuleState& module, const std::vector<UnitDiagno
     if (it == owner.end() || it->second != module.name) continue;
     (d.stale ? stale : missing).insert(d.function);
   }
-  uint64_t record = profile::raw_data_record_size(instrument.llvm.raw_version);
-  uint64_t bytes = kernel::section_size(module.file, "__llvm_prf_data").value_or(0);
-  match.functions = record ? bytes / record : 0;
+  KPGO_TRY_BIND(functions, module_functions(module, instrument));
+  match.functions = *functions;
   match.stale = stale.size();
   match.without_data = missing.size();
   uint64_t unmatched = match.stale + match.without_data;
@@ -354,26 +369,30 @@ BinaryMatch module_match(const ModuleState& module, const std::vector<UnitDiagno
 }
 
 // Per binary, with the total in the report's own fields: vmlinux's as counted by name, each
-// module's by its units, every optimized binary's layout.
+// module's by its units, every optimized binary's layout. Which units make a module is read in
+// the optimized build (the same .config): the instrumented build directory stays behind when
+// a CI job hands optimize its artifacts.
 Result<> add_module_matches(const std::string& log_text, const InstrumentState& instrument,
                             const fs::path& output, OptimizeOutcome& outcome) {
   MatchReport& report = outcome.report;
   report.binaries.push_back({"vmlinux", report.functions, report.matched, report.stale,
                              report.without_data, outcome.layout});
+  auto optimized_file = [&](const ModuleState& m) {
+    return output / fs::relative(m.file, instrument.build_dir);
+  };
   std::vector<kernel::BuiltModule> built;
-  for (const auto& m : instrument.modules) built.push_back({m.name, m.file, m.build_id});
+  for (const auto& m : instrument.modules) built.push_back({m.name, optimized_file(m), m.build_id});
   auto owner = kernel::module_objects(built);
   auto diagnostics = unit_diagnostics(log_text);
   for (const auto& module : instrument.modules) {
-    BinaryMatch match = module_match(module, diagnostics, owner, instrument);
-    fs::path optimized = output / fs::relative(module.file, instrument.build_dir);
-    KPGO_TRY_BIND(layout, kernel::read_text_layout(optimized));
-    match.layout = *layout;
-    report.functions += match.functions;
-    report.matched += match.matched;
-    report.stale += match.stale;
-    report.without_data += match.without_data;
-    report.binaries.push_back(std::move(match));
+    KPGO_TRY_BIND(match, module_match(module, diagnostics, owner, instrument));
+    KPGO_TRY_BIND(layout, kernel::read_text_layout(optimized_file(module)));
+    match->layout = *layout;
+    report.functions += match->functions;
+    report.matched += match->matched;
+    report.stale += match->stale;
+    report.without_data += match->without_data;
+    report.binaries.push_back(std::move(*match));
   }
   return {};
 }

@@ -84,6 +84,13 @@ Result<> read(const json& value, const std::string& at, uint64_t& out) {
   return {};
 }
 
+Result<> read(const json& value, const std::string& at, std::optional<uint64_t>& out) {
+  uint64_t present = 0;
+  KPGO_TRY(read(value, at, present));
+  out = present;
+  return {};
+}
+
 Result<> read(const json& value, const std::string& at, unsigned& out) {
   uint64_t wide = 0;
   KPGO_TRY(read(value, at, wide));
@@ -169,6 +176,7 @@ Result<> read(const json& value, const std::string& at, ModuleState& out) {
   KPGO_TRY(expect_object(value, at));
   KPGO_TRY(field(value, at, "name", out.name, true));
   KPGO_TRY(field(value, at, "file", out.file));
+  KPGO_TRY(field(value, at, "instrumented_functions", out.instrumented_functions));
   return field(value, at, "build_id", out.build_id, true);
 }
 
@@ -451,8 +459,11 @@ json layout_json(const kernel::TextLayout& layout) {
 
 json to_json(const InstrumentState& s) {
   json modules = json::array();
-  for (const auto& m : s.modules)
-    modules.push_back({{"name", m.name}, {"file", stored(m.file)}, {"build_id", m.build_id}});
+  for (const auto& m : s.modules) {
+    json module = {{"name", m.name}, {"file", stored(m.file)}, {"build_id", m.build_id}};
+    if (m.instrumented_functions) module["instrumented_functions"] = *m.instrumented_functions;
+    modules.push_back(std::move(module));
+  }
   json out = {{"source", stored(s.source)},
               {"kernel_version", s.kernel_version},
               {"support", s.support},

@@ -6,8 +6,8 @@
 # (default and archive, on QEMU) get only collect.tar; merge merges what both sent back; optimize
 # builds and smoke-boots the optimized kernel. Its artifact, unpacked alone somewhere else, boots
 # and loads a module of its own; then the pipeline runs again with the first run's caches and
-# does nothing. The bench job is left out: kernel.bench.6.12 covers bench, and
-# its baseline build would add another kernel build here.
+# does nothing. Last the bench job, twice: it builds the baseline and measures both kernels on
+# the two trained workloads, then, from its cache, measures again without compiling.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 source "$here/guest.sh"
@@ -67,6 +67,14 @@ cp "$merged" first-run.profdata
 clang-19 -O2 -fprofile-use="$merged" -x c -c -o /dev/null - <<< 'int f(int x) { return x + 1; }' ||
   fail "clang 19 cannot read the merge job's $merged"
 grep -qE "smoke boot +ok" "$TEST_LOGS/gitlab.log" || fail "the optimize job did not smoke-boot its kernel"
+# The optimize job has no instrumented build: each module's match still counts its functions
+# (recorded by instrument) and its units' diagnostics.
+for module in ext4 loop; do
+  line=$(grep -E "^optimize +> +$module +[0-9]+ " "$TEST_LOGS/gitlab.log") ||
+    fail "the optimize job's match report has no line for $module"
+  read -r functions matched _ <<< "$(sed -E "s/^optimize +> +$module +//" <<< "$line")"
+  ((functions > 0 && matched > 0)) || fail "the optimize job matched nothing in $module: $line"
+done
 pass
 
 step "the optimized kernel from the optimize job's artifact alone"
@@ -109,4 +117,52 @@ work_done='collecting [0-9]+ run|kernel built|unpacking /usr/src'
 ! grep -qE "$work_done" "$again" || fail "the re-run built or collected: $(grep -m3 -E "$work_done" "$again")"
 cmp -s first-run.profdata "$(artifact merge vmlinux.profdata)" || fail "the re-run's merge gave other bytes"
 pass
+
+# The bench job alone, over the artifacts the optimize and merge jobs left: bench.tar (no
+# instrumented build, no profiles) and trained.txt.
+bench_job() {  # LOG BENCH-ARGS
+  (cd project && "$gitlab_ci_local" --force-shell-executor --shell-isolation --no-artifacts-to-source \
+    --variable "KPGO=$KPGO" --variable "KPGO_BENCH_ARGS=$2" bench) > "$1" 2>&1 ||
+    { tail -40 "$1" >&2; fail "the bench job failed (log: $1)"; }
+  grep -qE "^bench +finished in" "$1" || fail "the bench job did not finish: $(grep -m3 '^bench ' "$1")"
+}
+# The compile steps of the bench job's last baseline make (modules_install compiles nothing).
+last_baseline_compiles() {
+  local log=project/.gitlab-ci-local/builds/bench/kpgo-work/logs/baseline.log
+  [[ -f $log ]] || fail "the bench job left no baseline build log ($log)"
+  awk '/^\$ / && !/modules_install/ { compiles = 0 } /^  CC / { compiles++ } END { print compiles + 0 }' "$log"
+}
+step "gitlab-ci-local: bench (a baseline build; 2 rounds of default and archive)"
+bench_job "$TEST_LOGS/gitlab-bench.log" "--rounds 2 --workload default --workload archive"
+[[ $(cat "$(artifact merge trained.txt)") == "archive,default" ]] ||
+  fail "the merge job's trained.txt: '$(cat "$(artifact merge trained.txt)")', not archive,default"
+(($(last_baseline_compiles) > 1000)) || fail "the bench job built no baseline kernel"
+python3 - "$(artifact bench bench.json)" <<'PY' || fail "bench.json of the bench job"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert [v["name"] for v in b["variants"]] == ["baseline", "pgo"], b["variants"]
+assert [w["name"] for w in b["workloads"]] == ["default", "archive"], b["workloads"]
+# Both were collected on, in other jobs: the merge job's trained.txt says so.
+assert all(w["trained"] for w in b["workloads"]), b["workloads"]
+for w in b["workloads"]:
+    figures = {f["metric"]: f for f in w["figures"]}
+    for metric in ("kernel_instructions", "kernel_taken_branches"):
+        for rounds in figures[metric]["rounds"]:
+            runs = rounds["figures"]
+            assert len(runs) == 2 and runs[0] == runs[1] and runs[0] > 1_000_000, (w["name"], metric, rounds)
+    # The profile-shaped kernel's hot paths fall through: fewer taken branches in the kernel.
+    (ratio,) = figures["kernel_taken_branches"]["ratios"]
+    assert ratio["ratio"] < 1, (w["name"], ratio)
+    print(f"{w['name']}: kernel instructions x{figures['kernel_instructions']['ratios'][0]['ratio']:.4f}, "
+          f"taken branches x{ratio['ratio']:.4f}")
+PY
+pass
+
+step "the bench job again, from its cache: the baseline kernel is built already"
+bench_job "$TEST_LOGS/gitlab-bench-again.log" "--rounds 1 --workload default"
+grep -qE "^bench +imported cache" "$TEST_LOGS/gitlab-bench-again.log" || fail "the bench job had no cache of its first run"
+compiles=$(last_baseline_compiles)
+((compiles == 0)) || fail "the bench job's second baseline make compiled $compiles units"
+pass
 finish
+

@@ -130,6 +130,9 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   ASSERT_NE(state.instrumented(), nullptr);
   EXPECT_EQ(state.instrumented()->llvm.merge_backend, 19u);
   EXPECT_EQ(state.profiles().size(), 1u);
+  // A module counted when built, and one of a workdir from before kpgo counted them.
+  state.instrument->modules.push_back({"ext4", "/b/fs/ext4/ext4.ko", "cd", 2345});
+  state.instrument->modules.push_back({"loop", "/b/drivers/block/loop.ko", "ef", std::nullopt});
   kpgo::pipeline::OptimizeState optimized;
   optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5, {}};
   optimized.layout = {100, 7, 3};
@@ -187,6 +190,10 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   ASSERT_EQ(reloaded.bench->metrics.size(), 1u);
   EXPECT_EQ(reloaded.bench->metrics[0].unit, "nanoseconds");
   EXPECT_EQ(reloaded.instrumented()->vmlinux_build_id, "ab");
+  ASSERT_EQ(reloaded.instrumented()->modules.size(), 2u);
+  EXPECT_EQ(reloaded.instrumented()->modules[0].instrumented_functions, 2345u);
+  EXPECT_EQ(reloaded.instrumented()->modules[1].instrumented_functions, std::nullopt);
+  EXPECT_EQ(reloaded.instrumented()->modules[1].build_id, "ef");
   EXPECT_EQ(reloaded.profiles()[0].path, "/p/1.profraw");
 }
 

@@ -39,6 +39,9 @@ struct BenchOptions {
   // The kernels to compare (parse_variant's names); empty: the optimized kernel and the same
   // build without profile.
   std::vector<std::string> variants;
+  // Workloads the profile was collected on, by name, besides those the workdir's collect records:
+  // a profile merged in another CI job leaves no record in this one.
+  std::vector<std::string> trained;
 };
 
 // A kernel variant: which of the workdir's profiles it is built with, and which clang LTO.

@@ -48,6 +48,10 @@ struct InstrumentOutcome {
 std::string instrument_inputs_key(const InstrumentOptions& options);
 
 // Whether the workdir's instrumented kernel was built from these inputs and is still there.
+// The functions an instrumented binary (a module's .ko) has records for in __llvm_prf_data.
+Result<uint64_t> instrumented_function_count(const std::filesystem::path& binary,
+                                             uint64_t raw_version);
+
 bool instrument_up_to_date(const InstrumentOptions& options, const State& state);
 
 // Builds an instrumented kernel in WORKDIR/build-instrumented: toolchain checks, kernel support,

@@ -42,6 +42,9 @@ struct ModuleState {
   std::string name;  // the kernel's name, as in /sys/kernel/debug/pgo/NAME.profraw
   std::filesystem::path file;
   std::string build_id;
+  // Its records in __llvm_prf_data, counted when it was built: an optimize job of a split
+  // pipeline gets no instrumented .ko to count them in. Absent in older workdirs.
+  std::optional<uint64_t> instrumented_functions;
 };
 
 struct InstrumentState {
