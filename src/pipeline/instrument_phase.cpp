@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "kpgo/kernel/arch.hpp"
@@ -254,6 +255,21 @@ bool instrument_up_to_date(const InstrumentOptions& options, const State& state)
 
 namespace {
 
+// A kernel of another build ID: the old one's profiles and their merge are of no use to it (a
+// collect would add to them and a merge refuse them), whichever command rebuilt it.
+void forget_profiles_of_other_kernel(State& state, const std::string& old_build_id) {
+  if (old_build_id.empty() || state.instrument->vmlinux_build_id == old_build_id) return;
+  size_t dropped = state.profiles().size();
+  std::error_code ec;
+  for (const auto& entry : state.profiles()) fs::remove(entry.path, ec);
+  state.collect.reset();
+  state.merge.reset();
+  if (dropped) {
+    spdlog::info("the kernel's build ID changed ({} -> {}): its {} profile(s) removed",
+                 old_build_id, state.instrument->vmlinux_build_id, dropped);
+  }
+}
+
 InstrumentOutcome recorded_outcome(const InstrumentState& built) {
   InstrumentOutcome outcome;
   outcome.build_dir = built.build_dir;
@@ -312,6 +328,8 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
                        kernel::lto_memory_advice(config->lto.value_or(kernel::Lto::none))};
   KPGO_TRY(configure(*config, kbuild, runner, log));
   // From here until it finishes, the workdir has no instrumented kernel it vouches for.
+  std::string old_build_id =
+      manifest.state().instrument ? manifest.state().instrument->vmlinux_build_id : "";
   InstrumentState& record = ensure(manifest.state().instrument);
   record.started = utc_timestamp();
   record.finished.clear();
@@ -330,6 +348,7 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   // finds this kernel up to date.
   record.inputs_key = instrument_inputs_key(options);
   outcome.lto = record.lto;
+  forget_profiles_of_other_kernel(manifest.state(), old_build_id);
   KPGO_TRY(manifest.save());
   return outcome;
 }

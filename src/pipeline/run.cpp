@@ -62,16 +62,9 @@ Result<bool> instrument_phase(const char* name, const InstrumentOptions& options
     return false;
   }
   PhaseLine line(name);
-  std::string old_build_id = state.instrument ? state.instrument->vmlinux_build_id : "";
-  KPGO_TRY_BIND(built, instrument_kernel(options, runner, manifest)
-                           .map_error(context(std::string("phase ") + name)));
-  if (built->build_id != old_build_id) {
-    // Another kernel: the profiles of the old one are of no use to it.
-    std::error_code ec;
-    for (const auto& entry : state.profiles()) fs::remove(entry.path, ec);
-    state.collect.reset();
-    state.merge.reset();
-  }
+  // instrument_kernel forgets the profiles of a previous kernel of another build ID.
+  KPGO_TRY(instrument_kernel(options, runner, manifest)
+               .map_error(context(std::string("phase ") + name)));
   KPGO_TRY(manifest.save());
   line.done();
   return true;

@@ -334,6 +334,29 @@ TEST_F(PipelineTest, ANewKernelDropsTheOldKernelsProfiles) {
   EXPECT_FALSE(collect_up_to_date(options_.collect, s)) << "a failed collect is not up to date";
 }
 
+// kpgo instrument alone as kpgo run: a rebuilt kernel of another build ID leaves no profile of
+// the old one for a collect to add to or a merge to refuse.
+TEST_F(PipelineTest, AStandaloneInstrumentOfANewKernelDropsTheOldKernelsProfiles) {
+  ASSERT_TRUE(run());
+  fs::path old_profile = state().profiles()[0].path;
+  auto manifest = Manifest::load(options_.instrument.workdir);
+  ASSERT_TRUE(manifest);
+  options_.instrument.force = true;
+  // The same kernel built again keeps what was collected on it.
+  ASSERT_TRUE(instrument_kernel(options_.instrument, kbuild_, *manifest));
+  EXPECT_TRUE(fs::exists(old_profile));
+  EXPECT_EQ(state().profiles().size(), 1u);
+
+  kbuild_.instrumented_elf_override = dir_ / "other-kernel";
+  auto built = instrument_kernel(options_.instrument, kbuild_, *manifest);
+  ASSERT_TRUE(built) << built.error().what();
+  EXPECT_FALSE(fs::exists(old_profile));
+  State s = state();
+  EXPECT_EQ(s.instrument->vmlinux_build_id, built->build_id);
+  EXPECT_TRUE(s.profiles().empty());
+  EXPECT_FALSE(s.merge);
+}
+
 TEST_F(PipelineTest, AFailedBuildLeavesNothingVouchedForAndTheNextRunRedoesIt) {
   ASSERT_TRUE(run());
   set_workload("9");
