@@ -136,7 +136,9 @@ step "gitlab-ci-local: bench (a baseline build; 2 rounds of default and archive)
 bench_job "$TEST_LOGS/gitlab-bench.log" "--rounds 2 --workload default --workload archive"
 [[ $(cat "$(artifact merge trained.txt)") == "archive,default" ]] ||
   fail "the merge job's trained.txt: '$(cat "$(artifact merge trained.txt)")', not archive,default"
-(($(last_baseline_compiles) > 1000)) || fail "the bench job built no baseline kernel"
+# The small config compiles about 980 units.
+compiles=$(last_baseline_compiles)
+((compiles > 500)) || fail "the bench job built no baseline kernel: its make compiled $compiles units"
 python3 - "$(artifact bench bench.json)" <<'PY' || fail "bench.json of the bench job"
 import json, sys
 b = json.load(open(sys.argv[1]))
