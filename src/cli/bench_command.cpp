@@ -9,8 +9,10 @@
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/bench/html_report.hpp"
 #include "kpgo/kernel/build.hpp"
 #include "kpgo/pipeline/collect.hpp"
+#include "kpgo/system/atomic_file.hpp"
 
 namespace kpgo::cli {
 
@@ -31,6 +33,8 @@ struct BenchArgs {
   std::vector<std::string> make_args;
   std::vector<std::string> variants;
   std::vector<std::string> trained;
+  std::string html;
+  bool show = false;
 };
 
 std::string comparison_name(const pipeline::BenchComparison& comparison) {
@@ -112,7 +116,33 @@ void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
   fmt::print("\n");
 }
 
+// The tables, --json and --html of a bench, measured now or recorded.
+Result<int> report(const bench::BenchOutcome& outcome, unsigned rounds, const BenchArgs& args,
+                   const GlobalOptions& globals) {
+  if (!args.html.empty()) {
+    KPGO_TRY(write_file_atomically(args.html, bench::html_report(outcome, rounds))
+                 .map_error(context("--html " + args.html)));
+    spdlog::info("the report: {}", args.html);
+  }
+  if (globals.json) {
+    print_json(bench_json(outcome));
+  } else if (!globals.quiet) {
+    print_table(outcome, rounds);
+  }
+  return 0;
+}
+
+// --show: the workdir's last bench, measuring nothing.
+Result<int> show_recorded(const BenchArgs& args, const GlobalOptions& globals) {
+  KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
+  const auto& recorded = manifest->state().bench;
+  if (!recorded || recorded->finished.empty())
+    return fail("{} records no finished bench: run kpgo bench first", manifest->path().string());
+  return report(bench::recorded_outcome(*recorded), recorded->rounds, args, globals);
+}
+
 Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
+  if (args.show) return show_recorded(args, globals);
   KPGO_TRY_BIND(manifest, pipeline::Manifest::load(args.workdir));
   bench::BenchOptions options;
   auto names = args.workloads;
@@ -138,12 +168,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
     return fail("--boot-command is for --ssh; QEMU boots its kernels itself");
   }
   KPGO_TRY_BIND(outcome, bench::bench(options, system_runner(), *manifest));
-  if (globals.json) {
-    print_json(bench_json(*outcome));
-  } else if (!globals.quiet) {
-    print_table(*outcome, args.rounds);
-  }
-  return 0;
+  return report(*outcome, args.rounds, args, globals);
 }
 
 }  // namespace
@@ -174,6 +199,12 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
                   "profile merged elsewhere (a CI pipeline's merge job); those the workdir's own "
                   "collect ran are known already. Tables mark them as trained")
       ->delimiter(',');
+  app->add_option("--html", args->html,
+                  "Also write the results as a one-page HTML report to FILE: per metric a bar "
+                  "chart of every kernel against the reference per workload, trained ones marked");
+  auto* show = app->add_flag("--show", args->show,
+                             "Measure nothing: print the workdir's last bench (tables, --json, "
+                             "--html) as it was recorded");
   auto* qemu =
       app->add_flag("--qemu", args->qemu, "Boot both kernels in QEMU with -icount (the default)");
   auto* ssh =
@@ -200,6 +231,10 @@ Subcommand add_bench_command(CLI::App& parent, const GlobalOptions& globals) {
       ->capture_default_str();
   app->add_option("make_args", args->make_args,
                   "After --: more arguments for make (the kernels bench builds)");
+  // What would choose or build kernels, or boot them, has no place beside --show.
+  for (const char* measuring :
+       {"--workload", "--variants", "--trained", "--qemu", "--ssh", "--packages", "make_args"})
+    show->excludes(app->get_option(measuring));
   return {app, [args, &globals] { return run_bench(*args, globals); }};
 }
 

@@ -16,7 +16,7 @@ manifest=$workdir/kpgo.json
 # real benchmarks in the Debian userland), where the same kernel and workload count the same
 # instructions each round.
 step "kpgo bench in QEMU: baseline build, 2 rounds of the suite"
-"$KPGO" bench --workdir "$workdir" --rounds 2 > "$TEST_LOGS/bench.out" 2> "$TEST_LOGS/bench.err" ||
+"$KPGO" bench --workdir "$workdir" --rounds 2 --html "$TEST_LOGS/bench.html" > "$TEST_LOGS/bench.out" 2> "$TEST_LOGS/bench.err" ||
   { tail -30 "$TEST_LOGS/bench.err" >&2; fail "kpgo bench failed"; }
 pass
 expect_in "$TEST_LOGS/bench.err" "Debian userland:" "bench names the Debian userland it built or found"
@@ -61,6 +61,11 @@ assert pgo["layout"]["unlikely"] != baseline["layout"]["unlikely"], b["variants"
 assert pgo["promoted_indirect_calls"] > 0, pgo
 assert pgo["build_dir"].endswith("build-optimized") and baseline["build_dir"].endswith("build-baseline")
 PY
+pass
+# The report of the same bench, as headless Chromium draws it: every kernel's bars, the trained
+# workload's band (one chart per metric: six, one above the other).
+screenshot_report "$TEST_LOGS/bench.html" "$TEST_LOGS/bench.png" 3200
+python3 "$here/report_screenshot.py" "$TEST_LOGS/bench.png" || fail "the report's screenshot shows no charts"
 pass
 # A Debian workload that fails is named, with its last words on the console.
 cat > failing.sh <<'SH'

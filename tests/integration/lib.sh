@@ -70,6 +70,15 @@ expect_json_schema() {  # HEADING FILE
     fail "$1 --json does not match docs/json.md"
   pass
 }
+# HTML PNG: headless Chromium's screenshot of a kpgo bench --html report (--no-sandbox: the tests
+# may run as root, which Chromium's sandbox refuses).
+screenshot_report() {
+  local chromium
+  chromium=$(command -v chromium-headless-shell) || fail "chromium-headless-shell is missing: scripts/setup.sh installs it"
+  "$chromium" --no-sandbox --hide-scrollbars --window-size=1000,"${3:-1200}" --screenshot="$(realpath "$2")" \
+    "file://$(realpath "$1")" > "$TEST_LOGS/chromium.log" 2>&1 ||
+    { tail -5 "$TEST_LOGS/chromium.log" >&2; fail "chromium could not take a screenshot of $1"; }
+}
 expect_in() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$3: '$2' not found"; }
   pass

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "kpgo/bench/bench.hpp"
+#include "kpgo/bench/html_report.hpp"
 #include "kpgo/kernel/bzimage.hpp"
 #include "kpgo/pipeline/phases.hpp"
 
@@ -84,4 +85,86 @@ TEST(Bench, AnUncompressedImageIsKnownByItsBanner) {
   auto missing = kpgo::kernel::read_bzimage_identity("/proc/self/status");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().what().find("neither an x86 bzImage"), std::string::npos);
+}
+
+namespace {
+
+// Two kernels, two workloads (one trained), one metric; a workload name that needs escaping.
+BenchOutcome two_kernel_outcome() {
+  BenchOutcome outcome;
+  outcome.machine = "qemu";
+  outcome.method = "qemu -icount";
+  outcome.metrics = {{"kernel_instructions", "instructions", "guest instructions in the kernel"}};
+  outcome.variants.resize(2);
+  outcome.variants[0].name = "baseline";
+  outcome.variants[1].name = "pgo";
+  outcome.variants[1].profile = "pgo";
+  outcome.comparisons = {{"pgo", "baseline"}};
+  outcome.workloads.push_back(
+      {"default",
+       true,
+       {{"kernel_instructions", {{"baseline", {1000, 1000}}, {"pgo", {900, 900}}}}}});
+  outcome.workloads.push_back(
+      {"a<b>&c",
+       false,
+       {{"kernel_instructions", {{"baseline", {400, 400}}, {"pgo", {420, 420}}}}}});
+  return outcome;
+}
+
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST(BenchHtml, OneChartPerMetricWithABarPerKernelAndWorkload) {
+  BenchOutcome outcome = two_kernel_outcome();
+  outcome.metrics.push_back({"kernel_taken_branches", "branches", "taken branches"});
+  outcome.workloads[0].figures["kernel_taken_branches"] = {{"baseline", {50}}, {"pgo", {40}}};
+  std::string html = html_report(outcome, 2);
+  EXPECT_EQ(count_of(html, "<svg class=\"chart\""), 2u);
+  EXPECT_EQ(count_of(html, "data-metric=\"kernel_instructions\""), 1u);
+  // Bars: 2 kernels x 2 workloads in the first chart, 2 x 1 in the second (the other workload
+  // lacks the metric), each drawn in its kernel's colour.
+  EXPECT_EQ(count_of(html, std::string("fill=\"") + kVariantColours[0] + "\"><title>"), 3u);
+  EXPECT_EQ(count_of(html, std::string("fill=\"") + kVariantColours[1] + "\"><title>"), 3u);
+  EXPECT_NE(html.find(">0.900<"), std::string::npos) << "pgo over baseline on default";
+  EXPECT_NE(html.find(">1.050<"), std::string::npos) << "pgo over baseline on the other";
+  EXPECT_NE(html.find(">0.800<"), std::string::npos) << "taken branches";
+}
+
+TEST(BenchHtml, TrainedWorkloadsAreMarkedAndNamesEscaped) {
+  std::string html = html_report(two_kernel_outcome(), 2);
+  // The legend's swatch and one band behind the trained workload.
+  EXPECT_EQ(count_of(html, std::string("fill=\"") + kTrainedBand + "\""), 2u);
+  EXPECT_EQ(count_of(html, "class=\"trained\">trained<"), 1u);
+  EXPECT_EQ(count_of(html, "class=\"untrained\">not trained<"), 1u);
+  EXPECT_EQ(html.find("a<b>&c"), std::string::npos);
+  EXPECT_NE(html.find("a&lt;b&gt;&amp;c"), std::string::npos);
+  EXPECT_NE(html.find("are not time"), std::string::npos) << "what QEMU's figures are not";
+}
+
+TEST(BenchHtml, AReferenceWithoutFiguresDrawsNoBarsAndNoNumbers) {
+  BenchOutcome outcome = two_kernel_outcome();
+  outcome.workloads.resize(1);
+  outcome.workloads[0].figures["kernel_instructions"]["baseline"] = {0};
+  std::string html = html_report(outcome, 1);
+  EXPECT_EQ(html.find("nan"), std::string::npos);
+  EXPECT_EQ(html.find("inf"), std::string::npos);
+  EXPECT_NE(html.find(">0.000<"), std::string::npos);
+}
+
+TEST(BenchHtml, TheRecordedBenchIsTheOutcomeAgain) {
+  BenchOutcome outcome = two_kernel_outcome();
+  kpgo::pipeline::BenchState record;
+  record.machine = outcome.machine;
+  record.method = outcome.method;
+  record.metrics = outcome.metrics;
+  record.variants = outcome.variants;
+  record.comparisons = outcome.comparisons;
+  for (const auto& w : outcome.workloads)
+    record.workloads.push_back({w.name, w.trained, w.figures});
+  EXPECT_EQ(html_report(recorded_outcome(record), 2), html_report(outcome, 2));
 }

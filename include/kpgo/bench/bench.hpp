@@ -86,6 +86,9 @@ struct BenchOutcome {
 Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
                            pipeline::Manifest& manifest);
 
+// The last bench recorded in a workdir, as bench returned it (kpgo bench --show).
+BenchOutcome recorded_outcome(const pipeline::BenchState& record);
+
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);
 // Median of `variant` over median of `against` in one metric's figures; 0 when either is
