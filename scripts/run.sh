@@ -18,7 +18,7 @@ kpgo=$build/kpgo
 # The toolchain check prints its report and stops here, with the fix, when it cannot work.
 "$kpgo" doctor
 "$kpgo" run "$@"
-workdir=kpgo-work
+workdir="kpgo-work"
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in
@@ -26,4 +26,4 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --workdir=*) workdir=${args[i]#--workdir=} ;;
   esac
 done
-"$kpgo" bench --workdir "$workdir"
+"$kpgo" bench --workdir "$workdir" --html "$workdir/bench.html"
