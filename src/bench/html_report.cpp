@@ -46,10 +46,10 @@ const char* colour_of(size_t variant) {
 
 // The chart's geometry, in pixels.
 struct Geometry {
-  double left = 64;    // the axis and its labels
-  double top = 34;     // the legend
+  double left = 64;     // the axis and its labels
+  double top = 34;      // the legend
   double height = 220;  // the plot
-  double bottom = 52;  // workload names and the trained mark
+  double bottom = 52;   // workload names and the trained mark
   double bar = 26;
   double gap = 30;  // between workload groups
 };
@@ -96,10 +96,9 @@ std::string legend(const BenchOutcome& outcome, const Geometry& g) {
   std::string out;
   double x = g.left;
   for (size_t v = 0; v < outcome.variants.size(); ++v) {
-    out += fmt::format(R"(<rect x="{}" y="8" width="14" height="14" fill="{}"/>)", x,
-                       colour_of(v));
-    out += fmt::format(R"(<text x="{}" y="20">{}</text>)", x + 20,
-                       escaped(outcome.variants[v].name));
+    out += fmt::format(R"(<rect x="{}" y="8" width="14" height="14" fill="{}"/>)", x, colour_of(v));
+    out +=
+        fmt::format(R"(<text x="{}" y="20">{}</text>)", x + 20, escaped(outcome.variants[v].name));
     x += 40 + 8.0 * outcome.variants[v].name.size();
   }
   out += fmt::format(R"(<rect x="{}" y="8" width="14" height="14" fill="{}"/>)", x, kTrainedBand);
@@ -113,12 +112,12 @@ std::string axis(double width, double y_top, double step, const Geometry& g) {
     double y = g.top + g.height * (1 - r / y_top);
     out += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>)", g.left,
                        width, y, y);
-    out += fmt::format(R"(<text x="{}" y="{:.1f}" class="tick">{:.2f}</text>)", g.left - 6, y + 4,
-                       r);
+    out +=
+        fmt::format(R"(<text x="{}" y="{:.1f}" class="tick">{:.2f}</text>)", g.left - 6, y + 4, r);
   }
   double one = g.top + g.height * (1 - 1 / y_top);
-  out += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="reference"/>)",
-                     g.left, width, one, one);
+  out += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="reference"/>)", g.left,
+                     width, one, one);
   return out;
 }
 
@@ -135,9 +134,9 @@ std::string group_svg(const BenchOutcome& outcome, const pipeline::BenchMetric& 
     double bar_x = x + g.bar * v;
     out += fmt::format(
         R"(<rect x="{:.1f}" y="{:.1f}" width="{}" height="{:.1f}" fill="{}"><title>{} on {}: {} {} (median), {:.4f} of {}</title></rect>)",
-        bar_x, g.top + g.height - h, g.bar - 2, h, colour_of(v),
-        escaped(outcome.variants[v].name), escaped(group.workload->name), group.medians[v],
-        escaped(metric.unit), group.ratios[v], escaped(outcome.variants[0].name));
+        bar_x, g.top + g.height - h, g.bar - 2, h, colour_of(v), escaped(outcome.variants[v].name),
+        escaped(group.workload->name), group.medians[v], escaped(metric.unit), group.ratios[v],
+        escaped(outcome.variants[0].name));
     if (v > 0) {
       out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" class="ratio">{:.3f}</text>)",
                          bar_x + (g.bar - 2) / 2, g.top + g.height - h - 4, group.ratios[v]);
