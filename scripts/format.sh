@@ -9,8 +9,16 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 formatter=clang-format-19
 command -v "$formatter" > /dev/null ||
   { echo "format.sh: $formatter is missing (bash scripts/setup.sh installs it)" >&2; exit 1; }
-mapfile -t files < <(git -C "$root" ls-files -- 'src/*.cpp' 'src/*.hpp' 'include/*.hpp' \
-  'tests/unit/*.cpp' 'tests/fuzz/*.cpp' | sed "s|^|$root/|")
+# The tracked files of a checkout; in a copy without .git (the fresh-root check's), the same
+# directories' files. No file at all is an error: a check of nothing would always pass.
+if git -C "$root" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+  mapfile -t files < <(git -C "$root" ls-files -- 'src/*.cpp' 'src/*.hpp' 'include/*.hpp' \
+    'tests/unit/*.cpp' 'tests/fuzz/*.cpp' | sed "s|^|$root/|")
+else
+  mapfile -t files < <(find "$root/src" "$root/include" -name '*.hpp' -o -name '*.cpp' -path "$root/src/*";
+    find "$root/tests/unit" "$root/tests/fuzz" -name '*.cpp' | sort)
+fi
+((${#files[@]})) || { echo "format.sh: no C++ files found under $root" >&2; exit 1; }
 if [[ ${1:-} == --check ]]; then
   # One run over every file; each file that differs is named in its warnings.
   report=$("$formatter" --dry-run -Werror "${files[@]}" 2>&1) && exit 0
