@@ -16,18 +16,20 @@ build_id=$(readelf -n kernel | awk '/Build ID/ {print $3}')
 ssh-keygen -q -t ed25519 -N '' -f host_key
 ssh-keygen -q -t ed25519 -N '' -f client_key
 printf '%s\n' "Host *" "  User root" "  Port 2222" "  IdentityFile $WORK/client_key" \
-  "  StrictHostKeyChecking no" "  UserKnownHostsFile /dev/null" "  LogLevel ERROR" > ssh_config
+  "  StrictHostKeyChecking no" "  ConnectTimeout 10" "  UserKnownHostsFile /dev/null" "  LogLevel ERROR" > ssh_config
 
 # Each namespace is held by a process of its own (no named namespaces: `ip netns add` needs a
 # mount point at /, which a chroot, as in CI's fresh root, does not have).
 tag=kf$$
 holders=()
+# Every step may fail (errexit is on in the trap too): a cleanup that stopped at the first link
+# that was never made would leave the holders running, and ctest waits for them to its timeout.
 cleanup() {
   for n in 1 2 3; do
-    [[ -f host-$n/sshd.pid ]] && kill "$(cat "host-$n/sshd.pid")" 2> /dev/null
-    ip link del "$tag-$n" 2> /dev/null
+    [[ -f $WORK/host-$n/sshd.pid ]] && kill "$(cat "$WORK/host-$n/sshd.pid")" 2> /dev/null || true
+    ip link del "$tag-$n" 2> /dev/null || true
   done
-  ((${#holders[@]})) && kill "${holders[@]}" 2> /dev/null
+  ((${#holders[@]})) && kill "${holders[@]}" 2> /dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,12 +41,20 @@ for n in 1 2 3; do
   unshare --net sleep infinity &
   holder=$!
   holders+=("$holder")
-  for _ in $(seq 50); do
+  # On a loaded machine unshare may take seconds to get there; until it has, its namespace is
+  # this one, and the veth's far end would land here.
+  for _ in $(seq 300); do
     [[ $(readlink "/proc/$holder/ns/net") != $(readlink /proc/self/ns/net) ]] && break
-    sleep 0.02
+    sleep 0.1
   done
+  [[ $(readlink "/proc/$holder/ns/net") != $(readlink /proc/self/ns/net) ]] ||
+    fail "machine $n: unshare --net made no network namespace in 30 s"
   in_ns=(nsenter "--net=/proc/$holder/ns/net")
-  ip link add "$tag-$n" type veth peer name eth0 netns "$holder"
+  # Both ends get names of this test's own here (a host has its own eth0); the far end is named
+  # eth0 only inside its namespace.
+  ip link add "$tag-$n" type veth peer name "$tag-p$n"
+  ip link set "$tag-p$n" netns "$holder"
+  "${in_ns[@]}" ip link set "$tag-p$n" name eth0
   ip addr add "10.77.$n.1/24" dev "$tag-$n"
   ip link set "$tag-$n" up
   "${in_ns[@]}" ip addr add "10.77.$n.2/24" dev eth0
@@ -73,10 +83,11 @@ printf '#!/bin/sh\nLLVM_PROFILE_FILE="$KPGO_PGO_DIR/vmlinux.profraw" "$KPGO_PGO_
 
 step "the playbook on all three"
 status=0
-ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 ansible-playbook -i hosts.ini \
+ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 timeout 300 ansible-playbook -i hosts.ini \
   -e "{\"ansible_ssh_common_args\": \"-F $WORK/ssh_config\"}" -e ansible_python_interpreter=/usr/bin/python3 \
   -e kpgo_build_id="$build_id" -e kpgo_workload="$WORK/workload.sh" -e kpgo_fetch_dir="$WORK/fetched" \
   -e kpgo_boot_timeout=10 "$KPGO_SOURCE_DIR/scripts/fleet/collect.yml" > "$TEST_LOGS/ansible.out" 2>&1 || status=$?
+((status != 124)) || { tail -40 "$TEST_LOGS/ansible.out" >&2; fail "the playbook did not end in 300 s"; }
 ((status != 0)) || { cat "$TEST_LOGS/ansible.out" >&2; fail "a machine failed, and the run passed"; }
 pass
 report=fetched/report.txt
