@@ -119,7 +119,7 @@ start_sshd() {
       "KbdInteractiveAuthentication no" "UsePAM no" "$@"
   } > "$WORK/sshd_config"
   /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
-  trap 'kill $(cat "$WORK/sshd.pid" 2>/dev/null) 2>/dev/null; rm -rf "$WORK"' EXIT
+  trap 'kill $(cat "$WORK/sshd.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
   printf '%s\n' "Host *" "  User root" "  IdentityFile $WORK/client_key" "  StrictHostKeyChecking no" \
     "  UserKnownHostsFile /dev/null" "  LogLevel ERROR" > "$WORK/ssh_config"
   for _ in $(seq 50); do ssh -F "$WORK/ssh_config" -p "$ssh_port" 127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
