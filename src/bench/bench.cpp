@@ -242,36 +242,6 @@ Result<> check_layouts(const std::vector<Variant>& variants, std::vector<BuiltVa
   return {};
 }
 
-}  // namespace
-
-BenchOutcome recorded_outcome(const pipeline::BenchState& record) {
-  BenchOutcome outcome;
-  outcome.machine = record.machine;
-  outcome.method = record.method;
-  outcome.metrics = record.metrics;
-  outcome.variants = record.variants;
-  outcome.comparisons = record.comparisons;
-  for (const auto& w : record.workloads)
-    outcome.workloads.push_back({w.name, w.trained, w.figures});
-  return outcome;
-}
-
-namespace {
-
-pipeline::BenchState bench_record(const BenchOptions& options, const BenchOutcome& outcome) {
-  pipeline::BenchState record;
-  record.rounds = options.rounds;
-  record.machine = outcome.machine;
-  record.method = outcome.method;
-  record.metrics = outcome.metrics;
-  record.variants = outcome.variants;
-  record.comparisons = outcome.comparisons;
-  for (const auto& measured : outcome.workloads)
-    record.workloads.push_back({measured.name, measured.trained, measured.figures});
-  record.finished = pipeline::utc_timestamp();
-  return record;
-}
-
 Result<> check_request(const BenchOptions& options, const pipeline::Manifest& manifest) {
   const auto& optimized = manifest.state().optimize;
   if (!manifest.state().instrumented() || !optimized || optimized->finished.empty()) {
@@ -289,12 +259,12 @@ Result<> check_request(const BenchOptions& options, const pipeline::Manifest& ma
   return {};
 }
 
-std::vector<WorkloadFigures> workload_entries(const BenchOptions& options,
-                                              const pipeline::State& state) {
+std::vector<pipeline::BenchWorkloadState> workload_entries(const BenchOptions& options,
+                                                           const pipeline::State& state) {
   auto trained = trained_workloads(state, options.trained);
-  std::vector<WorkloadFigures> workloads;
+  std::vector<pipeline::BenchWorkloadState> workloads;
   for (const auto& workload : options.workloads) {
-    WorkloadFigures figures;
+    pipeline::BenchWorkloadState figures;
     figures.name = workload.name;
     std::error_code ec;
     std::string script = fs::weakly_canonical(workload.script, ec).string();
@@ -378,8 +348,8 @@ double median_ratio(const std::map<std::string, std::vector<uint64_t>>& figures,
   return base ? static_cast<double>(median_of(mine->second)) / static_cast<double>(base) : 0.0;
 }
 
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
-                           pipeline::Manifest& manifest) {
+Result<pipeline::BenchState> bench(const BenchOptions& options, ProcessRunner& runner,
+                                   pipeline::Manifest& manifest) {
   KPGO_TRY(check_request(options, manifest));
   KPGO_TRY_BIND(variants, chosen_variants(options, manifest.state()));
   BenchOptions measured = options;
@@ -397,7 +367,7 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
   }
   KPGO_TRY(check_layouts(*variants, built));
 
-  BenchOutcome outcome;
+  pipeline::BenchState outcome;
   outcome.comparisons = comparisons_of(*variants);
   outcome.workloads = workload_entries(options, manifest.state());
   BenchKernels kernels;
@@ -407,7 +377,9 @@ Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
   }
   KPGO_TRY(options.ssh ? run_ssh_rounds(measured, kernels, runner, manifest, outcome)
                        : run_qemu_rounds(measured, kernels, runner, manifest, outcome));
-  manifest.state().bench = bench_record(options, outcome);
+  outcome.rounds = options.rounds;
+  outcome.finished = pipeline::utc_timestamp();
+  manifest.state().bench = outcome;
   KPGO_TRY(manifest.save());
   return outcome;
 }

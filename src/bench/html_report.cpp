@@ -57,12 +57,12 @@ struct Geometry {
 // One workload's medians for a metric, by variant (in the report's order), and the ratios to the
 // reference; absent when the workload lacks the metric.
 struct Group {
-  const WorkloadFigures* workload = nullptr;
+  const pipeline::BenchWorkloadState* workload = nullptr;
   std::vector<uint64_t> medians;
   std::vector<double> ratios;
 };
 
-std::vector<Group> groups_of(const BenchOutcome& outcome, const std::string& metric) {
+std::vector<Group> groups_of(const pipeline::BenchState& outcome, const std::string& metric) {
   std::vector<Group> groups;
   for (const auto& w : outcome.workloads) {
     auto found = w.figures.find(metric);
@@ -92,7 +92,7 @@ std::pair<double, double> y_scale(const std::vector<Group>& groups) {
   return {top, step};
 }
 
-std::string legend(const BenchOutcome& outcome, const Geometry& g) {
+std::string legend(const pipeline::BenchState& outcome, const Geometry& g) {
   std::string out;
   double x = g.left;
   for (size_t v = 0; v < outcome.variants.size(); ++v) {
@@ -121,7 +121,7 @@ std::string axis(double width, double y_top, double step, const Geometry& g) {
   return out;
 }
 
-std::string group_svg(const BenchOutcome& outcome, const pipeline::BenchMetric& metric,
+std::string group_svg(const pipeline::BenchState& outcome, const pipeline::BenchMetric& metric,
                       const Group& group, double x, double y_top, const Geometry& g) {
   std::string out;
   double width = g.bar * outcome.variants.size();
@@ -152,7 +152,7 @@ std::string group_svg(const BenchOutcome& outcome, const pipeline::BenchMetric& 
   return out;
 }
 
-std::string chart(const BenchOutcome& outcome, const pipeline::BenchMetric& metric) {
+std::string chart(const pipeline::BenchState& outcome, const pipeline::BenchMetric& metric) {
   Geometry g;
   auto groups = groups_of(outcome, metric.name);
   auto [y_top, step] = y_scale(groups);
@@ -171,7 +171,7 @@ std::string chart(const BenchOutcome& outcome, const pipeline::BenchMetric& metr
   return out + "</svg>\n";
 }
 
-std::string variants_table(const BenchOutcome& outcome) {
+std::string variants_table(const pipeline::BenchState& outcome) {
   std::string out =
       "<table><tr><th>kernel</th><th>LTO</th><th>profile</th><th>functions in .text.hot</th>"
       "<th>in .text.unlikely</th><th>promoted indirect calls</th><th>build time</th>"
@@ -190,7 +190,7 @@ std::string variants_table(const BenchOutcome& outcome) {
 }
 
 // What the figures are, and what they are not.
-std::string method_note(const BenchOutcome& outcome) {
+std::string method_note(const pipeline::BenchState& outcome) {
   if (outcome.machine == "qemu") {
     return "Instruction counts and modelled cache misses are not time: they count what the guest "
            "executed under QEMU's -icount, the same in every round. Time on real hardware is what "
@@ -219,7 +219,7 @@ svg.chart .untrained { fill: #777; }
 
 }  // namespace
 
-std::string html_report(const BenchOutcome& outcome, unsigned rounds) {
+std::string html_report(const pipeline::BenchState& outcome) {
   std::string reference = outcome.variants.empty() ? "" : outcome.variants[0].name;
   std::string out = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<title>kpgo bench</title>\n";
@@ -234,7 +234,7 @@ std::string html_report(const BenchOutcome& outcome, unsigned rounds) {
     out += fmt::format(
         "<p>{} ({}), median of {} rounds. Each bar is a kernel's median over the {} kernel's "
         "(dashed line: 1; below it: less).</p>\n",
-        escaped(metric.what), escaped(metric.unit), rounds, escaped(reference));
+        escaped(metric.what), escaped(metric.unit), outcome.rounds, escaped(reference));
     out += chart(outcome, metric);
   }
   return out + "</body>\n</html>\n";

@@ -37,7 +37,7 @@ std::vector<pipeline::BenchMetric> qemu_metrics(const std::string& arch, const s
   };
 }
 
-void add_round(WorkloadFigures& figures, const std::string& variant,
+void add_round(pipeline::BenchWorkloadState& figures, const std::string& variant,
                const targets::MeterCounts& counts, uint64_t clock_ticks) {
   const std::pair<const char*, uint64_t> values[] = {
       {"kernel_instructions", counts.kernel_instructions},
@@ -114,7 +114,8 @@ fs::path meter_report_path(const fs::path& scratch, const BenchKernel& kernel, u
 // One boot of `kernel` that runs every workload under the meter; adds its figures.
 Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, unsigned round,
                       targets::Initramfs& image, const fs::path& plugin,
-                      pipeline::Manifest& manifest, ProcessRunner& runner, BenchOutcome& outcome) {
+                      pipeline::Manifest& manifest, ProcessRunner& runner,
+                      pipeline::BenchState& outcome) {
   fs::path scratch = manifest.workdir() / "scratch" / "bench";
   targets::QemuOptions qemu = options.qemu;
   qemu.kernel = kernel.bzimage;
@@ -141,7 +142,7 @@ Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, un
   }
   std::string console = read_text_or_empty(qemu.log);
   for (size_t w = 0; w < outcome.workloads.size(); ++w) {
-    WorkloadFigures& figures = outcome.workloads[w];
+    pipeline::BenchWorkloadState& figures = outcome.workloads[w];
     KPGO_TRY_BIND(ticks, clock_ticks_of(console, figures.name, kernel, qemu.log));
     add_round(figures, kernel.name, meter->windows[w], *ticks);
   }
@@ -153,7 +154,7 @@ Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, un
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
                          ProcessRunner& runner, pipeline::Manifest& manifest,
-                         BenchOutcome& outcome) {
+                         pipeline::BenchState& outcome) {
   outcome.machine = "qemu";
   outcome.method =
       "qemu -icount shift=0,sleep=off with one vCPU; kpgo's meter plugin counts over each "

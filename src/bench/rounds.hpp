@@ -16,7 +16,7 @@ struct BenchKernel {
   std::string name;  // the variant's
   std::filesystem::path bzimage;
   std::filesystem::path build_dir;
-  size_t index = 0;  // into BenchOutcome::variants
+  size_t index = 0;  // into pipeline::BenchState::variants
 };
 using BenchKernels = std::vector<BenchKernel>;
 
@@ -28,9 +28,10 @@ inline const BenchKernel& kernel_for(const BenchKernels& kernels, unsigned round
 
 Result<> run_qemu_rounds(const BenchOptions& options, const BenchKernels& kernels,
                          ProcessRunner& runner, pipeline::Manifest& manifest,
-                         BenchOutcome& outcome);
+                         pipeline::BenchState& outcome);
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
-                        ProcessRunner& runner, pipeline::Manifest& manifest, BenchOutcome& outcome);
+                        ProcessRunner& runner, pipeline::Manifest& manifest,
+                        pipeline::BenchState& outcome);
 
 }  // namespace kpgo::bench

@@ -122,7 +122,7 @@ Result<WallTiming> parse_wall_timing(const std::string& output) {
 
 Result<> run_ssh_rounds(const BenchOptions& options, const BenchKernels& kernels,
                         ProcessRunner& runner, pipeline::Manifest& manifest,
-                        BenchOutcome& outcome) {
+                        pipeline::BenchState& outcome) {
   const SshBenchOptions& ssh = *options.ssh;
   KPGO_TRY_BIND(host, targets::parse_ssh_host(ssh.host));
   auto machine = targets::ssh_transport(*host, runner, ssh.ssh_options);

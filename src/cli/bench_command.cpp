@@ -42,7 +42,7 @@ std::string comparison_name(const pipeline::BenchComparison& comparison) {
 }
 
 // One column per variant: how each was built, and where its code went.
-void print_variants(const bench::BenchOutcome& outcome) {
+void print_variants(const pipeline::BenchState& outcome) {
   auto row = [&](const char* label, auto value) {
     fmt::print("  {:<24}", label);
     for (const auto& v : outcome.variants) fmt::print(" {:>14}", value(v));
@@ -68,7 +68,7 @@ void print_variants(const bench::BenchOutcome& outcome) {
 }
 
 // Per metric: each variant's median per workload, then the ratios of the comparisons.
-void print_metric(const bench::BenchOutcome& outcome, const pipeline::BenchMetric& metric,
+void print_metric(const pipeline::BenchState& outcome, const pipeline::BenchMetric& metric,
                   unsigned rounds) {
   fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit, rounds);
   fmt::print("  {:<12} {:>8}", "workload", "trained");
@@ -101,9 +101,9 @@ void print_metric(const bench::BenchOutcome& outcome, const pipeline::BenchMetri
   fmt::print("\n");
 }
 
-void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
+void print_table(const pipeline::BenchState& outcome) {
   print_variants(outcome);
-  for (const auto& metric : outcome.metrics) print_metric(outcome, metric, rounds);
+  for (const auto& metric : outcome.metrics) print_metric(outcome, metric, outcome.rounds);
   auto median_seconds = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[(v.size() - 1) / 2];
@@ -117,17 +117,17 @@ void print_table(const bench::BenchOutcome& outcome, unsigned rounds) {
 }
 
 // The tables, --json and --html of a bench, measured now or recorded.
-Result<int> report(const bench::BenchOutcome& outcome, unsigned rounds, const BenchArgs& args,
+Result<int> report(const pipeline::BenchState& outcome, const BenchArgs& args,
                    const GlobalOptions& globals) {
   if (!args.html.empty()) {
-    KPGO_TRY(write_file_atomically(args.html, bench::html_report(outcome, rounds))
+    KPGO_TRY(write_file_atomically(args.html, bench::html_report(outcome))
                  .map_error(context("--html " + args.html)));
     spdlog::info("the report: {}", args.html);
   }
   if (globals.json) {
     print_json(bench_json(outcome));
   } else if (!globals.quiet) {
-    print_table(outcome, rounds);
+    print_table(outcome);
   }
   return 0;
 }
@@ -138,7 +138,7 @@ Result<int> show_recorded(const BenchArgs& args, const GlobalOptions& globals) {
   const auto& recorded = manifest->state().bench;
   if (!recorded || recorded->finished.empty())
     return fail("{} records no finished bench: run kpgo bench first", manifest->path().string());
-  return report(bench::recorded_outcome(*recorded), recorded->rounds, args, globals);
+  return report(*recorded, args, globals);
 }
 
 Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
@@ -168,7 +168,7 @@ Result<int> run_bench(const BenchArgs& args, const GlobalOptions& globals) {
     return fail("--boot-command is for --ssh; QEMU boots its kernels itself");
   }
   KPGO_TRY_BIND(outcome, bench::bench(options, system_runner(), *manifest));
-  return report(*outcome, args.rounds, args, globals);
+  return report(*outcome, args, globals);
 }
 
 }  // namespace

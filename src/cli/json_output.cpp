@@ -141,7 +141,7 @@ json plan_json(const std::vector<pipeline::PlannedPhase>& plan) {
   return {{"phases", phases}};
 }
 
-json bench_json(const bench::BenchOutcome& outcome) {
+json bench_json(const pipeline::BenchState& outcome) {
   json metrics = json::array();
   for (const auto& m : outcome.metrics)
     metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"what", m.what}});

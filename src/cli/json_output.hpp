@@ -24,7 +24,7 @@ nlohmann::json merge_json(const profile::MergeOutcome& outcome);
 nlohmann::json optimize_json(const pipeline::OptimizeOutcome& outcome);
 nlohmann::json run_json(const pipeline::PipelineOutcome& outcome);
 nlohmann::json plan_json(const std::vector<pipeline::PlannedPhase>& plan);
-nlohmann::json bench_json(const bench::BenchOutcome& outcome);
+nlohmann::json bench_json(const pipeline::BenchState& outcome);
 
 // Prints the document on stdout, with the schema version added.
 void print_json(nlohmann::json document);

@@ -140,7 +140,12 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   optimized.build_cost = {326.5, 1650000};
   optimized.finished = "2026-11-25T01:00:00Z";
   state.optimize = optimized;
+  // What kpgo bench --show prints again: all of it, as measured.
   kpgo::pipeline::BenchState bench;
+  bench.rounds = 3;
+  bench.machine = "qemu";
+  bench.method = "qemu -icount with kpgo's plugin";
+  bench.finished = "2026-11-25T02:00:00Z";
   bench.metrics.push_back({"wall_ns", "nanoseconds", "wall time"});
   bench.variants.push_back(
       {"lto", "thin", "none", "", "/w/build-baseline", {100, 0, 3}, 0, {300, 1500000}, {4.5}});
@@ -175,7 +180,12 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(reloaded.optimize->build_cost.seconds, 326.5);
   EXPECT_EQ(reloaded.optimize->build_cost.peak_memory_kib, 1650000u);
   ASSERT_TRUE(reloaded.bench);
+  EXPECT_EQ(reloaded.bench->rounds, 3u);
+  EXPECT_EQ(reloaded.bench->machine, "qemu");
+  EXPECT_EQ(reloaded.bench->method, bench.method);
+  EXPECT_EQ(reloaded.bench->finished, bench.finished);
   ASSERT_EQ(reloaded.bench->workloads.size(), 1u);
+  EXPECT_TRUE(reloaded.bench->workloads[0].trained);
   ASSERT_EQ(reloaded.bench->workloads[0].figures.count("wall_ns"), 1u);
   EXPECT_EQ(reloaded.bench->workloads[0].figures.at("wall_ns").at("pgo+lto"),
             (std::vector<uint64_t>{4, 5}));

@@ -62,32 +62,13 @@ std::string profile_name(Variant::Profile profile);
 // variant against pgo with the same LTO (the second stage's share), when those are measured.
 std::vector<pipeline::BenchComparison> comparisons_of(const std::vector<Variant>& variants);
 
-struct WorkloadFigures {
-  std::string name;
-  bool trained = false;  // the collected profiles came from this workload
-  // Per metric (BenchOutcome::metrics' names), per variant, one figure per round.
-  std::map<std::string, std::map<std::string, std::vector<uint64_t>>> figures;
-};
-
-struct BenchOutcome {
-  std::string machine;                                // "qemu" or the ssh host
-  std::string method;                                 // how the figures were measured
-  std::vector<pipeline::BenchMetric> metrics;         // the headline first
-  std::vector<pipeline::BenchVariantState> variants;  // the reference first
-  std::vector<pipeline::BenchComparison> comparisons;
-  std::vector<WorkloadFigures> workloads;
-};
-
 // Builds (incrementally) each variant that is not the optimized kernel, from the instrumented
 // build's source and config with instrumentation off, checks that each profile shaped its
 // kernel's code layout, then boots the variants in turn, round after round (in QEMU with
 // -icount, or on the user's machine over ssh), and measures each workload there. Results go
-// into the manifest under "bench".
-Result<BenchOutcome> bench(const BenchOptions& options, ProcessRunner& runner,
-                           pipeline::Manifest& manifest);
-
-// The last bench recorded in a workdir, as bench returned it (kpgo bench --show).
-BenchOutcome recorded_outcome(const pipeline::BenchState& record);
+// into the manifest under "bench", and the same record is returned.
+Result<pipeline::BenchState> bench(const BenchOptions& options, ProcessRunner& runner,
+                                   pipeline::Manifest& manifest);
 
 // Median of the values (the lower middle one for an even count); 0 for none.
 uint64_t median_of(std::vector<uint64_t> values);

@@ -18,6 +18,6 @@ inline constexpr const char* kTrainedBand = "#fbe9a6";
 // and how they were built, then per metric a bar chart in which each workload is a group with one
 // bar per kernel, its median over the reference kernel's (the reference is 1), the ratio written
 // on it, and the workloads the profile was trained on marked. `rounds`: rounds per kernel.
-std::string html_report(const BenchOutcome& outcome, unsigned rounds);
+std::string html_report(const pipeline::BenchState& outcome);
 
 }  // namespace kpgo::bench
