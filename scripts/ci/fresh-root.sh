@@ -175,7 +175,8 @@ staged "installed kpgo: --version, doctor, merge, man page, completion" "$instal
   cmp p.profdata ref.profdata
   # A dry run reads the config fragments: with no checkout, only /usr/share/kpgo has them.
   kpgo instrument --dry-run --source /usr/src/linux-source-6.12.tar.xz --workdir /tmp/w > dry-run.txt
-  grep -q "LLVM=-19 ARCH=x86_64 -j[0-9]* olddefconfig" dry-run.txt
+  grep -q "LLVM=-19 ARCH=x86_64 -j[0-9]* .*olddefconfig" dry-run.txt
+  grep -q "KCFLAGS=-mllvm -static-func-strip-dirname-prefix=" dry-run.txt
   man -w kpgo > /dev/null 2>&1 || [[ -f /usr/share/man/man1/kpgo.1.gz ]]
   source /usr/share/bash-completion/completions/kpgo
   COMP_WORDS=(kpgo me); COMP_CWORD=1; _kpgo; [[ ${COMPREPLY[*]} == merge ]]

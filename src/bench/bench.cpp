@@ -147,6 +147,13 @@ Result<BuiltVariant> build_variant(const Variant& variant,
 }
 
 // The optimized kernel, as the variant it is.
+// Which profile the optimized kernel was asked to use: optimize rewrites a given profile for its
+// clang (given.profdata), whose bytes then differ from the file that bench's variant names.
+// A workdir from before kpgo recorded it has only the copy's.
+const std::string& given_profile_sha256(const pipeline::OptimizeState& optimized) {
+  return optimized.given_sha256.empty() ? optimized.profile_sha256 : optimized.given_sha256;
+}
+
 BuiltVariant optimized_variant(const Variant& variant, const pipeline::OptimizeState& optimized) {
   BuiltVariant built = described(variant, optimized.profile_sha256);
   built.bzimage = optimized.artifacts.bzimage;
@@ -164,7 +171,7 @@ Result<BuiltVariant> variant_kernel(const Variant& variant, const BenchOptions& 
   KPGO_TRY_BIND(profile, variant_profile(variant, manifest));
   const auto& optimized = *state.optimize;
   if (*profile && optimized.lto == kernel::lto_name(variant.lto) &&
-      optimized.profile_sha256 == (*profile)->sha256) {
+      given_profile_sha256(optimized) == (*profile)->sha256) {
     return optimized_variant(variant, optimized);
   }
   if (!*profile && state.instrument->lto == kernel::lto_name(variant.lto))
@@ -181,7 +188,7 @@ std::vector<Variant> default_variants(const pipeline::State& state) {
                        : lto == kernel::Lto::full ? "+full-lto"
                                                   : "";
   bool cs = state.cs && !state.cs->finished.empty() &&
-            optimized.profile_sha256 == sha256_file(state.cs->profile).value_or("");
+            given_profile_sha256(optimized) == sha256_file(state.cs->profile).value_or("");
   std::string plain = lto == kernel::Lto::thin   ? "lto"
                       : lto == kernel::Lto::full ? "full-lto"
                                                  : "baseline";

@@ -3,11 +3,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kpgo/system/logging.hpp"
@@ -16,13 +18,42 @@ namespace kpgo::kernel {
 
 namespace fs = std::filesystem;
 
+void append_to_variable(std::vector<std::string>& variables, std::string_view name,
+                        std::string_view flags) {
+  std::string prefix = std::string(name) + "=";
+  for (auto& variable : variables) {
+    if (variable.rfind(prefix, 0) == 0) {
+      variable += (variable.size() > prefix.size() ? " " : "") + std::string(flags);
+      return;
+    }
+  }
+  variables.push_back(prefix + std::string(flags));
+}
+
+std::string source_relative_names_option(const fs::path& source) {
+  // kbuild names sources by its srctree, the tree's real path: "/a/tree" + "/kernel/fork.c"
+  // loses "/a/tree/" with 3, one per separator.
+  std::error_code ec;
+  fs::path real = fs::weakly_canonical(fs::absolute(source), ec);
+  if (ec) real = fs::absolute(source).lexically_normal();
+  std::string text = real.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  auto separators = std::count(text.begin(), text.end(), '/');
+  return fmt::format("-mllvm -static-func-strip-dirname-prefix={}", separators + 1);
+}
+
 Command Kbuild::make(const std::vector<std::string>& targets) const {
   unsigned job_count = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
   Command command{{"make", "-C", source.string(), "O=" + output.string(), "LLVM=" + llvm,
                    "ARCH=" + arch, "-j" + std::to_string(job_count)},
                   std::nullopt,
                   {}};
-  command.argv.insert(command.argv.end(), variables.begin(), variables.end());
+  std::vector<std::string> all = variables;
+  std::string names = source_relative_names_option(source);
+  append_to_variable(all, "KCFLAGS", names);
+  // KLDFLAGS reaches the linker with kpgo's kernel support and is nothing to kbuild without it.
+  append_to_variable(all, "KLDFLAGS", names);
+  command.argv.insert(command.argv.end(), all.begin(), all.end());
   command.argv.insert(command.argv.end(), targets.begin(), targets.end());
   return command;
 }

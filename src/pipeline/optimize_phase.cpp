@@ -63,13 +63,7 @@ std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
                                             const fs::path& profdata) {
   std::string flags = "-fprofile-use=" + profdata.string();
   for (const char* flag : kProfileFlags) flags += std::string(" ") + flag;
-  for (auto& arg : make_args) {
-    if (arg.rfind("KCFLAGS=", 0) == 0) {
-      arg += " " + flags;
-      return make_args;
-    }
-  }
-  make_args.push_back("KCFLAGS=" + flags);
+  kernel::append_to_variable(make_args, "KCFLAGS", flags);
   return make_args;
 }
 
@@ -78,15 +72,9 @@ std::vector<std::string> with_profile_flags(std::vector<std::string> make_args,
 // the context-sensitive part of a profile. KLDFLAGS comes with kpgo's kernel support.
 std::vector<std::string> with_link_flags(std::vector<std::string> make_args,
                                          const fs::path& profdata) {
-  std::string flags =
-      "-mllvm -pass-remarks=pgo-icall-prom --lto-cs-profile-file=" + profdata.string();
-  for (auto& arg : make_args) {
-    if (arg.rfind("KLDFLAGS=", 0) == 0) {
-      arg += " " + flags;
-      return make_args;
-    }
-  }
-  make_args.push_back("KLDFLAGS=" + flags);
+  kernel::append_to_variable(
+      make_args, "KLDFLAGS",
+      "-mllvm -pass-remarks=pgo-icall-prom --lto-cs-profile-file=" + profdata.string());
   return make_args;
 }
 
@@ -551,6 +539,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
   }
   record.finished = utc_timestamp();
   record.inputs_key = optimize_inputs_key(options, manifest.state(), profile_sha256);
+  record.given_sha256 = profile_sha256;
   KPGO_TRY(manifest.save());
   return outcome;
 }

@@ -282,6 +282,7 @@ Result<> read(const json& value, const std::string& at, OptimizeState& out) {
   bool finished = value.contains("finished");
   KPGO_TRY(field(value, at, "profile", out.profile));
   KPGO_TRY(field(value, at, "profile_sha256", out.profile_sha256));
+  KPGO_TRY(field(value, at, "given_sha256", out.given_sha256));
   KPGO_TRY(field(value, at, "build_dir", out.build_dir));
   KPGO_TRY(field(value, at, "artifacts", out.artifacts, finished));
   KPGO_TRY(field(value, at, "report", out.report));
@@ -559,6 +560,7 @@ json to_json(const OptimizeState& s) {
   layout["promoted_indirect_calls"] = s.promoted_indirect_calls;
   json out = {{"profile", stored(s.profile)},
               {"profile_sha256", s.profile_sha256},
+              {"given_sha256", s.given_sha256},
               {"build_dir", stored(s.build_dir)},
               {"artifacts", artifacts_json(s.artifacts)},
               {"layout", layout},

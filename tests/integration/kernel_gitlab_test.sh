@@ -67,6 +67,10 @@ cp "$merged" first-run.profdata
 clang-19 -O2 -fprofile-use="$merged" -x c -c -o /dev/null - <<< 'int f(int x) { return x + 1; }' ||
   fail "clang 19 cannot read the merge job's $merged"
 grep -qE "smoke boot +ok" "$TEST_LOGS/gitlab.log" || fail "the optimize job did not smoke-boot its kernel"
+# The optimize job runs in another directory than the instrument job: static functions must still
+# match (their profile names are relative to the tree).
+grep -qE "hot matched +[0-9]+ of [0-9]+ \((9[5-9]|100)\." "$TEST_LOGS/gitlab.log" ||
+  fail "the optimize job matched few hot functions: $(grep -m1 'hot matched' "$TEST_LOGS/gitlab.log")"
 # The optimize job has no instrumented build: each module's match still counts its functions
 # (recorded by instrument) and its units' diagnostics.
 for module in ext4 loop; do

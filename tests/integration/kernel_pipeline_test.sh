@@ -28,6 +28,13 @@ expect_in "$TEST_LOGS/run1.out" "smoke boot ok" "the optimized kernel booted"
 # kpgo instrument recorded its inputs: run, given the same, finds that kernel up to date.
 grep -qE "^instrument +up to date$" "$TEST_LOGS/run1.out" ||
   fail "kpgo run rebuilt the kernel kpgo instrument had just built: $(head -1 "$TEST_LOGS/run1.out")"
+# Static functions are named by their file relative to the tree, not by where the workdir is, so
+# that a workdir moved between CI jobs still matches: no name holds the tree's path.
+llvm-profdata-19 show --all-functions "$workdir/vmlinux.profdata" | grep -E '^  [^ ]+\.c;' > names.txt ||
+  fail "the profile has no static function names (file;name)"
+grep -q "^  kernel/fork.c;" names.txt || fail "no static function of kernel/fork.c named by its tree-relative path: $(head -3 names.txt)"
+! grep -q "$(realpath "$workdir")" names.txt || fail "profile names hold the workdir's path: $(grep -m2 "$workdir" names.txt)"
+pass
 python3 - "$manifest" <<'PY'
 import json, os, sys
 m = json.load(open(sys.argv[1]))

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -94,4 +96,52 @@ TEST_F(RunMakeTest, ABuildThatCompiledSaysSo) {
       kernel::run_make(make_running("@echo '  CC      kernel/fork.o'"), system_runner(), log);
   ASSERT_TRUE(made) << made.error().message;
   EXPECT_TRUE(made->compiled);
+}
+
+TEST(Kbuild, AppendsTheNameOptionToTheUsersOwnFlagsInOneVariableEach) {
+  kernel::Kbuild kbuild{"/a/tree", "/a/build", "-19", "x86_64", 2, {"KCFLAGS=-O2 -g", "V=1"}};
+  auto argv = kbuild.make({"vmlinux"}).argv;
+  EXPECT_EQ(std::count_if(argv.begin(), argv.end(),
+                          [](const std::string& a) { return a.rfind("KCFLAGS=", 0) == 0; }),
+            1);
+  EXPECT_NE(std::find(argv.begin(), argv.end(),
+                      "KCFLAGS=-O2 -g -mllvm -static-func-strip-dirname-prefix=3"),
+            argv.end());
+  EXPECT_NE(
+      std::find(argv.begin(), argv.end(), "KLDFLAGS=-mllvm -static-func-strip-dirname-prefix=3"),
+      argv.end());
+  EXPECT_EQ(argv.back(), "vmlinux");
+}
+
+// Through the real compiler: the same file in two trees, compiled as kbuild compiles it (by its
+// absolute path, from the build directory), gives a static function the same profile name.
+TEST_F(RunMakeTest, AStaticFunctionHasOneProfileNameWhereverTheTreeIs) {
+  auto names_of = [&](const fs::path& tree) {
+    fs::create_directories(tree / "kernel");
+    std::ofstream(tree / "kernel" / "fork.c")
+        << "static int __attribute__((noinline)) copy(int x) { return x + 1; }\n"
+           "int entry(int x) { return copy(x); }\n";
+    fs::path object = tree / "fork.o";
+    std::string command =
+        "clang-19 -O1 -fprofile-generate " + kernel::source_relative_names_option(tree) + " -c " +
+        (tree / "kernel" / "fork.c").string() + " -o " + object.string() +
+        " && llvm-objcopy-19 --dump-section __llvm_prf_names=" + (tree / "names").string() + " " +
+        object.string();
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    std::ifstream in(tree / "names", std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string here = names_of(dir_ / "one");
+  std::string there = names_of(dir_ / "elsewhere" / "deeper" / "two");
+  ASSERT_FALSE(here.empty());
+  EXPECT_EQ(here, there);
+  // Without the option the names differ (the test would pass vacuously otherwise).
+  std::string plain =
+      "clang-19 -O1 -fprofile-generate -c " + (dir_ / "one" / "kernel" / "fork.c").string() +
+      " -o " + (dir_ / "plain.o").string() + " && llvm-objcopy-19 --dump-section " +
+      "__llvm_prf_names=" + (dir_ / "plain-names").string() + " " + (dir_ / "plain.o").string();
+  ASSERT_EQ(std::system(plain.c_str()), 0);
+  std::ifstream in(dir_ / "plain-names", std::ios::binary);
+  EXPECT_NE(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()),
+            here);
 }

@@ -137,6 +137,7 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   optimized.report = kpgo::pipeline::MatchReport{10, 9, 1, 0, 5, 5, {}};
   optimized.layout = {100, 7, 3};
   optimized.promoted_indirect_calls = 2;
+  optimized.given_sha256 = "given";
   optimized.build_cost = {326.5, 1650000};
   optimized.finished = "2026-11-25T01:00:00Z";
   state.optimize = optimized;
@@ -177,6 +178,7 @@ TEST_F(StateTest, WhatIsSavedLoadsBackTheSame) {
   EXPECT_EQ(reloaded.optimize->report->matched, 9u);
   EXPECT_EQ(reloaded.optimize->layout.hot, 7u);
   EXPECT_EQ(reloaded.optimize->promoted_indirect_calls, 2u);
+  EXPECT_EQ(reloaded.optimize->given_sha256, "given");
   EXPECT_EQ(reloaded.optimize->build_cost.seconds, 326.5);
   EXPECT_EQ(reloaded.optimize->build_cost.peak_memory_kib, 1650000u);
   ASSERT_TRUE(reloaded.bench);

@@ -12,7 +12,8 @@
 
 namespace kpgo::kernel {
 
-// One make call in kbuild's terms: the same LLVM= and ARCH= on every call of a build.
+// One make call in kbuild's terms: the same LLVM= and ARCH= on every call of a build, and the
+// flags that make profile names of static functions independent of where the tree is.
 struct Kbuild {
   std::filesystem::path source;
   std::filesystem::path output;  // O=
@@ -23,6 +24,19 @@ struct Kbuild {
 
   Command make(const std::vector<std::string>& targets) const;
 };
+
+// Appends `flags` to the make variable NAME among `variables` (NAME=...), or adds it: make keeps
+// only the last NAME= of its command line.
+void append_to_variable(std::vector<std::string>& variables, std::string_view name,
+                        std::string_view flags);
+
+// Clang names a static function in a profile "FILE;NAME" with FILE as the compiler was given it:
+// in an O= build the absolute path of the source tree. A workdir that CI moves between the
+// instrument and the optimize job (or a tree unpacked elsewhere) would then match no static
+// function. This LLVM option strips the tree's own directories from those names, so that they
+// read "kernel/fork.c;copy_process" wherever the tree is. It goes to the link too, where LTO
+// instruments and reads context-sensitive profiles.
+std::string source_relative_names_option(const std::filesystem::path& source);
 
 struct BuildLog {
   std::filesystem::path file;  // the whole output goes here

@@ -136,6 +136,9 @@ struct KernelArtifacts {
 struct OptimizeState {
   std::filesystem::path profile;  // the content-addressed copy it was built with
   std::string profile_sha256;
+  // The profile as it was given (the workdir's merge, --profile's file, kpgo run --cs's combined
+  // profile) before any rewrite for this clang: what tells which profile a kernel has.
+  std::string given_sha256;
   std::filesystem::path build_dir;
   KernelArtifacts artifacts;
   std::optional<MatchReport> report;
