@@ -146,7 +146,6 @@ Result<BuiltVariant> build_variant(const Variant& variant,
   return built;
 }
 
-// The optimized kernel, as the variant it is.
 // Which profile the optimized kernel was asked to use: optimize rewrites a given profile for its
 // clang (given.profdata), whose bytes then differ from the file that bench's variant names.
 // A workdir from before kpgo recorded it has only the copy's.
@@ -154,6 +153,7 @@ const std::string& given_profile_sha256(const pipeline::OptimizeState& optimized
   return optimized.given_sha256.empty() ? optimized.profile_sha256 : optimized.given_sha256;
 }
 
+// The optimized kernel, as the variant it is.
 BuiltVariant optimized_variant(const Variant& variant, const pipeline::OptimizeState& optimized) {
   BuiltVariant built = described(variant, optimized.profile_sha256);
   built.bzimage = optimized.artifacts.bzimage;

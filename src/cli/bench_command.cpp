@@ -68,9 +68,9 @@ void print_variants(const pipeline::BenchState& outcome) {
 }
 
 // Per metric: each variant's median per workload, then the ratios of the comparisons.
-void print_metric(const pipeline::BenchState& outcome, const pipeline::BenchMetric& metric,
-                  unsigned rounds) {
-  fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit, rounds);
+void print_metric(const pipeline::BenchState& outcome, const pipeline::BenchMetric& metric) {
+  fmt::print("{}: {} ({}, median of {} rounds)\n", metric.name, metric.what, metric.unit,
+             outcome.rounds);
   fmt::print("  {:<12} {:>8}", "workload", "trained");
   for (const auto& v : outcome.variants) fmt::print(" {:>14}", v.name);
   fmt::print("\n");
@@ -103,7 +103,7 @@ void print_metric(const pipeline::BenchState& outcome, const pipeline::BenchMetr
 
 void print_table(const pipeline::BenchState& outcome) {
   print_variants(outcome);
-  for (const auto& metric : outcome.metrics) print_metric(outcome, metric, outcome.rounds);
+  for (const auto& metric : outcome.metrics) print_metric(outcome, metric);
   auto median_seconds = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[(v.size() - 1) / 2];

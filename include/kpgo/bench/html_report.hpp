@@ -17,7 +17,7 @@ inline constexpr const char* kTrainedBand = "#fbe9a6";
 // A one-page, self-contained HTML report of a bench (no script, no outside file): the kernels
 // and how they were built, then per metric a bar chart in which each workload is a group with one
 // bar per kernel, its median over the reference kernel's (the reference is 1), the ratio written
-// on it, and the workloads the profile was trained on marked. `rounds`: rounds per kernel.
+// on it, and the workloads the profile was trained on marked.
 std::string html_report(const pipeline::BenchState& outcome);
 
 }  // namespace kpgo::bench
