@@ -163,41 +163,30 @@ BuiltVariant optimized_variant(const Variant& variant, const pipeline::OptimizeS
   return built;
 }
 
-// Builds a variant, or finds it built: the optimized kernel when it is that variant, the
-// baseline build for no profile and the instrumented build's LTO.
+// Builds a variant, or finds it built (kernel_for_variant says which).
 Result<BuiltVariant> variant_kernel(const Variant& variant, const BenchOptions& options,
                                     ProcessRunner& runner, pipeline::Manifest& manifest) {
-  const pipeline::State& state = manifest.state();
   KPGO_TRY_BIND(profile, variant_profile(variant, manifest));
-  const auto& optimized = *state.optimize;
-  if (*profile && optimized.lto == kernel::lto_name(variant.lto) &&
-      given_profile_sha256(optimized) == (*profile)->sha256) {
-    return optimized_variant(variant, optimized);
+  std::string sha = *profile ? (*profile)->sha256 : "";
+  switch (kernel_for_variant(variant, sha, manifest.state())) {
+    case VariantKernel::optimized:
+      return optimized_variant(variant, *manifest.state().optimize);
+    case VariantKernel::baseline:
+      return build_baseline(variant, options, runner, manifest);
+    case VariantKernel::own_build:
+      break;
   }
-  if (!*profile && state.instrument->lto == kernel::lto_name(variant.lto))
-    return build_baseline(variant, options, runner, manifest);
   return build_variant(variant, *profile, options, runner, manifest);
 }
 
-// What bench compares without --variants: the optimized kernel, and the same build (its LTO)
-// without profile.
-std::vector<Variant> default_variants(const pipeline::State& state) {
-  const auto& optimized = *state.optimize;
-  kernel::Lto lto = kernel::parse_lto(optimized.lto).value_or(kernel::Lto::none);
-  std::string suffix = lto == kernel::Lto::thin   ? "+lto"
-                       : lto == kernel::Lto::full ? "+full-lto"
-                                                  : "";
-  bool cs = state.cs && !state.cs->finished.empty() &&
-            given_profile_sha256(optimized) == sha256_file(state.cs->profile).value_or("");
-  std::string plain = lto == kernel::Lto::thin   ? "lto"
-                      : lto == kernel::Lto::full ? "full-lto"
-                                                 : "baseline";
-  return {*parse_variant(plain), *parse_variant((cs ? "cspgo" : "pgo") + suffix)};
+std::string cs_profile_sha256(const pipeline::State& state) {
+  if (!state.cs || state.cs->finished.empty()) return "";
+  return sha256_file(state.cs->profile).value_or("");
 }
 
 Result<std::vector<Variant>> chosen_variants(const BenchOptions& options,
                                              const pipeline::State& state) {
-  if (options.variants.empty()) return default_variants(state);
+  if (options.variants.empty()) return default_variants(state, cs_profile_sha256(state));
   std::vector<Variant> variants;
   std::set<std::string> seen;
   for (const auto& name : options.variants) {
@@ -284,6 +273,32 @@ std::vector<pipeline::BenchWorkloadState> workload_entries(const BenchOptions& o
 }
 
 }  // namespace
+
+VariantKernel kernel_for_variant(const Variant& variant, const std::string& profile_sha256,
+                                 const pipeline::State& state) {
+  const auto& optimized = *state.optimize;
+  if (!profile_sha256.empty() && optimized.lto == kernel::lto_name(variant.lto) &&
+      given_profile_sha256(optimized) == profile_sha256) {
+    return VariantKernel::optimized;
+  }
+  if (profile_sha256.empty() && state.instrument->lto == kernel::lto_name(variant.lto))
+    return VariantKernel::baseline;
+  return VariantKernel::own_build;
+}
+
+std::vector<Variant> default_variants(const pipeline::State& state,
+                                      const std::string& cs_profile_sha256) {
+  const auto& optimized = *state.optimize;
+  kernel::Lto lto = kernel::parse_lto(optimized.lto).value_or(kernel::Lto::none);
+  std::string suffix = lto == kernel::Lto::thin   ? "+lto"
+                       : lto == kernel::Lto::full ? "+full-lto"
+                                                  : "";
+  bool cs = !cs_profile_sha256.empty() && given_profile_sha256(optimized) == cs_profile_sha256;
+  std::string plain = lto == kernel::Lto::thin   ? "lto"
+                      : lto == kernel::Lto::full ? "full-lto"
+                                                 : "baseline";
+  return {*parse_variant(plain), *parse_variant((cs ? "cspgo" : "pgo") + suffix)};
+}
 
 Result<Variant> parse_variant(std::string_view name) {
   static const std::map<std::string, std::pair<Variant::Profile, kernel::Lto>> kKnown = {

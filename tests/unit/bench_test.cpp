@@ -156,3 +156,59 @@ TEST(BenchHtml, AReferenceWithoutFiguresDrawsNoBarsAndNoNumbers) {
   EXPECT_EQ(html.find("inf"), std::string::npos);
   EXPECT_NE(html.find(">0.000<"), std::string::npos);
 }
+
+namespace {
+// A workdir's state after kpgo run: instrumented without LTO, optimized with `lto` and the
+// profile given as `given` (its rewrite for clang has other bytes: "rewritten").
+kpgo::pipeline::State optimized_state(const std::string& lto, const std::string& given) {
+  kpgo::pipeline::State state;
+  state.instrument.emplace().lto = "none";
+  auto& optimized = state.optimize.emplace();
+  optimized.lto = lto;
+  optimized.profile_sha256 = "rewritten";
+  optimized.given_sha256 = given;
+  return state;
+}
+}  // namespace
+
+TEST(BenchVariants, TheOptimizedKernelIsTheVariantWhoseProfileItWasGivenNotTheRewrite) {
+  auto state = optimized_state("thin", "combined");
+  EXPECT_EQ(kernel_for_variant(*parse_variant("cspgo+lto"), "combined", state),
+            VariantKernel::optimized);
+  // The rewrite's sha256 names no profile of the workdir: matching on it rebuilt cspgo+lto.
+  EXPECT_EQ(kernel_for_variant(*parse_variant("cspgo+lto"), "rewritten", state),
+            VariantKernel::own_build);
+  EXPECT_EQ(kernel_for_variant(*parse_variant("pgo+lto"), "stage1", state),
+            VariantKernel::own_build);
+  EXPECT_EQ(kernel_for_variant(*parse_variant("cspgo"), "combined", state),
+            VariantKernel::own_build);
+}
+
+TEST(BenchVariants, NoProfileIsTheBaselineBuildOnlyWithTheInstrumentedBuildsLto) {
+  auto state = optimized_state("thin", "combined");
+  EXPECT_EQ(kernel_for_variant(*parse_variant("baseline"), "", state), VariantKernel::baseline);
+  EXPECT_EQ(kernel_for_variant(*parse_variant("lto"), "", state), VariantKernel::own_build);
+}
+
+TEST(BenchVariants, AWorkdirFromBeforeGivenSha256ComparesTheCopy) {
+  auto state = optimized_state("none", "");
+  state.optimize->profile_sha256 = "merged";
+  EXPECT_EQ(kernel_for_variant(*parse_variant("pgo"), "merged", state), VariantKernel::optimized);
+}
+
+TEST(BenchVariants, DefaultsNameTheOptimizedKernelByTheProfileItWasGiven) {
+  auto names = [](const std::vector<Variant>& variants) {
+    std::vector<std::string> out;
+    for (const auto& variant : variants) out.push_back(variant.name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(names(default_variants(optimized_state("thin", "combined"), "combined")),
+            (Names{"lto", "cspgo+lto"}));
+  EXPECT_EQ(names(default_variants(optimized_state("thin", "stage1"), "combined")),
+            (Names{"lto", "pgo+lto"}));
+  EXPECT_EQ(names(default_variants(optimized_state("none", "stage1"), "")),
+            (Names{"baseline", "pgo"}));
+  EXPECT_EQ(names(default_variants(optimized_state("full", "combined"), "combined")),
+            (Names{"full-lto", "cspgo+full-lto"}));
+}

@@ -57,6 +57,21 @@ struct Variant {
 Result<Variant> parse_variant(std::string_view name);
 std::string profile_name(Variant::Profile profile);
 
+// Which kernel a variant is measured on: the optimized kernel when that is the variant (its
+// LTO, and the profile it was given, compared by the sha256 of the file as given: optimize
+// rewrites a given profile for its clang); the baseline build for no profile and the
+// instrumented build's LTO; else a build of the variant's own. profile_sha256: the variant's
+// profile, empty for none.
+enum class VariantKernel { optimized, baseline, own_build };
+VariantKernel kernel_for_variant(const Variant& variant, const std::string& profile_sha256,
+                                 const pipeline::State& state);
+
+// What bench compares without --variants: the optimized kernel, and the same build (its LTO)
+// without profile. cs_profile_sha256: the workdir's CSPGO profile, empty for none; the optimized
+// kernel is cspgo when it was given that profile.
+std::vector<Variant> default_variants(const pipeline::State& state,
+                                      const std::string& cs_profile_sha256);
+
 // The ratios bench reports: every variant against the reference (the first), each profiled
 // variant against the same LTO without profile (the profile's own share), and each cspgo
 // variant against pgo with the same LTO (the second stage's share), when those are measured.
