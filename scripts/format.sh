@@ -15,8 +15,8 @@ if git -C "$root" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
   mapfile -t files < <(git -C "$root" ls-files -- 'src/*.cpp' 'src/*.hpp' 'include/*.hpp' \
     'tests/unit/*.cpp' 'tests/fuzz/*.cpp' | sed "s|^|$root/|")
 else
-  mapfile -t files < <(find "$root/src" "$root/include" -name '*.hpp' -o -name '*.cpp' -path "$root/src/*";
-    find "$root/tests/unit" "$root/tests/fuzz" -name '*.cpp' | sort)
+  mapfile -t files < <({ find "$root/src" "$root/include" -name '*.hpp'
+    find "$root/src" "$root/tests/unit" "$root/tests/fuzz" -name '*.cpp'; } | sort)
 fi
 ((${#files[@]})) || { echo "format.sh: no C++ files found under $root" >&2; exit 1; }
 if [[ ${1:-} == --check ]]; then
