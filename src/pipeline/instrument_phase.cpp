@@ -233,6 +233,10 @@ std::string instrument_inputs_key(const InstrumentOptions& o) {
   // Only when given, so that keys from before --lto and --localmod stay valid.
   if (o.lto) inputs["lto"] = kernel::lto_name(*o.lto);
   if (o.localmod) inputs["localmod"] = sha256_key(*o.localmod);
+  // The profile's names for static functions, relative to the tree (kernel::Kbuild::make): a
+  // kernel whose profile named them by absolute path (kpgo before 3180271) is built again,
+  // since the builds that use its profile would no longer find them.
+  inputs["static_names"] = "tree-relative";
   for (const auto& fragment : o.fragments) inputs["fragments"].push_back(sha256_key(fragment));
   if (auto data = data_dir(); data) {
     // kpgo's own kernel files and default configs (the arch's small config) are inputs too.

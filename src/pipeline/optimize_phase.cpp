@@ -233,7 +233,13 @@ bool optimize_up_to_date(const OptimizeOptions& options, const State& state,
          optimized->inputs_key == optimize_inputs_key(options, state, profile_sha256);
 }
 
-OptimizeOutcome recorded_optimize_outcome(const OptimizeState& optimized) {
+Result<OptimizeOutcome> recorded_optimize_outcome(Manifest& manifest,
+                                                  const std::string& profile_sha256) {
+  OptimizeState& optimized = *manifest.state().optimize;
+  if (optimized.given_sha256.empty()) {
+    optimized.given_sha256 = profile_sha256;
+    KPGO_TRY(manifest.save());
+  }
   OptimizeOutcome outcome;
   outcome.bzimage = optimized.artifacts.bzimage;
   outcome.vmlinux = optimized.artifacts.vmlinux;
@@ -477,7 +483,7 @@ Result<OptimizeOutcome> optimize(const OptimizeOptions& options, ProcessRunner& 
       options.dry_run ? "" : sha256_key(options.profile.value_or(*profdata));
   if (!options.dry_run && !options.force &&
       optimize_up_to_date(options, manifest.state(), profile_sha256))
-    return recorded_optimize_outcome(*manifest.state().optimize);
+    return recorded_optimize_outcome(manifest, profile_sha256);
   KPGO_TRY_BIND(stored, store_by_content(*profdata, manifest.workdir(), options.dry_run));
   OptimizeOutcome outcome;
   outcome.profdata = stored->path;

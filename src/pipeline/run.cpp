@@ -157,7 +157,10 @@ Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runne
                             OptimizeOutcome& outcome) {
   if (optimize_up_to_date(options, manifest.state())) {
     PhaseLine::up_to_date("optimize");
-    outcome = recorded_optimize_outcome(*manifest.state().optimize);
+    KPGO_TRY_BIND(recorded,
+                  recorded_optimize_outcome(
+                      manifest, optimize_profile_sha256(options.optimize, manifest.state())));
+    outcome = *recorded;
     return false;
   }
   PhaseLine line("optimize");

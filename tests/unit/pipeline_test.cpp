@@ -205,6 +205,24 @@ TEST_F(PipelineTest, ASecondRunRedoesNothing) {
   EXPECT_EQ(again->optimized.report.functions, 3u) << "the recorded report, not a blank one";
 }
 
+// A workdir from before kpgo recorded the profile optimize was given: an up-to-date run records
+// it (bench tells the optimized kernel's variant by it), and builds nothing.
+TEST_F(PipelineTest, AnUpToDateOptimizeRecordsTheGivenProfileAWorkdirLacked) {
+  ASSERT_TRUE(run());
+  std::string given = state().optimize->given_sha256;
+  ASSERT_EQ(given, state().merge->sha256);
+  auto document = nlohmann::json::parse(std::ifstream(options_.instrument.workdir / "kpgo.json"));
+  document["optimize"].erase("given_sha256");
+  std::ofstream(options_.instrument.workdir / "kpgo.json") << document.dump();
+  ASSERT_TRUE(state().optimize->given_sha256.empty());
+  kbuild_.makes.clear();
+  auto again = run();
+  ASSERT_TRUE(again) << again.error().what();
+  EXPECT_EQ(ran(*again), (std::vector<bool>{false, false, false, false}));
+  EXPECT_TRUE(kbuild_.makes.empty());
+  EXPECT_EQ(state().optimize->given_sha256, given);
+}
+
 // A CI pipeline hands the workdir from job to job, each unpacking it somewhere else.
 TEST_F(PipelineTest, AWorkdirMovedBetweenStagesResumesWhereItIsNow) {
   ASSERT_TRUE(run());

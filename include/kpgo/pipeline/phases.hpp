@@ -71,8 +71,11 @@ std::string optimize_inputs_key(const OptimizeOptions& options, const State& sta
 bool optimize_up_to_date(const OptimizeOptions& options, const State& state,
                          const std::string& profile_sha256);
 
-// The optimized kernel as the state records it, for a phase that found it up to date.
-OptimizeOutcome recorded_optimize_outcome(const OptimizeState& optimized);
+// The optimized kernel as the state records it, for a phase that found it up to date with the
+// profile whose sha256 is given: a workdir from before kpgo recorded the given profile's sha256
+// (bench tells variants by it) gets it now, since the up-to-date key proves it.
+Result<OptimizeOutcome> recorded_optimize_outcome(Manifest& manifest,
+                                                  const std::string& profile_sha256);
 
 // Rebuilds the kernel from the instrumented build's source and config, instrumentation off,
 // with -fprofile-use; reports how well the profile matched (from clang's own diagnostics) and
