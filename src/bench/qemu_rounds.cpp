@@ -20,8 +20,10 @@ namespace {
 
 // What bench reports from a QEMU guest: the meter's counts (the headline first), then the
 // stopwatch's clock.
-std::vector<pipeline::BenchMetric> qemu_metrics(const std::string& arch, const std::string& cache) {
+std::vector<pipeline::BenchMetric> qemu_metrics(const std::string& arch, const std::string& cache,
+                                                const std::string& itlb) {
   std::string model = fmt::format("a first-level instruction cache model ({})", cache);
+  std::string tlb = fmt::format("a first-level instruction TLB model ({})", itlb);
   return {
       {"kernel_instructions", "instructions", "guest instructions executed in kernel code"},
       {"kernel_icache_misses", "misses",
@@ -29,6 +31,10 @@ std::vector<pipeline::BenchMetric> qemu_metrics(const std::string& arch, const s
       {"kernel_taken_branches", "branches",
        "executed kernel blocks that do not continue where the previous block ended: taken "
        "branches, calls, returns, entries from user space and interrupts"},
+      {"kernel_itlb_misses", "misses",
+       "fetches of kernel code whose page misses in " + tlb +
+           " (x86_64 and arm64 map most kernel text with larger pages, which this model does not: "
+           "it counts how many of its pages the code's path touches)"},
       {"user_instructions", "instructions", "guest instructions executed in user code"},
       {"user_icache_misses", "misses", "fetches of user code that miss in " + model},
       {"guest_clock_ticks", "ticks",
@@ -43,6 +49,7 @@ void add_round(pipeline::BenchWorkloadState& figures, const std::string& variant
       {"kernel_instructions", counts.kernel_instructions},
       {"kernel_icache_misses", counts.kernel_icache_misses},
       {"kernel_taken_branches", counts.kernel_taken_branches},
+      {"kernel_itlb_misses", counts.kernel_itlb_misses},
       {"user_instructions", counts.user_instructions},
       {"user_icache_misses", counts.user_icache_misses},
       {"guest_clock_ticks", clock_ticks},
@@ -146,7 +153,8 @@ Result<> measure_boot(const BenchOptions& options, const BenchKernel& kernel, un
     KPGO_TRY_BIND(ticks, clock_ticks_of(console, figures.name, kernel, qemu.log));
     add_round(figures, kernel.name, meter->windows[w], *ticks);
   }
-  if (outcome.metrics.empty()) outcome.metrics = qemu_metrics(options.qemu.arch, meter->cache);
+  if (outcome.metrics.empty())
+    outcome.metrics = qemu_metrics(options.qemu.arch, meter->cache, meter->itlb);
   return {};
 }
 

@@ -15,10 +15,11 @@ namespace {
 
 constexpr const char* kPluginName = "libkpgo-qemu-meter.so";
 
-// One "window ..." or "total ..." line's six counts, in the order the meter writes them.
+// One "window ..." or "total ..." line's eight counts, in the order the meter writes them.
 bool parse_counts(std::istringstream& line, MeterCounts& counts) {
   line >> counts.kernel_instructions >> counts.user_instructions >> counts.kernel_taken_branches >>
-      counts.user_taken_branches >> counts.kernel_icache_misses >> counts.user_icache_misses;
+      counts.user_taken_branches >> counts.kernel_icache_misses >> counts.user_icache_misses >>
+      counts.kernel_itlb_misses >> counts.user_itlb_misses;
   std::string rest;
   return !line.fail() && !(line >> rest);
 }
@@ -55,9 +56,16 @@ Result<MeterReport> read_meter_report(const fs::path& report) {
     if (kind == "kpgo-meter" && number == 1) {
       unsigned version = 0;
       line >> version;
-      if (version != 1)
-        return fail("{}: meter report version {} is not 1", report.string(), version);
-      std::getline(line >> std::ws, out.cache);
+      // Version 2 added the iTLB model; a report is read by the kpgo whose meter wrote it.
+      if (version != 2)
+        return fail("{}: meter report version {} is not 2", report.string(), version);
+      std::string models;
+      std::getline(line >> std::ws, models);
+      size_t itlb = models.find(" itlb=");
+      if (itlb == std::string::npos)
+        return fail("{}:{}: the header names no iTLB model: {}", report.string(), number, text);
+      out.cache = models.substr(0, itlb);
+      out.itlb = models.substr(itlb + 1);
       header = true;
       continue;
     }

@@ -31,7 +31,7 @@ def ratio(per_variant):
 assert [v["name"] for v in b["variants"]] == ["baseline", "pgo"], b["variants"]
 assert b["comparisons"] == [{"variant": "pgo", "against": "baseline"}], b["comparisons"]
 metrics = [m["name"] for m in b["metrics"]]
-assert metrics == ["kernel_instructions", "kernel_icache_misses", "kernel_taken_branches",
+assert metrics == ["kernel_instructions", "kernel_icache_misses", "kernel_taken_branches", "kernel_itlb_misses",
                    "user_instructions", "user_icache_misses", "guest_clock_ticks"], metrics
 names = {w["name"]: w for w in b["workloads"]}
 assert list(names) == ["default", "archive", "sched", "net", "io", "exec", "mm"], list(names)
@@ -63,8 +63,8 @@ assert pgo["build_dir"].endswith("build-optimized") and baseline["build_dir"].en
 PY
 pass
 # The report of the same bench, as headless Chromium draws it: every kernel's bars, the trained
-# workload's band (one chart per metric: six, one above the other).
-screenshot_report "$TEST_LOGS/bench.html" "$TEST_LOGS/bench.png" 3200
+# workload's band (one chart per metric: seven, one above the other).
+screenshot_report "$TEST_LOGS/bench.html" "$TEST_LOGS/bench.png" 3700
 python3 "$here/report_screenshot.py" "$TEST_LOGS/bench.png" || fail "the report's screenshot shows no charts"
 pass
 # A Debian workload that fails is named, with its last words on the console.

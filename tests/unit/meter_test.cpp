@@ -36,18 +36,22 @@ class MeterReportTest : public ::testing::Test {
 };
 
 constexpr const char* kHeader =
-    "kpgo-meter 1 cache=32768 ways=8 line=64\n"
+    "kpgo-meter 2 cache=32768 ways=8 line=64 itlb=128 itlb_ways=8 page=4096\n"
     "# kernel-instructions user-instructions kernel-taken-branches user-taken-branches "
-    "kernel-icache-misses user-icache-misses\n";
+    "kernel-icache-misses user-icache-misses kernel-itlb-misses user-itlb-misses\n";
 
 }  // namespace
 
 TEST_F(MeterReportTest, WindowsInOrderAndTheTotal) {
-  auto report = read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6\n"
-                                                               "window 10 20 30 40 50 60\n"
-                                                               "total 100 200 300 400 500 600\n"));
+  auto report =
+      read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6 7 8\n"
+                                                     "window 10 20 30 40 50 60 70 80\n"
+                                                     "total 100 200 300 400 500 600 700 800\n"));
   ASSERT_TRUE(report) << report.error().what();
   EXPECT_EQ(report->cache, "cache=32768 ways=8 line=64");
+  EXPECT_EQ(report->itlb, "itlb=128 itlb_ways=8 page=4096");
+  EXPECT_EQ(report->windows[0].kernel_itlb_misses, 7u);
+  EXPECT_EQ(report->total.user_itlb_misses, 800u);
   ASSERT_EQ(report->windows.size(), 2u);
   EXPECT_EQ(report->windows[0].kernel_instructions, 1u);
   EXPECT_EQ(report->windows[0].user_icache_misses, 6u);
@@ -60,24 +64,30 @@ TEST_F(MeterReportTest, MissingCutShortOrDamagedIsNamed) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().what().find("wrote no report"), std::string::npos);
 
-  auto cut = read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6\n"));
+  auto cut = read_meter_report(write(std::string(kHeader) + "window 1 2 3 4 5 6 7 8\n"));
   ASSERT_FALSE(cut);
   EXPECT_NE(cut.error().what().find("no total line"), std::string::npos);
 
   auto short_line =
-      read_meter_report(write(std::string(kHeader) + "window 1 2 3\ntotal 1 2 3 4 5 6\n"));
+      read_meter_report(write(std::string(kHeader) + "window 1 2 3\ntotal 1 2 3 4 5 6 7 8\n"));
   ASSERT_FALSE(short_line);
   EXPECT_NE(short_line.error().what().find("report.txt:3: not a meter report line"),
             std::string::npos)
       << short_line.error().what();
 
-  auto extra = read_meter_report(write(std::string(kHeader) + "total 1 2 3 4 5 6 7\n"));
+  auto extra = read_meter_report(write(std::string(kHeader) + "total 1 2 3 4 5 6 7 8 9\n"));
   EXPECT_FALSE(extra);
-  auto no_header = read_meter_report(write("total 1 2 3 4 5 6\n"));
+  auto six = read_meter_report(write(std::string(kHeader) + "total 1 2 3 4 5 6\n"));
+  EXPECT_FALSE(six) << "a version 1 line has no iTLB counts";
+  auto no_header = read_meter_report(write("total 1 2 3 4 5 6 7 8\n"));
   EXPECT_FALSE(no_header);
-  auto newer = read_meter_report(write("kpgo-meter 2 cache=1\ntotal 1 2 3 4 5 6\n"));
-  ASSERT_FALSE(newer);
-  EXPECT_NE(newer.error().what().find("version 2 is not 1"), std::string::npos);
+  auto older = read_meter_report(write("kpgo-meter 1 cache=1\ntotal 1 2 3 4 5 6\n"));
+  ASSERT_FALSE(older);
+  EXPECT_NE(older.error().what().find("version 1 is not 2"), std::string::npos);
+  auto no_tlb =
+      read_meter_report(write("kpgo-meter 2 cache=1 ways=1 line=64\ntotal 1 2 3 4 5 6 7 8\n"));
+  ASSERT_FALSE(no_tlb);
+  EXPECT_NE(no_tlb.error().what().find("names no iTLB model"), std::string::npos);
 }
 
 TEST(MeterPlugin, OptionNamesTheReportAndTheStopwatchMarks) {

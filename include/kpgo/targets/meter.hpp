@@ -2,7 +2,7 @@
 #pragma once
 
 // kpgo's measurement in QEMU guests: the meter, a TCG plugin (src/targets/meter/meter.c) that
-// counts instructions, taken branches and i-cache misses apart for kernel and user code, over
+// counts instructions, taken branches, i-cache and iTLB misses apart for kernel and user code, over
 // windows the guest's stopwatch (guest/stopwatch.c) opens and closes around each workload.
 
 #include <cstdint>
@@ -26,10 +26,13 @@ struct MeterCounts {
   uint64_t user_taken_branches = 0;
   uint64_t kernel_icache_misses = 0;
   uint64_t user_icache_misses = 0;
+  uint64_t kernel_itlb_misses = 0;
+  uint64_t user_itlb_misses = 0;
 };
 
 struct MeterReport {
-  std::string cache;                 // the model's geometry, "cache=32768 ways=8 line=64"
+  std::string cache;                 // the i-cache model's geometry, "cache=32768 ways=8 line=64"
+  std::string itlb;                  // the iTLB model's, "itlb=128 itlb_ways=8 page=4096"
   std::vector<MeterCounts> windows;  // in the order the guest closed them
   MeterCounts total;                 // the whole run, boot included
 };

@@ -10,7 +10,9 @@
  *                    sequentially and are not counted);
  *   i-cache misses   fetches of the block's bytes that miss in a model of a first-level
  *                    instruction cache (set-associative, least recently used, looked up by
- *                    virtual address).
+ *                    virtual address);
+ *   iTLB misses      fetches of the block's pages that miss in a model of a first-level
+ *                    instruction TLB (the same kind of model, one entry per page).
  *
  * Kernel code is the upper half of the virtual address space, as on x86_64 and arm64.
  *
@@ -23,11 +25,13 @@
  * block cut short by an exception (a page fault in its middle): its instructions after the
  * fault are counted when it runs, and again when the faulting instruction is retried.
  *
- * Arguments (-plugin PATH,out=FILE,start=ADDR,stop=ADDR[,cache=BYTES][,ways=N][,line=BYTES]).
+ * Arguments (-plugin PATH,out=FILE,start=ADDR,stop=ADDR[,cache=BYTES][,ways=N][,line=BYTES]
+ * [,itlb=ENTRIES][,itlb_ways=N][,page=BYTES]).
  * Built for QEMU's API level KPGO_QEMU_PLUGIN_API (see plugin_api.h).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,12 @@ struct counts {
 	uint64_t instructions[MODES];
 	uint64_t taken_branches[MODES];
 	uint64_t icache_misses[MODES];
+	uint64_t itlb_misses[MODES];
+};
+
+/* A set-associative, least recently used lookup of 1 << shift byte units: cache lines, pages. */
+struct geometry {
+	unsigned int shift, sets, ways;
 };
 
 /* A translated block as the execution callback needs it: made once per translation. */
@@ -56,7 +66,8 @@ struct block {
 struct vcpu {
 	struct counts counts;
 	uint64_t next_vaddr; /* where a block that continues sequentially would start */
-	uint64_t *tags;      /* sets * ways line numbers, most recently used first; 0: empty */
+	uint64_t *icache;    /* sets * ways line numbers, most recently used first; 0: empty */
+	uint64_t *itlb;      /* the same for page numbers */
 };
 
 struct window {
@@ -66,39 +77,49 @@ struct window {
 static struct {
 	char *out;
 	uint64_t start, stop;
-	unsigned int line_shift, sets, ways;
+	struct geometry icache, itlb;
 	unsigned int vcpu_count;
 	struct vcpu *vcpus;
 	struct counts opened; /* the sums when the open window started */
 	bool open;
 	struct window *windows;
 	size_t window_count, window_capacity;
-} meter = { .sets = 64, .ways = 8, .line_shift = 6 };
+} meter;
 
 static enum mode mode_of(uint64_t vaddr)
 {
 	return (vaddr >> 63) ? KERNEL : USER;
 }
 
-/* Looks `line` up in its set, making it the most recently used; true on a hit. */
-static bool icache_fetch(struct vcpu *cpu, uint64_t line)
+/* Looks `unit` up in its set of `tags`, making it the most recently used; true on a hit. */
+static bool lookup(const struct geometry *g, uint64_t *tags, uint64_t unit)
 {
-	/* 0 marks an empty way, so the line stored is line + 1. */
-	uint64_t tag = line + 1;
-	uint64_t *set = cpu->tags + (line % meter.sets) * meter.ways;
+	/* 0 marks an empty way, so the unit stored is unit + 1. */
+	uint64_t tag = unit + 1;
+	uint64_t *set = tags + (unit % g->sets) * g->ways;
 	unsigned int way;
 
-	for (way = 0; way < meter.ways; way++) {
+	for (way = 0; way < g->ways; way++) {
 		if (set[way] == tag)
 			break;
 	}
-	bool hit = way < meter.ways;
+	bool hit = way < g->ways;
 
 	if (!hit)
-		way = meter.ways - 1; /* evict the least recently used */
+		way = g->ways - 1; /* evict the least recently used */
 	memmove(set + 1, set, way * sizeof(*set));
 	set[0] = tag;
 	return hit;
+}
+
+/* Fetches [vaddr, vaddr + bytes) unit by unit; returns the misses. */
+static uint64_t fetch(const struct geometry *g, uint64_t *tags, uint64_t vaddr, uint64_t bytes)
+{
+	uint64_t misses = 0;
+
+	for (uint64_t unit = vaddr >> g->shift; unit <= (vaddr + bytes - 1) >> g->shift; unit++)
+		misses += !lookup(g, tags, unit);
+	return misses;
 }
 
 static void on_block(unsigned int vcpu_index, void *userdata)
@@ -115,13 +136,9 @@ static void on_block(unsigned int vcpu_index, void *userdata)
 		counts->taken_branches[block->mode]++;
 	cpu->next_vaddr = block->vaddr + block->bytes;
 
-	uint64_t first = block->vaddr >> meter.line_shift;
-	uint64_t last = (block->vaddr + block->bytes - 1) >> meter.line_shift;
-
-	for (uint64_t line = first; line <= last; line++) {
-		if (!icache_fetch(cpu, line))
-			counts->icache_misses[block->mode]++;
-	}
+	counts->icache_misses[block->mode] +=
+		fetch(&meter.icache, cpu->icache, block->vaddr, block->bytes);
+	counts->itlb_misses[block->mode] += fetch(&meter.itlb, cpu->itlb, block->vaddr, block->bytes);
 }
 
 static void sum_vcpus(struct counts *sum)
@@ -134,6 +151,7 @@ static void sum_vcpus(struct counts *sum)
 			sum->instructions[m] += c->instructions[m];
 			sum->taken_branches[m] += c->taken_branches[m];
 			sum->icache_misses[m] += c->icache_misses[m];
+			sum->itlb_misses[m] += c->itlb_misses[m];
 		}
 	}
 }
@@ -172,6 +190,7 @@ static void on_window_stop(unsigned int vcpu_index, void *userdata)
 		window->instructions[m] = now.instructions[m] - meter.opened.instructions[m];
 		window->taken_branches[m] = now.taken_branches[m] - meter.opened.taken_branches[m];
 		window->icache_misses[m] = now.icache_misses[m] - meter.opened.icache_misses[m];
+		window->itlb_misses[m] = now.itlb_misses[m] - meter.opened.itlb_misses[m];
 	}
 }
 
@@ -207,9 +226,12 @@ static void on_translation(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 static void print_counts(FILE *file, const char *what, const struct counts *c)
 {
-	fprintf(file, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+	fprintf(file,
+		"%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		" %" PRIu64 "\n",
 		what, c->instructions[KERNEL], c->instructions[USER], c->taken_branches[KERNEL],
-		c->taken_branches[USER], c->icache_misses[KERNEL], c->icache_misses[USER]);
+		c->taken_branches[USER], c->icache_misses[KERNEL], c->icache_misses[USER],
+		c->itlb_misses[KERNEL], c->itlb_misses[USER]);
 }
 
 /* Writes `out` whole or not at all: to a temporary name, renamed when complete. */
@@ -233,10 +255,13 @@ static void write_results(qemu_plugin_id_t id, void *userdata)
 	struct counts total;
 
 	sum_vcpus(&total);
-	fprintf(file, "kpgo-meter 1 cache=%u ways=%u line=%u\n",
-		meter.sets * meter.ways << meter.line_shift, meter.ways, 1u << meter.line_shift);
+	fprintf(file, "kpgo-meter 2 cache=%u ways=%u line=%u itlb=%u itlb_ways=%u page=%u\n",
+		meter.icache.sets * meter.icache.ways << meter.icache.shift, meter.icache.ways,
+		1u << meter.icache.shift, meter.itlb.sets * meter.itlb.ways, meter.itlb.ways,
+		1u << meter.itlb.shift);
 	fprintf(file, "# kernel-instructions user-instructions kernel-taken-branches "
-		      "user-taken-branches kernel-icache-misses user-icache-misses\n");
+		      "user-taken-branches kernel-icache-misses user-icache-misses "
+		      "kernel-itlb-misses user-itlb-misses\n");
 	for (size_t i = 0; i < meter.window_count; i++)
 		print_counts(file, "window", &meter.windows[i].counts);
 	print_counts(file, "total", &total);
@@ -270,9 +295,26 @@ static unsigned int log2_of(uint64_t value)
 	return shift;
 }
 
+/* The models' sizes as the arguments give them; defaults like a current x86_64 core's. */
+struct model_arguments {
+	uint64_t cache, ways, line;     /* i-cache: bytes, ways, line bytes */
+	uint64_t itlb, itlb_ways, page; /* iTLB: entries, ways, page bytes */
+};
+
 /* One key=value argument; false (with the reason printed) when it is not one of ours. */
-static bool parse_argument(const char *argument, uint64_t *cache, uint64_t *ways, uint64_t *line)
+static bool parse_argument(const char *argument, struct model_arguments *model)
 {
+	static const struct {
+		const char *key;
+		size_t offset;
+	} sizes[] = {
+		{ "cache", offsetof(struct model_arguments, cache) },
+		{ "ways", offsetof(struct model_arguments, ways) },
+		{ "line", offsetof(struct model_arguments, line) },
+		{ "itlb", offsetof(struct model_arguments, itlb) },
+		{ "itlb_ways", offsetof(struct model_arguments, itlb_ways) },
+		{ "page", offsetof(struct model_arguments, page) },
+	};
 	const char *equals = strchr(argument, '=');
 
 	if (!equals) {
@@ -292,12 +334,10 @@ static bool parse_argument(const char *argument, uint64_t *cache, uint64_t *ways
 		target = &meter.start;
 	else if (key == 4 && !strncmp(argument, "stop", 4))
 		target = &meter.stop;
-	else if (key == 5 && !strncmp(argument, "cache", 5))
-		target = cache;
-	else if (key == 4 && !strncmp(argument, "ways", 4))
-		target = ways;
-	else if (key == 4 && !strncmp(argument, "line", 4))
-		target = line;
+	for (size_t i = 0; !target && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (key == strlen(sizes[i].key) && !strncmp(argument, sizes[i].key, key))
+			target = (uint64_t *)((char *)model + sizes[i].offset);
+	}
 	if (!target || !parse_number(value, target)) {
 		fprintf(stderr, "kpgo meter: unknown argument or bad number: %s\n", argument);
 		return false;
@@ -305,37 +345,51 @@ static bool parse_argument(const char *argument, uint64_t *cache, uint64_t *ways
 	return true;
 }
 
-/* The cache geometry: line and set count powers of two, ways at most MAX_WAYS. */
-static bool set_cache(uint64_t cache, uint64_t ways, uint64_t line)
+/*
+ * A model's geometry from its entries (lines or pages), ways and unit (line or page bytes):
+ * unit and set count powers of two, ways at most MAX_WAYS.
+ */
+static bool set_geometry(struct geometry *g, const char *what, uint64_t entries, uint64_t ways,
+			 uint64_t unit)
 {
-	if (!power_of_two(line) || ways == 0 || ways > MAX_WAYS || cache % (ways * line) ||
-	    !power_of_two(cache / (ways * line))) {
+	if (!power_of_two(unit) || unit > (1ull << 31) || ways == 0 || ways > MAX_WAYS ||
+	    entries % ways || !power_of_two(entries / ways)) {
 		fprintf(stderr,
-			"kpgo meter: cache=%" PRIu64 " ways=%" PRIu64 " line=%" PRIu64
-			" is no cache (line and sets powers of two, 1-%d ways)\n",
-			cache, ways, line, MAX_WAYS);
+			"kpgo meter: %s of %" PRIu64 " entries, %" PRIu64 " ways, %" PRIu64
+			" bytes each is not one (entry size and sets powers of two, 1-%d ways)\n",
+			what, entries, ways, unit, MAX_WAYS);
 		return false;
 	}
-	meter.line_shift = log2_of(line);
-	meter.ways = (unsigned int)ways;
-	meter.sets = (unsigned int)(cache / (ways * line));
+	g->shift = log2_of(unit);
+	g->ways = (unsigned int)ways;
+	g->sets = (unsigned int)(entries / ways);
 	return true;
 }
 
 KPGO_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 					   int argc, char **argv)
 {
-	uint64_t cache = 32768, ways = 8, line = 64;
+	/* 32 KiB 8-way L1i of 64-byte lines; a 128-entry 8-way L1 iTLB of 4 KiB pages. */
+	struct model_arguments model = { .cache = 32768, .ways = 8, .line = 64,
+					 .itlb = 128, .itlb_ways = 8, .page = 4096 };
 
 	for (int i = 0; i < argc; i++) {
-		if (!parse_argument(argv[i], &cache, &ways, &line))
+		if (!parse_argument(argv[i], &model))
 			return -1;
 	}
 	if (!meter.out || !meter.start || !meter.stop) {
 		fprintf(stderr, "kpgo meter: out=, start= and stop= are required\n");
 		return -1;
 	}
-	if (!set_cache(cache, ways, line))
+	if (!model.line || model.cache % model.line) {
+		fprintf(stderr,
+			"kpgo meter: cache=%" PRIu64 " is no whole number of %" PRIu64
+			"-byte lines\n", model.cache, model.line);
+		return -1;
+	}
+	if (!set_geometry(&meter.icache, "the i-cache", model.cache / model.line, model.ways,
+			  model.line) ||
+	    !set_geometry(&meter.itlb, "the iTLB", model.itlb, model.itlb_ways, model.page))
 		return -1;
 	/* User-mode QEMU runs one process: count its threads up to a fixed bound. */
 	meter.vcpu_count = info->system_emulation ? (unsigned int)info->system.max_vcpus : 64;
@@ -343,8 +397,11 @@ KPGO_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	if (!meter.vcpus)
 		return -1;
 	for (unsigned int i = 0; i < meter.vcpu_count; i++) {
-		meter.vcpus[i].tags = calloc((size_t)meter.sets * meter.ways, sizeof(uint64_t));
-		if (!meter.vcpus[i].tags)
+		struct vcpu *cpu = &meter.vcpus[i];
+
+		cpu->icache = calloc((size_t)meter.icache.sets * meter.icache.ways, sizeof(uint64_t));
+		cpu->itlb = calloc((size_t)meter.itlb.sets * meter.itlb.ways, sizeof(uint64_t));
+		if (!cpu->icache || !cpu->itlb)
 			return -1;
 	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translation);
