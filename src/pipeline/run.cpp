@@ -155,11 +155,11 @@ Result<fs::path> cs_stage(const PipelineOptions& options, ProcessRunner& runner,
 Result<bool> optimize_phase(const PipelineOptions& options, ProcessRunner& runner,
                             profile::BackendSet& backends, Manifest& manifest,
                             OptimizeOutcome& outcome) {
-  if (optimize_up_to_date(options, manifest.state())) {
+  // Hashed once: a given profile is read whole for it.
+  std::string profile_sha256 = optimize_profile_sha256(options.optimize, manifest.state());
+  if (optimize_up_to_date(options.optimize, manifest.state(), profile_sha256)) {
     PhaseLine::up_to_date("optimize");
-    KPGO_TRY_BIND(recorded,
-                  recorded_optimize_outcome(
-                      manifest, optimize_profile_sha256(options.optimize, manifest.state())));
+    KPGO_TRY_BIND(recorded, recorded_optimize_outcome(manifest, profile_sha256));
     outcome = *recorded;
     return false;
   }
