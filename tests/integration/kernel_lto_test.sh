@@ -50,7 +50,6 @@ import json, os, sys
 m = json.load(open(sys.argv[1]))
 cs = json.load(open(sys.argv[2]))
 workdir = os.path.dirname(sys.argv[1])
-assert m["instrument"]["lto"] == "thin" and m["optimize"]["lto"] == "thin", m
 assert m["cs"]["finished"] and m["cs"]["base_sha256"] == m["merge"]["sha256"], m["cs"]
 # Stage 2 was built with stage 1's profile, and its merge starts with it.
 assert any(c.startswith("make ") and "PGO_CLANG_CS_BASE=" + os.path.join(workdir, m["cs"]["base"]) in c
@@ -58,12 +57,9 @@ assert any(c.startswith("make ") and "PGO_CLANG_CS_BASE=" + os.path.join(workdir
 assert cs["merge"]["inputs"][0]["sha256"] == m["cs"]["base_sha256"], cs["merge"]
 assert len([p for p in cs["collect"]["profiles"] if p["binary"] == "vmlinux"]) == 2
 assert cs["instrument"]["vmlinux_build_id"] != m["instrument"]["vmlinux_build_id"]
-r = m["optimize"]["report"]
-assert r["matched"] / r["functions"] > 0.95 and r["hot_matched"] / r["hot"] > 0.95, r
-assert m["optimize"]["layout"]["hot"] > 100, m["optimize"]["layout"]
-assert m["optimize"]["layout"]["promoted_indirect_calls"] > 0, m["optimize"]["layout"]
 PY
 pass
+expect_lto_optimized "$manifest" thin
 
 step "stage 2's profiles: the CS variant, merged as llvm-profdata merges them"
 # Paths in kpgo.json are relative to its workdir when inside it.

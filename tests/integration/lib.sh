@@ -65,6 +65,22 @@ expect_ok() {
 
 # expect_in FILE TEXT WHAT
 # The --json document in FILE matches its example in docs/json.md (the section "## HEADING").
+# expect_lto_optimized MANIFEST LTO: the instrumented and optimized builds recorded with LTO
+# (thin or full), and the profile did its work in the optimized one: over 95% of its functions
+# and of the hot ones matched, over 100 functions in .text.hot, indirect calls promoted.
+expect_lto_optimized() {
+  python3 - "$1" "$2" <<'PY' || fail "$1: the $2-LTO optimized build, as kpgo.json records it"
+import json, sys
+m, lto = json.load(open(sys.argv[1])), sys.argv[2]
+assert m["instrument"]["lto"] == lto and m["optimize"]["lto"] == lto, (m["instrument"]["lto"], m["optimize"]["lto"])
+r = m["optimize"]["report"]
+assert r["matched"] / r["functions"] > 0.95 and r["hot_matched"] / r["hot"] > 0.95, r
+assert m["optimize"]["layout"]["hot"] > 100, m["optimize"]["layout"]
+assert m["optimize"]["layout"]["promoted_indirect_calls"] > 0, m["optimize"]["layout"]
+PY
+  pass
+}
+
 expect_json_schema() {  # HEADING FILE
   python3 "$KPGO_SOURCE_DIR/tests/integration/json_schema.py" "$KPGO_SOURCE_DIR/docs/json.md" "$1" "$2" ||
     fail "$1 --json does not match docs/json.md"
