@@ -40,9 +40,9 @@ Result<int> run_remove_support(const InstrumentArgs& args, const GlobalOptions& 
 
 Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& globals) {
   KPGO_TRY_BIND(data, data_dir());
-  KPGO_TRY_BIND(tree,
-                kernel::resolve_source(args.source, args.workdir, args.dry_run, system_runner()));
   auto files = kernel::support_files(*data);
+  KPGO_TRY_BIND(tree, kernel::resolve_source_for_support(args.source, args.workdir, files,
+                                                         args.dry_run, system_runner()));
   KPGO_TRY_BIND(plan, kernel::plan_support(*tree, files, system_runner()));
   if (args.dry_run) {
     for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));

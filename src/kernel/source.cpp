@@ -111,6 +111,33 @@ fs::path running_kernel_profile() {
   return {};
 }
 
+namespace {
+
+constexpr const char* kUnpackedStamp = ".kpgo-unpacked-from";
+constexpr const char* kStaleTree = ".source-stale";
+
+}  // namespace
+
+bool unpacked_by_kpgo(const fs::path& tree) {
+  std::error_code ec;
+  return fs::exists(tree / kUnpackedStamp, ec);
+}
+
+Result<> discard_unpacked_tree(const fs::path& tree) {
+  if (!unpacked_by_kpgo(tree))
+    return fail("{}: not a tree kpgo unpacked; left alone", tree.string());
+  // Renamed out of the way first, in one step: a removal that stops halfway leaves a
+  // .source-stale that resolve_source clears, never a half tree in the tree's place.
+  fs::path stale = tree.parent_path() / kStaleTree;
+  std::error_code ec;
+  fs::remove_all(stale, ec);
+  fs::rename(tree, stale, ec);
+  if (ec) return fail("cannot move {} aside: {}", tree.string(), ec.message());
+  fs::remove_all(stale, ec);
+  if (ec) return fail("cannot remove {}: {}", stale.string(), ec.message());
+  return {};
+}
+
 Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
                                 ProcessRunner& runner, std::vector<Command>* planned) {
   std::error_code ec;
@@ -124,7 +151,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
         source.string());
   }
   fs::path target = fs::absolute(workdir) / "source";
-  fs::path stamp = target / ".kpgo-unpacked-from";
+  fs::path stamp = target / kUnpackedStamp;
   std::string origin =
       fmt::format("{} {}", fs::absolute(source).string(), fs::file_size(source, ec));
   if (fs::exists(stamp, ec)) {
@@ -132,7 +159,10 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
     if (previous && *previous == origin) return target;
     return fail("{} holds another tarball's tree; use another --workdir", target.string());
   }
-  Command unpack{{"tar", "-xf", fs::absolute(source).string(), "-C",
+  // --touch: files dated now, not by the tarball. A tree unpacked again (after kpgo's support
+  // changed) must be newer than every object built from the old one, or make would keep the
+  // objects of files the old hooks had changed and the new ones do not.
+  Command unpack{{"tar", "--touch", "-xf", fs::absolute(source).string(), "-C",
                   (fs::absolute(workdir) / ".source-partial").string()},
                  std::nullopt,
                  {}};
@@ -141,6 +171,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
   // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.
   fs::path partial = fs::absolute(workdir) / ".source-partial";
   fs::remove_all(partial, ec);
+  fs::remove_all(fs::absolute(workdir) / kStaleTree, ec);
   fs::create_directories(partial, ec);
   spdlog::info("unpacking {} into {} (once per workdir)", source.string(), target.string());
   KPGO_TRY_BIND(output, runner.capture(unpack));

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 namespace kpgo::kernel {
 
 namespace fs = std::filesystem;
@@ -76,6 +78,27 @@ std::vector<std::string> supported_lines(const SupportFiles& files) {
   return lines;
 }
 
+bool has_outdated_support(const fs::path& tree, const SupportFiles& files) {
+  return detect_pgo_support(tree) == PgoSupport::kpgo &&
+         read_text_or_empty(tree / "kernel" / "pgo" / kMarker) != support_version(files);
+}
+
+Result<fs::path> resolve_source_for_support(const fs::path& source, const fs::path& workdir,
+                                            const SupportFiles& files, bool dry_run,
+                                            ProcessRunner& runner, std::vector<Command>* planned) {
+  KPGO_TRY_BIND(tree, resolve_source(source, workdir, dry_run, runner, planned));
+  // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too).
+  std::error_code ec;
+  if (dry_run || fs::is_directory(source, ec) || !unpacked_by_kpgo(*tree) ||
+      !has_outdated_support(*tree, files)) {
+    return tree;
+  }
+  spdlog::info("{} has another version of kpgo's kernel support: unpacking it again",
+               tree->string());
+  KPGO_TRY(discard_unpacked_tree(*tree));
+  return resolve_source(source, workdir, false, runner, planned);
+}
+
 Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files,
                                  ProcessRunner& runner) {
   KPGO_TRY_BIND(version, read_kernel_version(tree));
@@ -83,10 +106,7 @@ Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files
   plan.before = detect_pgo_support(tree);
   plan.line = fmt::format("{}.{}", version->version, version->patchlevel);
   if (plan.before == PgoSupport::native) return plan;
-  if (plan.before == PgoSupport::kpgo &&
-      read_text_or_empty(tree / "kernel" / "pgo" / kMarker) == support_version(files)) {
-    return plan;
-  }
+  if (plan.before == PgoSupport::kpgo && !has_outdated_support(tree, files)) return plan;
   if (plan.before == PgoSupport::kpgo) {
     return fail(
         "{} has another version of kpgo's support; take it out first with "

@@ -297,8 +297,9 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   InstrumentOutcome outcome;
   KPGO_TRY_BIND(report, check_toolchain_first(options.llvm, runner));
   KPGO_TRY_BIND(data, data_dir());
-  KPGO_TRY_BIND(tree, kernel::resolve_source(options.source, options.workdir, options.dry_run,
-                                             runner, &outcome.commands));
+  KPGO_TRY_BIND(tree, kernel::resolve_source_for_support(
+                          options.source, options.workdir, kernel::support_files(*data),
+                          options.dry_run, runner, &outcome.commands));
   auto version = kernel::read_kernel_version(*tree);
   if (!version && !options.dry_run) return tl::unexpected(version.error());
   KPGO_TRY(add_support(*tree, *data, options.dry_run, runner, outcome));

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # kpgo's kernel support on the real files of Debian's 6.12 and 6.1 sources (just the files the
 # hooks touch, taken from the tarballs): added, found again, taken out leaving the tree as it was,
-# and refused, touching nothing, where a hook does not apply or no hooks exist.
+# refused, touching nothing, where a hook does not apply or no hooks exist, and replaced where
+# an older kpgo's support is in a tree kpgo unpacked.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
@@ -38,9 +39,18 @@ for line in 6.12 6.1; do
   checkpatch=(perl "checkpatch-$line/$top/scripts/checkpatch.pl" --strict --no-tree --show-types)
   "${checkpatch[@]}" -f "$top"/kernel/pgo/*.c "$top"/kernel/pgo/*.h > checkpatch.txt 2>&1 ||
     { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in kernel/pgo"; }
+  # One file's diff at a time: checkpatch reads a linker script's input-section patterns as C
+  # (the `*` of `.text.hot.*)` as a multiplication, `*(...)` as a dereference), so for linker
+  # scripts, and only there, those two checks are left out.
   for patch in "$KPGO_SOURCE_DIR/kernel/hooks/$line"/*.patch; do
-    "${checkpatch[@]}" --no-signoff --ignore COMMIT_MESSAGE,DIFF_IN_COMMIT_MSG "$patch" > checkpatch.txt 2>&1 ||
-      { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in ${patch##*/}"; }
+    rm -rf split && mkdir split
+    awk '/^diff -ruN /{n++} {print > sprintf("split/%03d.diff", n)}' "$patch"
+    for diff in split/*.diff; do
+      ignore=COMMIT_MESSAGE,DIFF_IN_COMMIT_MSG
+      grep -qE '^\+\+\+ b/.*\.lds(\.h|\.S)?$' "$diff" && ignore+=,SPACING,UNNECESSARY_PARENTHESES
+      "${checkpatch[@]}" --no-signoff --ignore "$ignore" "$diff" > checkpatch.txt 2>&1 ||
+        { cat checkpatch.txt >&2; fail "$line: checkpatch --strict finds problems in ${patch##*/} ($(sed -n 's|^+++ b/||p' "$diff"))"; }
+    done
   done
   pass
   expect_ok "$line: doctor sees it" "$KPGO" doctor --source "$top" --json
@@ -62,6 +72,35 @@ for line in 6.12 6.1; do
   diff -r "changed-$line" "$top" > /dev/null || fail "$line: a refused add changed the tree"
   pass
 done
+
+# Support of another kpgo version (an older kpgo's, say). In a tree kpgo unpacked from a tarball:
+# unpacked again, dated by the unpack so that make rebuilds all of it, and given this kpgo's
+# support. In a tree of the user's: refused, since only the kpgo that patched it can take its
+# hooks out.
+marker=$(cat "$KPGO_SOURCE_DIR/kernel/pgo/.kpgo-support")
+cp -a pristine-6.12 upgrade-6.12
+touch -d 2020-01-01 upgrade-6.12/Makefile
+tar -cf upgrade-6.12.tar upgrade-6.12
+expect_ok "tarball: add support" "$KPGO" instrument --support-only --source upgrade-6.12.tar --workdir upgraded
+expect_in "$WORK/out" "clang PGO support added" "tarball: added"
+[[ $(stat -c %Y upgraded/source/Makefile) -gt $(date -d 2021-01-01 +%s) ]] ||
+  fail "tarball: the unpacked files keep the tarball's dates"
+echo "kpgo kernel support 0" > upgraded/source/kernel/pgo/.kpgo-support
+echo "left by the older support" > upgraded/source/kernel/pgo/older.c
+expect_ok "tarball: older support" "$KPGO" instrument --support-only --source upgrade-6.12.tar --workdir upgraded
+expect_in "$WORK/err" "another version of kpgo's kernel support: unpacking it again" "tarball: unpacked again"
+expect_in "$WORK/out" "clang PGO support added" "tarball: support added again"
+[[ $(cat upgraded/source/kernel/pgo/.kpgo-support) == "$marker" ]] || fail "tarball: marker not this kpgo's"
+[[ ! -e upgraded/source/kernel/pgo/older.c && ! -e upgraded/.source-stale ]] ||
+  fail "tarball: the older tree left files behind"
+pass
+cp -a upgraded/source user-tree  # with the unpack's stamp: a copy is the user's all the same
+echo "kpgo kernel support 0" > user-tree/kernel/pgo/.kpgo-support
+cp -a user-tree user-tree-before
+expect_fails "user's tree: older support" "$KPGO" instrument --support-only --source user-tree
+expect_in "$WORK/err" "has another version of kpgo's support" "user's tree: refusal names the reason"
+diff -r user-tree-before user-tree > /dev/null || fail "user's tree: a refused add changed it"
+pass
 
 # No hooks for this line: refused with the lines kpgo knows.
 sed -i 's/^PATCHLEVEL = 12$/PATCHLEVEL = 7/' pristine-6.12/Makefile

@@ -30,6 +30,18 @@ struct SupportPlan {
   bool changes_tree = false;
 };
 
+// Whether `tree` has kpgo's support in another version than `files` (an older kpgo's).
+bool has_outdated_support(const std::filesystem::path& tree, const SupportFiles& files);
+
+// resolve_source, for a tree kpgo's support goes into: a tree kpgo unpacked with an older
+// kpgo's support is unpacked afresh, since only the kpgo that patched a tree can take its hooks
+// out again (and the builds from it start over anyway: the support changed).
+Result<std::filesystem::path> resolve_source_for_support(const std::filesystem::path& source,
+                                                         const std::filesystem::path& workdir,
+                                                         const SupportFiles& files, bool dry_run,
+                                                         ProcessRunner& runner,
+                                                         std::vector<Command>* planned = nullptr);
+
 // What it takes to give `tree` clang PGO support: nothing when it has kpgo's current support or
 // its own; else kpgo's hooks for its kernel line. Refuses (touching nothing) when there are none
 // or they do not apply.
