@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/kernel/source.hpp"
+#include "kpgo/kernel/support.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/meter.hpp"
@@ -100,16 +101,22 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
     } else {
       auto support = kernel::detect_pgo_support(options.source);
       bool cs_stage = kernel::has_cs_stage(options.source);
+      auto data = data_dir();
+      bool outdated = data && kernel::has_outdated_support(options.source,
+                                                           kernel::support_files(*data));
       json["source"] = {{"path", options.source},
                         {"kernel_version", version->to_string()},
                         {"pgo_support", kernel::to_string(support)},
+                        {"support_outdated", outdated},
                         {"cs_stage", cs_stage}};
-      text += fmt::format("kernel source {}\n  version            {}\n  clang PGO          {}\n",
-                          options.source, version->to_string(),
-                          support == kernel::PgoSupport::none
-                              ? "none (kpgo instrument adds kpgo's support)"
-                          : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
-                                                                : "the tree has its own");
+      text += fmt::format(
+          "kernel source {}\n  version            {}\n  clang PGO          {}\n", options.source,
+          version->to_string(),
+          support == kernel::PgoSupport::none ? "none (kpgo instrument adds kpgo's support)"
+          : outdated ? "kpgo's support of another kpgo version (--remove-support with the kpgo "
+                       "that put it in, then kpgo instrument)"
+          : support == kernel::PgoSupport::kpgo ? "kpgo's support is in the tree"
+                                                : "the tree has its own");
       text += fmt::format("  CSPGO stage 2      {}\n",
                           cs_stage ? "yes (make PGO_CLANG_CS_BASE=, KLDFLAGS=)"
                           : support == kernel::PgoSupport::none

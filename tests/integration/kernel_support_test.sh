@@ -55,6 +55,7 @@ for line in 6.12 6.1; do
   pass
   expect_ok "$line: doctor sees it" "$KPGO" doctor --source "$top" --json
   expect_in "$WORK/out" '"pgo_support": "kpgo"' "$line: doctor reports kpgo's support"
+  expect_in "$WORK/out" '"support_outdated": false' "$line: doctor finds this kpgo's version"
 
   expect_ok "$line: add again" "$KPGO" instrument --support-only --source "$top"
   expect_in "$WORK/out" "already there" "$line: second add is a no-op"
@@ -99,6 +100,8 @@ echo "kpgo kernel support 0" > user-tree/kernel/pgo/.kpgo-support
 cp -a user-tree user-tree-before
 expect_fails "user's tree: older support" "$KPGO" instrument --support-only --source user-tree
 expect_in "$WORK/err" "has another version of kpgo's support" "user's tree: refusal names the reason"
+expect_ok "user's tree: doctor" "$KPGO" doctor --source user-tree --json
+expect_in "$WORK/out" '"support_outdated": true' "user's tree: doctor says the support is outdated"
 diff -r user-tree-before user-tree > /dev/null || fail "user's tree: a refused add changed it"
 pass
 
