@@ -69,6 +69,12 @@ assert m["optimize"]["booted"] and m["optimize"]["finished"], m["optimize"]
 assert m["merge"]["sha256"] and m["merge"]["functions_with_counts"] > 1000, m["merge"]
 PY
 pass
+# kpgo's linker script orders text by temperature (kernel/hooks/LINE/generic.patch): in the
+# optimized vmlinux the profile's unlikely functions come first, then the hot ones from a page
+# boundary, then plain text.
+python3 "$here/text_order.py" 19 "$workdir/build-optimized" --hot 500 > "$TEST_LOGS/text-order.out" 2>&1 ||
+  fail "the optimized kernel's text is not ordered by temperature: $(tail -2 "$TEST_LOGS/text-order.out")"
+pass
 # The merged profile is for clang 19, and clang 19 reads it.
 echo 'int f(int x) { return x + 1; }' > probe.c
 clang-19 -O2 -fprofile-use="$workdir/vmlinux.profdata" -c probe.c -o probe.o 2> probe.err ||

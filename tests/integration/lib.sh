@@ -67,7 +67,8 @@ expect_ok() {
 # The --json document in FILE matches its example in docs/json.md (the section "## HEADING").
 # expect_lto_optimized MANIFEST LTO: the instrumented and optimized builds recorded with LTO
 # (thin or full), and the profile did its work in the optimized one: over 95% of its functions
-# and of the hot ones matched, over 100 functions in .text.hot, indirect calls promoted.
+# and of the hot ones matched, over 100 functions in .text.hot, indirect calls promoted, and
+# its text ordered by temperature (text_order.py).
 expect_lto_optimized() {
   python3 - "$1" "$2" <<'PY' || fail "$1: the $2-LTO optimized build, as kpgo.json records it"
 import json, sys
@@ -78,6 +79,9 @@ assert r["matched"] / r["functions"] > 0.95 and r["hot_matched"] / r["hot"] > 0.
 assert m["optimize"]["layout"]["hot"] > 100, m["optimize"]["layout"]
 assert m["optimize"]["layout"]["promoted_indirect_calls"] > 0, m["optimize"]["layout"]
 PY
+  python3 "$KPGO_SOURCE_DIR/tests/integration/text_order.py" 19 "$(dirname "$1")/build-optimized" --hot 100 \
+    > "$TEST_LOGS/text-order.out" 2>&1 ||
+    fail "the $2-LTO optimized kernel's text is not ordered by temperature: $(tail -2 "$TEST_LOGS/text-order.out")"
   pass
 }
 
