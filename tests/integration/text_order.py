@@ -4,7 +4,7 @@
 
 text_order.py LLVM_MAJOR BUILD_DIR [--hot MIN]: in BUILD_DIR/vmlinux, every function the compiler
 put in .text.unlikely* comes before every one in .text.hot*, the first hot function starts a
-page, and plain .text functions come after the hot ones. The sections are read from vmlinux.o
+page (after its padding), and plain .text functions come after the hot ones. The sections are read from vmlinux.o
 (kbuild's relocatable link of everything built in, where each input section keeps its name);
 a static name that several objects define is left out, since vmlinux's symbol table cannot tell
 them apart. --hot MIN: at least MIN hot functions (an optimized build's profile puts hundreds
@@ -16,6 +16,9 @@ import subprocess
 import sys
 
 PAGE = 4096
+# What may come between the page boundary and the first hot function: its padding
+# (CONFIG_FUNCTION_PADDING_BYTES, 16 on x86_64) and its alignment.
+PADDING = 64
 
 
 def symbols_by_section(nm, vmlinux_o):
@@ -40,7 +43,7 @@ def addresses(nm, vmlinux):
     found, seen = {}, collections.Counter()
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) != 3 or parts[1] not in "tT":
+        if len(parts) != 3 or parts[1] not in "tTwW":
             continue
         seen[parts[2]] += 1
         found[parts[2]] = int(parts[0], 16)
@@ -92,7 +95,7 @@ def main():
               f"plain from {first_plain:#x}")
         if last_unlikely > first_hot:
             problems.append(f"an unlikely function at {last_unlikely:#x} after the first hot one")
-        if first_hot % PAGE:
+        if first_hot % PAGE > PADDING or last_unlikely > first_hot - first_hot % PAGE:
             problems.append(f"the hot functions start at {first_hot:#x}, not on a page boundary")
         if last_hot > first_plain:
             problems.append(f"a hot function at {last_hot:#x} after the first plain one")
