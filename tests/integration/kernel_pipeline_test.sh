@@ -170,9 +170,11 @@ profiles = json.load(open(sys.argv[1]))["collect"]["profiles"]
 assert [p["path"] for p in profiles if p["binary"] == "vmlinux"] == ["profiles/sched-1.profraw"], profiles
 PY
   image=$(sed -n 's/.*Debian userland: \(.*\.cpio\).*/\1/p' "$WORK/err" | head -1)
-  if [[ ! -f $image ]] || ! cpio -t --quiet < "$image" | grep -qx debian/usr/bin/hackbench; then
-    fail "the userland '$image' has no hackbench"
-  fi
+  # Listed to a file first: grep -q stops at the first match, and cpio, still writing, would die
+  # of SIGPIPE and fail the pipeline (pipefail) although hackbench is there.
+  [[ -f $image ]] && cpio -t --quiet < "$image" > userland.list ||
+    fail "cannot list the userland '$image'"
+  grep -qx debian/usr/bin/hackbench userland.list || fail "the userland '$image' has no hackbench"
   mkdir userland && (cd userland && cpio -id --quiet debian/usr/bin/hackbench < "$image")
   file userland/debian/usr/bin/hackbench | grep -q "ARM aarch64" || fail "hackbench in $image is not an arm64 program"
   rm -rf debian-job userland
