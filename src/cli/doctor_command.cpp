@@ -8,6 +8,7 @@
 #include "cli/json_output.hpp"
 #include "kpgo/kernel/source.hpp"
 #include "kpgo/kernel/support.hpp"
+#include "kpgo/system/data_dir.hpp"
 #include "kpgo/system/process.hpp"
 #include "kpgo/targets/initramfs.hpp"
 #include "kpgo/targets/meter.hpp"
@@ -102,8 +103,8 @@ Result<int> run_doctor(const DoctorOptions& options, const GlobalOptions& global
       auto support = kernel::detect_pgo_support(options.source);
       bool cs_stage = kernel::has_cs_stage(options.source);
       auto data = data_dir();
-      bool outdated = data && kernel::has_outdated_support(options.source,
-                                                           kernel::support_files(*data));
+      bool outdated =
+          data && kernel::has_outdated_support(options.source, kernel::support_files(*data));
       json["source"] = {{"path", options.source},
                         {"kernel_version", version->to_string()},
                         {"pgo_support", kernel::to_string(support)},
