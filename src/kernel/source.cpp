@@ -116,12 +116,12 @@ namespace {
 constexpr const char* kUnpackedStamp = ".kpgo-unpacked-from";
 constexpr const char* kStaleTree = ".source-stale";
 
-}  // namespace
-
 bool unpacked_by_kpgo(const fs::path& tree) {
   std::error_code ec;
   return fs::exists(tree / kUnpackedStamp, ec);
 }
+
+}  // namespace
 
 Result<> discard_unpacked_tree(const fs::path& tree) {
   if (!unpacked_by_kpgo(tree))

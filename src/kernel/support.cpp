@@ -87,12 +87,10 @@ Result<fs::path> resolve_source_for_support(const fs::path& source, const fs::pa
                                             const SupportFiles& files, bool dry_run,
                                             ProcessRunner& runner, std::vector<Command>* planned) {
   KPGO_TRY_BIND(tree, resolve_source(source, workdir, dry_run, runner, planned));
-  // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too).
+  // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too);
+  // for a tarball, resolve_source gave the tree it unpacked.
   std::error_code ec;
-  if (dry_run || fs::is_directory(source, ec) || !unpacked_by_kpgo(*tree) ||
-      !has_outdated_support(*tree, files)) {
-    return tree;
-  }
+  if (dry_run || fs::is_directory(source, ec) || !has_outdated_support(*tree, files)) return tree;
   spdlog::info("{} has another version of kpgo's kernel support: unpacking it again",
                tree->string());
   KPGO_TRY(discard_unpacked_tree(*tree));
@@ -106,8 +104,8 @@ Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files
   plan.before = detect_pgo_support(tree);
   plan.line = fmt::format("{}.{}", version->version, version->patchlevel);
   if (plan.before == PgoSupport::native) return plan;
-  if (plan.before == PgoSupport::kpgo && !has_outdated_support(tree, files)) return plan;
   if (plan.before == PgoSupport::kpgo) {
+    if (!has_outdated_support(tree, files)) return plan;
     return fail(
         "{} has another version of kpgo's support; take it out first with "
         "kpgo instrument --remove-support (using the kpgo that put it in)",

@@ -63,8 +63,6 @@ expect_ok() {
   pass
 }
 
-# expect_in FILE TEXT WHAT
-# The --json document in FILE matches its example in docs/json.md (the section "## HEADING").
 # expect_lto_optimized MANIFEST LTO: the instrumented and optimized builds recorded with LTO
 # (thin or full), and the profile did its work in the optimized one: over 95% of its functions
 # and of the hot ones matched, over 100 functions in .text.hot, indirect calls promoted, and
@@ -85,6 +83,7 @@ PY
   pass
 }
 
+# The --json document in FILE matches its example in docs/json.md (the section "## HEADING").
 expect_json_schema() {  # HEADING FILE
   python3 "$KPGO_SOURCE_DIR/tests/integration/json_schema.py" "$KPGO_SOURCE_DIR/docs/json.md" "$1" "$2" ||
     fail "$1 --json does not match docs/json.md"
@@ -99,6 +98,7 @@ screenshot_report() {
     "file://$(realpath "$1")" > "$TEST_LOGS/chromium.log" 2>&1 ||
     { tail -5 "$TEST_LOGS/chromium.log" >&2; fail "chromium could not take a screenshot of $1"; }
 }
+# expect_in FILE TEXT WHAT
 expect_in() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$3: '$2' not found"; }
   pass

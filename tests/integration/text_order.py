@@ -21,33 +21,28 @@ PAGE = 4096
 PADDING = 64
 
 
+def defined_once(pairs):
+    """The (name, value) pairs as a dict, without names defined more than once (statics)."""
+    pairs = list(pairs)
+    seen = collections.Counter(name for name, _ in pairs)
+    return {name: value for name, value in pairs if seen[name] == 1}
+
+
+def nm_lines(nm, *args):
+    return subprocess.run([nm, "--defined-only", *args], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
 def symbols_by_section(nm, vmlinux_o):
     """Function name -> section name in the relocatable vmlinux.o (sysv format: one per line)."""
-    out = subprocess.run([nm, "--format=sysv", "--defined-only", vmlinux_o],
-                         capture_output=True, text=True, check=True).stdout
-    sections, seen = {}, collections.Counter()
-    for line in out.splitlines():
-        fields = [f.strip() for f in line.split("|")]
-        if len(fields) < 7 or fields[3] != "FUNC":
-            continue
-        name, section = fields[0], fields[6]
-        seen[name] += 1
-        sections[name] = section
-    return {name: section for name, section in sections.items() if seen[name] == 1}
+    rows = ([f.strip() for f in line.split("|")] for line in nm_lines(nm, "--format=sysv", vmlinux_o))
+    return defined_once((f[0], f[6]) for f in rows if len(f) >= 7 and f[3] == "FUNC")
 
 
 def addresses(nm, vmlinux):
     """Function name -> address in vmlinux, for names defined once as text there."""
-    out = subprocess.run([nm, "--defined-only", vmlinux], capture_output=True, text=True,
-                         check=True).stdout
-    found, seen = {}, collections.Counter()
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) != 3 or parts[1] not in "tTwW":
-            continue
-        seen[parts[2]] += 1
-        found[parts[2]] = int(parts[0], 16)
-    return {name: address for name, address in found.items() if seen[name] == 1}
+    rows = (line.split() for line in nm_lines(nm, vmlinux))
+    return defined_once((p[2], int(p[0], 16)) for p in rows if len(p) == 3 and p[1] in "tTwW")
 
 
 def temperature(name, section):

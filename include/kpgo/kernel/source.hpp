@@ -47,10 +47,8 @@ Result<std::filesystem::path> resolve_source(const std::filesystem::path& source
                                              ProcessRunner& runner,
                                              std::vector<Command>* planned = nullptr);
 
-// Whether `tree` is one resolve_source unpacked from a tarball: kpgo may unpack it again.
-bool unpacked_by_kpgo(const std::filesystem::path& tree);
-
-// Removes a tree resolve_source unpacked, so that the next resolve_source unpacks it afresh.
+// Removes a tree resolve_source unpacked (refusing any other), so that the next resolve_source
+// unpacks it afresh.
 Result<> discard_unpacked_tree(const std::filesystem::path& tree);
 
 // What identifies SOURCE for resume keys: a tarball's SHA-256; for a tree, a hash of every
