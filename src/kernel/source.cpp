@@ -138,6 +138,16 @@ Result<> discard_unpacked_tree(const fs::path& tree) {
   return {};
 }
 
+Command unpack_command(const fs::path& tarball, const fs::path& workdir) {
+  // --touch: files dated now, not by the tarball. A tree unpacked again (after kpgo's support
+  // changed) must be newer than every object built from the old one, or make would keep the
+  // objects of files the old hooks had changed and the new ones do not.
+  return {{"tar", "--touch", "-xf", fs::absolute(tarball).string(), "-C",
+           (fs::absolute(workdir) / ".source-partial").string()},
+          std::nullopt,
+          {}};
+}
+
 Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir, bool dry_run,
                                 ProcessRunner& runner, std::vector<Command>* planned) {
   std::error_code ec;
@@ -159,13 +169,7 @@ Result<fs::path> resolve_source(const fs::path& source, const fs::path& workdir,
     if (previous && *previous == origin) return target;
     return fail("{} holds another tarball's tree; use another --workdir", target.string());
   }
-  // --touch: files dated now, not by the tarball. A tree unpacked again (after kpgo's support
-  // changed) must be newer than every object built from the old one, or make would keep the
-  // objects of files the old hooks had changed and the new ones do not.
-  Command unpack{{"tar", "--touch", "-xf", fs::absolute(source).string(), "-C",
-                  (fs::absolute(workdir) / ".source-partial").string()},
-                 std::nullopt,
-                 {}};
+  Command unpack = unpack_command(source, workdir);
   if (planned) planned->push_back(unpack);
   if (dry_run) return target;
   // Unpacked beside and renamed when complete, so an interrupted unpack is redone, not used.

@@ -83,18 +83,30 @@ bool has_outdated_support(const fs::path& tree, const SupportFiles& files) {
          read_text_or_empty(tree / "kernel" / "pgo" / kMarker) != support_version(files);
 }
 
-Result<fs::path> resolve_source_for_support(const fs::path& source, const fs::path& workdir,
-                                            const SupportFiles& files, bool dry_run,
-                                            ProcessRunner& runner, std::vector<Command>* planned) {
+Result<SupportTree> resolve_source_for_support(const fs::path& source, const fs::path& workdir,
+                                               const SupportFiles& files, bool dry_run,
+                                               ProcessRunner& runner,
+                                               std::vector<Command>* planned) {
   KPGO_TRY_BIND(tree, resolve_source(source, workdir, dry_run, runner, planned));
+  std::error_code ec;
+  bool unpacked = fs::exists(*tree / "Makefile", ec);
   // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too);
   // for a tarball, resolve_source gave the tree it unpacked.
-  std::error_code ec;
-  if (dry_run || fs::is_directory(source, ec) || !has_outdated_support(*tree, files)) return tree;
-  spdlog::info("{} has another version of kpgo's kernel support: unpacking it again",
-               tree->string());
+  if (fs::is_directory(source, ec) || !unpacked || !has_outdated_support(*tree, files))
+    return SupportTree{*tree, !unpacked};
+  spdlog::info("{} has another version of kpgo's kernel support: {}unpacking it again",
+               tree->string(), dry_run ? "a run would start by " : "");
+  if (dry_run) {
+    if (planned) {
+      planned->push_back(
+          {{"#", "remove " + tree->string() + " (another kpgo's support)"}, std::nullopt, {}});
+      planned->push_back(unpack_command(source, workdir));
+    }
+    return SupportTree{*tree, true};
+  }
   KPGO_TRY(discard_unpacked_tree(*tree));
-  return resolve_source(source, workdir, false, runner, planned);
+  KPGO_TRY_BIND(fresh, resolve_source(source, workdir, false, runner, planned));
+  return SupportTree{*fresh, false};
 }
 
 Result<SupportPlan> plan_support(const fs::path& tree, const SupportFiles& files,

@@ -45,20 +45,20 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
 }
 
 // Kernel support: the tree's own, or kpgo's hooks for its line (known once it is unpacked).
-Result<> add_support(const fs::path& tree, const fs::path& data, bool dry_run,
+Result<> add_support(const kernel::SupportTree& tree, const fs::path& data, bool dry_run,
                      ProcessRunner& runner, InstrumentOutcome& outcome) {
-  if (!fs::exists(tree / "Makefile")) {
+  if (tree.unpack_pending) {
     outcome.commands.push_back(
         {{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
     return {};
   }
   auto files = kernel::support_files(data);
-  KPGO_TRY_BIND(plan, kernel::plan_support(tree, files, runner));
+  KPGO_TRY_BIND(plan, kernel::plan_support(tree.path, files, runner));
   outcome.support = plan->before == kernel::PgoSupport::native ? "native" : "kpgo";
   outcome.support_added = plan->changes_tree;
   outcome.commands.insert(outcome.commands.end(), plan->commands.begin(), plan->commands.end());
   if (dry_run) return {};
-  return kernel::apply_support(tree, files, *plan, runner);
+  return kernel::apply_support(tree.path, files, *plan, runner);
 }
 
 // The configuration: a base (a .config file, possibly xz-compressed as Debian ships them, a
@@ -300,11 +300,11 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY_BIND(tree, kernel::resolve_source_for_support(
                           options.source, options.workdir, kernel::support_files(*data),
                           options.dry_run, runner, &outcome.commands));
-  auto version = kernel::read_kernel_version(*tree);
+  auto version = kernel::read_kernel_version(tree->path);
   if (!version && !options.dry_run) return tl::unexpected(version.error());
   KPGO_TRY(add_support(*tree, *data, options.dry_run, runner, outcome));
 
-  kernel::Kbuild kbuild{*tree,        fs::absolute(options.workdir) / "build-instrumented",
+  kernel::Kbuild kbuild{tree->path,   fs::absolute(options.workdir) / "build-instrumented",
                         options.llvm, arch->name,
                         options.jobs, options.make_args};
   outcome.build_dir = kbuild.output;
@@ -346,8 +346,8 @@ Result<InstrumentOutcome> instrument_kernel(const InstrumentOptions& options, Pr
   KPGO_TRY_BIND(build_id, kernel::read_build_id(outcome.vmlinux));
   outcome.build_id = *build_id;
   KPGO_TRY(install_modules(kbuild, runner, log, outcome));
-  record_build(options, *report, *tree, version ? version->to_string() : "", kbuild, log, outcome,
-               record);
+  record_build(options, *report, tree->path, version ? version->to_string() : "", kbuild, log,
+               outcome, record);
   record.build_cost = made->cost;
   // Recorded by kpgo instrument as by kpgo run: a run after an instrument with the same inputs
   // finds this kernel up to date.

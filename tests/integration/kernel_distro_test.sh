@@ -4,7 +4,8 @@
 # to the QEMU guest's modules with kbuild's localmodconfig (configs/lsmod/qemu-guest.lsmod). The
 # instrumented kernel builds; it boots in QEMU with its virtio disk, ext4 and loop as modules;
 # the default workload loads and uses them; collect keeps vmlinux's and the modules' profiles
-# (virtio_blk is loaded before the counters are reset and only carries the results out).
+# (virtio_blk is loaded before the counters are reset and only carries the results out). objtool
+# has nothing to say about the instrumented build.
 # Long (a distribution kernel's built-in part is large): scripts/test.sh --distro.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -35,6 +36,12 @@ for option in CONFIG_PGO_CLANG=y CONFIG_MODULES=y CONFIG_EXT4_FS=m CONFIG_BLK_DE
 done
 modules=$(wc -l < "$workdir/build-instrumented/modules.order")
 ((modules > 5 && modules < 80)) || fail "$modules modules built: localmodconfig did not trim"
+# Debian's config has IBT, ORC and retpolines: objtool checks vmlinux.o and every module against
+# all of them, and the instrumentation must leave it nothing to say.
+if grep 'warning: objtool' "$workdir/logs/instrument.log" > objtool.txt; then
+  cat objtool.txt >&2
+  fail "objtool warnings in the instrumented Debian build"
+fi
 pass
 
 step "kpgo collect: the Debian kernel in QEMU"

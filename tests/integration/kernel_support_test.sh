@@ -88,6 +88,14 @@ expect_in "$WORK/out" "clang PGO support added" "tarball: added"
   fail "tarball: the unpacked files keep the tarball's dates"
 echo "kpgo kernel support 0" > upgraded/source/kernel/pgo/.kpgo-support
 echo "left by the older support" > upgraded/source/kernel/pgo/older.c
+# A dry run (of the support alone and of a whole instrument) plans the new unpack, touching nothing.
+for dry in "--support-only" "--config tinyconfig"; do
+  # shellcheck disable=SC2086 # two words each
+  expect_ok "tarball: older support, dry run ($dry)" "$KPGO" instrument $dry --dry-run \
+    --source upgrade-6.12.tar --workdir upgraded
+  expect_in "$WORK/out" "tar --touch -xf" "tarball: the dry run ($dry) plans the unpack"
+  [[ -e upgraded/source/kernel/pgo/older.c ]] || fail "tarball: the dry run ($dry) changed the tree"
+done
 expect_ok "tarball: older support" "$KPGO" instrument --support-only --source upgrade-6.12.tar --workdir upgraded
 expect_in "$WORK/err" "another version of kpgo's kernel support: unpacking it again" "tarball: unpacked again"
 expect_in "$WORK/out" "clang PGO support added" "tarball: support added again"

@@ -47,6 +47,9 @@ Result<std::filesystem::path> resolve_source(const std::filesystem::path& source
                                              ProcessRunner& runner,
                                              std::vector<Command>* planned = nullptr);
 
+// The command resolve_source unpacks a tarball with (into WORKDIR/.source-partial).
+Command unpack_command(const std::filesystem::path& tarball, const std::filesystem::path& workdir);
+
 // Removes a tree resolve_source unpacked (refusing any other), so that the next resolve_source
 // unpacks it afresh.
 Result<> discard_unpacked_tree(const std::filesystem::path& tree);

@@ -33,14 +33,23 @@ struct SupportPlan {
 // Whether `tree` has kpgo's support in another version than `files` (an older kpgo's).
 bool has_outdated_support(const std::filesystem::path& tree, const SupportFiles& files);
 
+// A kernel tree to put kpgo's support into. In a dry run it may not be there yet in the form
+// the build will see (a tarball not unpacked yet, or due to be unpacked again): then the support
+// cannot be planned from it, only named.
+struct SupportTree {
+  std::filesystem::path path;
+  bool unpack_pending = false;
+};
+
 // resolve_source, for a tree kpgo's support goes into: a tree kpgo unpacked with an older
 // kpgo's support is unpacked afresh, since only the kpgo that patched a tree can take its hooks
-// out again (and the builds from it start over anyway: the support changed).
-Result<std::filesystem::path> resolve_source_for_support(const std::filesystem::path& source,
-                                                         const std::filesystem::path& workdir,
-                                                         const SupportFiles& files, bool dry_run,
-                                                         ProcessRunner& runner,
-                                                         std::vector<Command>* planned = nullptr);
+// out again (and the builds from it start over anyway: the support changed). A dry run plans
+// that in `planned` and changes nothing.
+Result<SupportTree> resolve_source_for_support(const std::filesystem::path& source,
+                                               const std::filesystem::path& workdir,
+                                               const SupportFiles& files, bool dry_run,
+                                               ProcessRunner& runner,
+                                               std::vector<Command>* planned = nullptr);
 
 // What it takes to give `tree` clang PGO support: nothing when it has kpgo's current support or
 // its own; else kpgo's hooks for its kernel line. Refuses (touching nothing) when there are none
