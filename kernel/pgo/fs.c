@@ -6,7 +6,8 @@
  *   /sys/kernel/debug/pgo/vmlinux.profraw  read: vmlinux's raw profile
  *   /sys/kernel/debug/pgo/MODULE.profraw   read: a module's raw profile
  *   /sys/kernel/debug/pgo/reset            write: zero all counts
- *   /sys/kernel/debug/pgo/values           read: value node pool use
+ *   /sys/kernel/debug/pgo/values           read: value node pool use, per file
+ *                                          (an unloaded module: at its unload)
  *
  * Opening a profile takes a snapshot into a buffer of its own, so that every
  * read() of that open file sees the same profile while the workload goes on,
@@ -44,12 +45,21 @@ struct pgo_snapshot {
 	u8 data[];
 };
 
+/* A value node pool's use, as the values file reports it. */
+struct pgo_value_stats {
+	long pool_nodes;
+	unsigned long nodes_used;
+	long values_dropped;
+	long append_races;
+};
+
 /* A profile file: vmlinux, a loaded module, or an unloaded module's copy. */
 struct pgo_file {
 	struct list_head list;
 	char name[MODULE_NAME_LEN];
 	struct pgo_binary *binary;	/* NULL once the module is unloaded */
 	struct pgo_snapshot *kept;	/* the module's profile at unload */
+	struct pgo_value_stats kept_values;	/* its pool's use at unload */
 	u8 build_id[PGO_BUILD_ID_MAX];
 	u32 build_id_size;
 	struct dentry *dentry;
@@ -86,6 +96,15 @@ u32 pgo_find_build_id(const void *notes, size_t size, u8 *build_id)
 		note = desc + ALIGN(hdr->n_descsz, 4);
 	}
 	return 0;
+}
+
+static void pgo_read_value_stats(struct pgo_binary *binary,
+				 struct pgo_value_stats *stats)
+{
+	stats->pool_nodes = binary->s.nodes_end - binary->s.nodes;
+	stats->nodes_used = pgo_nodes_in_use(binary);
+	stats->values_dropped = atomic_long_read(&binary->values_dropped);
+	stats->append_races = atomic_long_read(&binary->append_races);
 }
 
 /* Called with pgo_lock held. */
@@ -202,15 +221,13 @@ static int pgo_values_show(struct seq_file *m, void *unused)
 	seq_puts(m, "binary pool_nodes nodes_used values_dropped append_races\n");
 	mutex_lock(&pgo_lock);
 	list_for_each_entry(file, &pgo_files, list) {
-		struct pgo_binary *binary = file->binary;
+		struct pgo_value_stats stats = file->kept_values;
 
-		if (!binary)
-			continue;
+		if (file->binary)
+			pgo_read_value_stats(file->binary, &stats);
 		seq_printf(m, "%s %ld %lu %ld %ld\n", file->name,
-			   (long)(binary->s.nodes_end - binary->s.nodes),
-			   pgo_nodes_in_use(binary),
-			   atomic_long_read(&binary->values_dropped),
-			   atomic_long_read(&binary->append_races));
+			   stats.pool_nodes, stats.nodes_used,
+			   stats.values_dropped, stats.append_races);
 	}
 	mutex_unlock(&pgo_lock);
 	seq_printf(m, "(modules-without-slot) 0 0 %ld 0\n",
@@ -239,11 +256,17 @@ static void pgo_resume_file(struct pgo_file *file, struct pgo_binary *binary,
 
 	if (kept && (build_id_size != file->build_id_size ||
 		     memcmp(build_id, file->build_id, build_id_size) ||
-		     !pgo_restore_counters(binary, kept->data, kept->size)))
+		     !pgo_restore_counters(binary, kept->data, kept->size))) {
 		pr_info("%s: a different build loaded; the earlier profile is dropped\n",
 			file->name);
+	} else if (kept) {
+		/* The profile goes on, and so does the count of what it missed. */
+		atomic_long_add(file->kept_values.values_dropped, &binary->values_dropped);
+		atomic_long_add(file->kept_values.append_races, &binary->append_races);
+	}
 	vfree(kept);
 	file->kept = NULL;
+	memset(&file->kept_values, 0, sizeof(file->kept_values));
 	file->binary = binary;
 	memcpy(file->build_id, build_id, build_id_size);
 	file->build_id_size = build_id_size;
@@ -289,6 +312,8 @@ void pgo_module_going(const char *name)
 	if (!file || !file->binary)
 		goto out;
 	kept = pgo_take_snapshot(file);
+	/* Its values file line stays with the kept profile, drops included. */
+	pgo_read_value_stats(file->binary, &file->kept_values);
 	pgo_release_module_binary(file->binary);
 	file->binary = NULL;
 	if (IS_ERR(kept)) {
