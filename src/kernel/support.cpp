@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "kpgo/kernel/support.hpp"
 
+#include "kpgo/system/atomic_file.hpp"
 #include "kpgo/system/files.hpp"
+#include "kpgo/system/hashing.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -56,12 +58,30 @@ Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_vi
   return {};
 }
 
-// The marker records which support version is in the tree, to redo it when kpgo's changed.
-std::string support_version(const SupportFiles& files) {
-  return read_text_or_empty(files.runtime_dir / kMarker);
+// Every file of the runtime and the hooks, sorted: the support's content.
+std::vector<fs::path> support_contents(const SupportFiles& files) {
+  std::vector<fs::path> contents;
+  std::error_code ec;
+  for (const auto& root : {files.runtime_dir, files.hooks_root}) {
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file() && it->path().filename() != kMarker) contents.push_back(*it);
+    }
+  }
+  std::sort(contents.begin(), contents.end());
+  return contents;
 }
 
 }  // namespace
+
+std::string support_version(const SupportFiles& files) {
+  std::string content;
+  for (const auto& file : support_contents(files)) {
+    content += fs::relative(file, files.runtime_dir.parent_path()).string() + '\0' +
+               sha256_key(file) + '\n';
+  }
+  return read_text_or_empty(files.runtime_dir / kMarker) + "files " + sha256_hex(content) + "\n";
+}
 
 SupportFiles support_files(const fs::path& data_dir) {
   return {data_dir / "kernel" / "pgo", data_dir / "kernel" / "hooks"};
@@ -184,10 +204,7 @@ Result<> apply_support(const fs::path& tree, const SupportFiles& files, const Su
     }
     applied.push_back(&command);
   }
-  fs::copy_file(files.runtime_dir / kMarker, target / kMarker, fs::copy_options::overwrite_existing,
-                ec);
-  if (ec) return fail("cannot write {}: {}", (target / kMarker).string(), ec.message());
-  return {};
+  return write_file_atomically(target / kMarker, support_version(files));
 }
 
 Result<> remove_support(const fs::path& tree, const SupportFiles& files, ProcessRunner& runner) {

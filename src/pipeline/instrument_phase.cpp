@@ -241,7 +241,8 @@ std::string instrument_inputs_key(const InstrumentOptions& o) {
   if (auto data = data_dir(); data) {
     // kpgo's own kernel files and default configs (the arch's small config) are inputs too.
     // An arch kpgo does not know has no small config; instrument refuses it.
-    std::vector<std::string> parts{"kernel/pgo/.kpgo-support"};
+    inputs["kpgo"].push_back(sha256_hex(kernel::support_version(kernel::support_files(*data))));
+    std::vector<std::string> parts;
     if (auto arch = kernel::kernel_arch(o.arch)) parts.push_back("configs/" + arch->qemu_fragment);
     parts.push_back("configs/pgo.config");
     for (const auto& part : parts) inputs["kpgo"].push_back(sha256_key(*data / part));

@@ -22,6 +22,7 @@ expect_in "$WORK/out" "config.amd64_none_amd64.xz" "the dry run names Debian's c
 expect_in "$WORK/out" "localmodconfig" "the dry run trims it with localmodconfig"
 
 step "kpgo instrument: Debian's 6.12 config, trimmed to the guest's modules"
+mark_logs "$workdir/logs"
 started=$(date +%s)
 # --force here and below: a build and a collect each time, even over an earlier run's workdir.
 "$KPGO" instrument --force --source "$tarball" --workdir "$workdir" --config debian --localmod "$listing" \
@@ -38,7 +39,7 @@ modules=$(wc -l < "$workdir/build-instrumented/modules.order")
 ((modules > 5 && modules < 80)) || fail "$modules modules built: localmodconfig did not trim"
 # Debian's config has IBT, ORC and retpolines: objtool checks vmlinux.o and every module against
 # all of them, and the instrumentation must leave it nothing to say.
-if grep 'warning: objtool' "$workdir/logs/instrument.log" > objtool.txt; then
+if new_log_text "$workdir/logs" | grep 'warning: objtool' > objtool.txt; then
   cat objtool.txt >&2
   fail "objtool warnings in the instrumented Debian build"
 fi

@@ -42,6 +42,7 @@ expect_json_schema "kpgo instrument" "$WORK/out"
 step "kpgo instrument: Linux $line, $arch, clang $major, the small config ${build_options[*]}"
 # --force: the build runs (incrementally) even when an earlier run of this test left this kernel
 # up to date; this test is about the build.
+mark_logs "$workdir/logs"
 "$KPGO" instrument --force --source "$tarball" --workdir "$workdir" --llvm "-$major" --arch "$arch" \
   ${build_options[@]+"${build_options[@]}"} > "$TEST_LOGS/instrument.out" 2> "$TEST_LOGS/instrument.err" ||
   { tail -40 "$TEST_LOGS/instrument.err" >&2; fail "kpgo instrument failed"; }
@@ -97,7 +98,7 @@ pass
 #   6.1, clang 19: fs/eventpoll.o ep_poll_callback: unreachable instruction.
 known_objtool='^fs/eventpoll\.o: warning: objtool: ep_poll_callback\+0x[0-9a-f]+: unreachable instruction$'
 [[ $line == 6.1 ]] || known_objtool='^$'
-if grep "objtool" "$workdir/logs/instrument.log" | grep -i "warning" | grep -vE "$known_objtool" > objtool.txt; then
+if new_log_text "$workdir/logs" | grep "objtool" | grep -i "warning" | grep -vE "$known_objtool" > objtool.txt; then
   cat objtool.txt >&2
   fail "objtool warnings in the instrumented build"
 fi

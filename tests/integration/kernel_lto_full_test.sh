@@ -14,6 +14,7 @@ manifest=$workdir/kpgo.json
 llvm=-19
 
 step "kpgo run --lto full: instrument, collect, merge, optimize"
+mark_logs "$workdir/logs"
 "$KPGO" run --source "$tarball" --workdir "$workdir" --llvm "$llvm" --lto full --runs 1 \
   > "$TEST_LOGS/run.out" 2> "$TEST_LOGS/run.err" ||
   { tail -30 "$TEST_LOGS/run.err" >&2; fail "kpgo run --lto full failed"; }
@@ -23,7 +24,7 @@ for build in build-instrumented build-optimized; do
   pass
 done
 # The LTO link checks all of vmlinux.o with objtool: PGO must not leave it anything to say.
-if grep -h 'warning: objtool' "$workdir"/logs/*.log; then fail "objtool warned in a full-LTO build"; fi
+if new_log_text "$workdir/logs" | grep 'warning: objtool'; then fail "objtool warned in a full-LTO build"; fi
 pass
 
 # With full LTO every call is in one module: the link may promote indirect calls to any function.

@@ -26,6 +26,7 @@ pass
 rm -rf "$workdir-refused"
 
 step "kpgo run --lto thin --cs: both stages, then the optimized kernel"
+mark_logs "$workdir/logs" "$workdir/cs/logs"
 "$KPGO" run --source "$tarball" --workdir "$workdir" --llvm "$llvm" --lto thin --cs --runs 2 \
   > "$TEST_LOGS/run1.out" 2> "$TEST_LOGS/run1.err" ||
   { tail -30 "$TEST_LOGS/run1.err" >&2; fail "kpgo run --lto thin --cs failed"; }
@@ -40,7 +41,7 @@ for build in build-instrumented cs/build-instrumented build-optimized; do
   pass
 done
 # The ThinLTO link checks all of vmlinux.o with objtool: PGO must not leave it anything to say.
-if grep -h 'warning: objtool' "$workdir"/logs/*.log "$workdir"/cs/logs/*.log; then
+if new_log_text "$workdir/logs" "$workdir/cs/logs" | grep 'warning: objtool'; then
   fail "objtool warned in an LTO build"
 fi
 pass

@@ -99,9 +99,24 @@ done
 expect_ok "tarball: older support" "$KPGO" instrument --support-only --source upgrade-6.12.tar --workdir upgraded
 expect_in "$WORK/err" "another version of kpgo's kernel support: unpacking it again" "tarball: unpacked again"
 expect_in "$WORK/out" "clang PGO support added" "tarball: support added again"
-[[ $(cat upgraded/source/kernel/pgo/.kpgo-support) == "$marker" ]] || fail "tarball: marker not this kpgo's"
+[[ $(head -1 upgraded/source/kernel/pgo/.kpgo-support) == "$marker" ]] || fail "tarball: marker not this kpgo's"
+grep -qxE "files [0-9a-f]{64}" upgraded/source/kernel/pgo/.kpgo-support ||
+  fail "tarball: the marker has no fingerprint of the support's files"
 [[ ! -e upgraded/source/kernel/pgo/older.c && ! -e upgraded/.source-stale ]] ||
   fail "tarball: the older tree left files behind"
+pass
+# A change to the runtime or the hooks counts even under the same version line: a kpgo whose
+# kernel/pgo/fs.c differs unpacks the tree again and puts its own fs.c in.
+mkdir -p edited-data
+cp -a "$KPGO_SOURCE_DIR/kernel" "$KPGO_SOURCE_DIR/configs" edited-data/
+echo "/* edited */" >> edited-data/kernel/pgo/fs.c
+KPGO_DATA_DIR=$PWD/edited-data expect_ok "tarball: edited runtime" "$KPGO" instrument --support-only \
+  --source upgrade-6.12.tar --workdir upgraded
+expect_in "$WORK/err" "unpacking it again" "tarball: an edited runtime unpacks the tree again"
+grep -qx "/\* edited \*/" upgraded/source/kernel/pgo/fs.c || fail "tarball: the edited fs.c did not go in"
+expect_ok "tarball: this kpgo's runtime again" "$KPGO" instrument --support-only \
+  --source upgrade-6.12.tar --workdir upgraded
+expect_in "$WORK/err" "unpacking it again" "tarball: back to this kpgo's runtime"
 pass
 cp -a upgraded/source user-tree  # with the unpack's stamp: a copy is the user's all the same
 echo "kpgo kernel support 0" > user-tree/kernel/pgo/.kpgo-support

@@ -63,6 +63,30 @@ expect_ok() {
   pass
 }
 
+# kpgo appends to a workdir's build logs run after run (a resumed build keeps its history), so a
+# check of a build's log reads only what this test run added: mark_logs DIR... before the runs
+# notes each *.log's size, new_log_text DIR... prints what the logs got since (a new log whole).
+mark_logs() {
+  local dir log
+  : >"$WORK/log-marks"
+  for dir in "$@"; do
+    for log in "$dir"/*.log; do
+      [[ -f $log ]] && echo "$(stat -c %s "$log") $log" >>"$WORK/log-marks"
+    done
+  done
+  return 0
+}
+new_log_text() {
+  local dir log size
+  for dir in "$@"; do
+    for log in "$dir"/*.log; do
+      [[ -f $log ]] || continue
+      size=$(awk -v path="$log" '$2 == path { print $1 }' "$WORK/log-marks")
+      tail -c +"$((${size:-0} + 1))" "$log"
+    done
+  done
+}
+
 # expect_lto_optimized MANIFEST LTO: the instrumented and optimized builds recorded with LTO
 # (thin or full), and the profile did its work in the optimized one: over 95% of its functions
 # and of the hot ones matched, over 100 functions in .text.hot, indirect calls promoted, and

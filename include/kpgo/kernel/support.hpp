@@ -30,6 +30,11 @@ struct SupportPlan {
   bool changes_tree = false;
 };
 
+// The version a tree records (kernel/pgo/.kpgo-support): kpgo's version line, and a fingerprint
+// of every runtime and hook file, so that any change to them counts, even one that forgot to
+// raise the version line.
+std::string support_version(const SupportFiles& files);
+
 // Whether `tree` has kpgo's support in another version than `files` (an older kpgo's).
 bool has_outdated_support(const std::filesystem::path& tree, const SupportFiles& files);
 
