@@ -50,24 +50,24 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
     fmt::print("# then kpgo's hooks for the unpacked kernel's line\n");
     return 0;
   }
-  const auto* tree = &found->path;
-  KPGO_TRY_BIND(plan, kernel::plan_support(*tree, files, system_runner()));
+  const std::filesystem::path& tree = found->path;
+  KPGO_TRY_BIND(plan, kernel::plan_support(tree, files, system_runner()));
   if (args.dry_run) {
     for (const auto& command : unpacking) fmt::print("{}\n", render_command(command));
     for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));
     return 0;
   }
-  KPGO_TRY(kernel::apply_support(*tree, files, *plan, system_runner()));
+  KPGO_TRY(kernel::apply_support(tree, files, *plan, system_runner()));
   const char* state = plan->before == kernel::PgoSupport::native ? "native"
                       : plan->changes_tree                       ? "added"
                                                                  : "present";
   if (globals.json) {
     fmt::print(
         "{}\n",
-        nlohmann::json{{"source", tree->string()}, {"line", plan->line}, {"support", state}}.dump(
+        nlohmann::json{{"source", tree.string()}, {"line", plan->line}, {"support", state}}.dump(
             2));
   } else if (!globals.quiet) {
-    fmt::print("{}: clang PGO support {} (kernel line {})\n", tree->string(),
+    fmt::print("{}: clang PGO support {} (kernel line {})\n", tree.string(),
                plan->changes_tree                           ? "added"
                : plan->before == kernel::PgoSupport::native ? "of its own, used as it is"
                                                             : "already there",
