@@ -61,8 +61,8 @@ Result<> run_patch(const Command& command, ProcessRunner& runner, std::string_vi
 // Every file of the runtime and the hooks, sorted: the support's content.
 std::vector<fs::path> support_contents(const SupportFiles& files) {
   std::vector<fs::path> contents;
-  std::error_code ec;
   for (const auto& root : {files.runtime_dir, files.hooks_root}) {
+    std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(root, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (it->is_regular_file() && it->path().filename() != kMarker) contents.push_back(*it);
