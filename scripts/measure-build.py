@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-SAMPLE_SECONDS = 30
+SAMPLE_SECONDS = float(os.environ.get("KPGO_MEASURE_SAMPLE_SECONDS", "30"))
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
