@@ -45,15 +45,13 @@ Result<int> run_support_only(const InstrumentArgs& args, const GlobalOptions& gl
   KPGO_TRY_BIND(found,
                 kernel::resolve_source_for_support(args.source, args.workdir, files, args.dry_run,
                                                    system_runner(), &unpacking));
-  if (found->unpack_pending) {
+  if (args.dry_run) {
     for (const auto& command : unpacking) fmt::print("{}\n", render_command(command));
-    fmt::print("# then kpgo's hooks for the unpacked kernel's line\n");
-    return 0;
   }
+  if (found->unpack_pending) return 0;
   const std::filesystem::path& tree = found->path;
   KPGO_TRY_BIND(plan, kernel::plan_support(tree, files, system_runner()));
   if (args.dry_run) {
-    for (const auto& command : unpacking) fmt::print("{}\n", render_command(command));
     for (const auto& command : plan->commands) fmt::print("{}\n", render_command(command));
     return 0;
   }

@@ -72,6 +72,14 @@ std::vector<fs::path> support_contents(const SupportFiles& files) {
   return contents;
 }
 
+// A dry run's tree that is yet to be unpacked: the hooks can only be named, not planned.
+SupportTree pending_unpack(const fs::path& tree, std::vector<Command>* planned) {
+  if (planned)
+    planned->push_back(
+        {{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
+  return {tree, true};
+}
+
 }  // namespace
 
 std::string support_version(const SupportFiles& files) {
@@ -109,11 +117,12 @@ Result<SupportTree> resolve_source_for_support(const fs::path& source, const fs:
                                                std::vector<Command>* planned) {
   KPGO_TRY_BIND(tree, resolve_source(source, workdir, dry_run, runner, planned));
   std::error_code ec;
-  bool unpacked = fs::exists(*tree / "Makefile", ec);
-  // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too);
-  // for a tarball, resolve_source gave the tree it unpacked.
-  if (fs::is_directory(source, ec) || !unpacked || !has_outdated_support(*tree, files))
-    return SupportTree{*tree, !unpacked};
+  // A tree given as --source is the user's, whatever it holds (a copy of an unpacked one too,
+  // or no kernel at all: refused further on by name).
+  if (fs::is_directory(source, ec)) return SupportTree{*tree, false};
+  // For a tarball, resolve_source gave the tree it unpacked, or in a dry run would unpack.
+  if (dry_run && !fs::exists(*tree / "Makefile", ec)) return pending_unpack(*tree, planned);
+  if (!has_outdated_support(*tree, files)) return SupportTree{*tree, false};
   spdlog::info("{} has another version of kpgo's kernel support: {}unpacking it again",
                tree->string(), dry_run ? "a run would start by " : "");
   if (dry_run) {
@@ -122,7 +131,7 @@ Result<SupportTree> resolve_source_for_support(const fs::path& source, const fs:
           {{"#", "remove " + tree->string() + " (another kpgo's support)"}, std::nullopt, {}});
       planned->push_back(unpack_command(source, workdir));
     }
-    return SupportTree{*tree, true};
+    return pending_unpack(*tree, planned);
   }
   KPGO_TRY(discard_unpacked_tree(*tree));
   KPGO_TRY_BIND(fresh, resolve_source(source, workdir, false, runner, planned));

@@ -47,11 +47,7 @@ Result<toolchain::ToolchainReport> check_toolchain_first(const std::string& llvm
 // Kernel support: the tree's own, or kpgo's hooks for its line (known once it is unpacked).
 Result<> add_support(const kernel::SupportTree& tree, const fs::path& data, bool dry_run,
                      ProcessRunner& runner, InstrumentOutcome& outcome) {
-  if (tree.unpack_pending) {
-    outcome.commands.push_back(
-        {{"#", "then kpgo's hooks for the unpacked kernel's line"}, std::nullopt, {}});
-    return {};
-  }
+  if (tree.unpack_pending) return {};  // named in the plan by resolve_source_for_support
   auto files = kernel::support_files(data);
   KPGO_TRY_BIND(plan, kernel::plan_support(tree.path, files, runner));
   outcome.support = plan->before == kernel::PgoSupport::native ? "native" : "kpgo";

@@ -128,6 +128,12 @@ expect_in "$WORK/out" '"support_outdated": true' "user's tree: doctor says the s
 diff -r user-tree-before user-tree > /dev/null || fail "user's tree: a refused add changed it"
 pass
 
+# A directory that holds no kernel is refused by name, in a dry run too.
+mkdir -p not-a-kernel
+expect_fails "no kernel tree" "$KPGO" instrument --support-only --source not-a-kernel
+expect_in "$WORK/err" "not-a-kernel" "no kernel tree: the refusal names the directory"
+expect_fails "no kernel tree, dry run" "$KPGO" instrument --support-only --dry-run --source not-a-kernel
+
 # No hooks for this line: refused with the lines kpgo knows.
 sed -i 's/^PATCHLEVEL = 12$/PATCHLEVEL = 7/' pristine-6.12/Makefile
 expect_fails "unknown kernel line" "$KPGO" instrument --support-only --source pristine-6.12
