@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/json_output.hpp"
 #include "kpgo/pipeline/collect.hpp"
+#include "kpgo/system/logging.hpp"
 
 namespace kpgo::cli {
 
@@ -44,8 +45,8 @@ Result<int> run_collect(const CollectCommandArgs& args, const GlobalOptions& glo
   }
   for (const auto& warning : outcome->warnings) spdlog::warn("{}", warning);
   if (!outcome->unprofiled_modules.empty()) {
-    spdlog::info("modules without counts (never loaded, or not run): {}",
-                 fmt::join(outcome->unprofiled_modules, ", "));
+    spdlog::info("{} module(s) without counts (never loaded, or not run): {}",
+                 outcome->unprofiled_modules.size(), name_list(outcome->unprofiled_modules, 10));
   }
   for (const auto& run : outcome->failed) {
     spdlog::warn("{} run {} not kept: {}", run.machine, run.run, run.problem);

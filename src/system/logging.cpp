@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +22,16 @@ void show_status(std::string_view text) {
 
 void clear_status() {
   if (status_lines) fmt::print(stderr, "\r\033[K");
+}
+
+std::string name_list(const std::vector<std::string>& names, size_t named) {
+  if (names.size() <= named || spdlog::should_log(spdlog::level::debug)) {
+    return fmt::format("{}", fmt::join(names, ", "));
+  }
+  return fmt::format(
+      "{}, and {} more (-v names them all)",
+      fmt::join(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(named), ", "),
+      names.size() - named);
 }
 
 void setup_logging(int verbosity) {

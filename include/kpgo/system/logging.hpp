@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace kpgo {
 
@@ -13,5 +16,10 @@ void setup_logging(int verbosity);
 // there, and a log file is not filled with carriage returns.
 void show_status(std::string_view text);
 void clear_status();
+
+// "a, b, c" for a log line; beyond `named` names (unless -v is on) the first `named` and "and N
+// more (-v names them all)": a distribution kernel has thousands of modules a line should not
+// spell out by default.
+std::string name_list(const std::vector<std::string>& names, size_t named);
 
 }  // namespace kpgo
